@@ -1,0 +1,264 @@
+package cachefmt
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// FormatVersion is the value of vidcache.format_version in files this package writes.
+const FormatVersion = 1
+
+// archiveDir is the folder every entry of the zip lives under.
+const archiveDir = "vidcache"
+
+// Config is the configuration a cache was built for; it is stored in the
+// cache's "vidcache" dict.
+type Config struct {
+	Root             string
+	Split            string
+	Extensions       []string
+	FramesPerClip    int
+	StepBetweenClips int
+	FrameRate        *float64 // nil: each video's native rate
+	Mode             string   // "fast" or "exact"
+	FFmpeg           string
+	ToolVersion      string
+	CreatedUnix      int64
+}
+
+// Video is one entry of the cache, in dataset order. Its timestamps are not
+// held here: the writer asks for them one video at a time (see Cache.Pts).
+type Video struct {
+	Path      string
+	NumFrames int64
+	FPS       *float64 // nil: torchvision's None (not openable, or no video stream)
+	Label     int64
+	ClipCount int64
+}
+
+// Cache is everything a cache file holds.
+type Cache struct {
+	Config  Config
+	Classes []string
+	Videos  []Video
+	// Pts returns the sorted timestamps of Videos[i]; it is called once per
+	// video, in order, and the result must have Videos[i].NumFrames entries.
+	Pts func(i int) ([]int64, error)
+}
+
+// Options tune how a cache is written.
+type Options struct {
+	// Sync calls fsync on the file and its folder (default true via WriteFile).
+	NoSync bool
+	// ForceZip64 writes zip64 records even when not needed (for tests).
+	ForceZip64 bool
+}
+
+// WriteFile writes c to path atomically: into a temporary file in the same
+// folder, fsynced, renamed over path, then the folder fsynced. On any error
+// the temporary file is removed and path is untouched.
+func WriteFile(path string, c *Cache, opts Options) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create cache folder: %w", err)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("create temporary cache file: %w", err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err = Encode(f, c, opts); err != nil {
+		return fmt.Errorf("write cache %s: %w", path, err)
+	}
+	if !opts.NoSync {
+		if err = f.Sync(); err != nil {
+			return fmt.Errorf("sync cache %s: %w", tmp, err)
+		}
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return fmt.Errorf("chmod cache %s: %w", tmp, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("close cache %s: %w", tmp, err)
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("install cache %s: %w", path, err)
+	}
+	if !opts.NoSync {
+		if d, derr := os.Open(dir); derr == nil {
+			derr = d.Sync()
+			d.Close()
+			if derr != nil {
+				return fmt.Errorf("sync cache folder %s: %w", dir, derr)
+			}
+		}
+	}
+	return nil
+}
+
+// Encode writes c as a torch zip file to f, which must be empty and positioned
+// at its start. It streams the timestamps; memory use is the pickle (paths and
+// per-video tensor headers) plus one video's timestamps.
+func Encode(f *os.File, c *Cache, opts Options) error {
+	if err := c.validate(); err != nil {
+		return err
+	}
+	var total int64
+	for _, v := range c.Videos {
+		total += v.NumFrames
+	}
+	n := int64(len(c.Videos))
+	ptsStore := storageRef{key: "0", numel: total}
+	labelStore := storageRef{key: "1", numel: n}
+	clipStore := storageRef{key: "2", numel: n}
+
+	pkl, err := c.pickle(ptsStore, labelStore, clipStore)
+	if err != nil {
+		return err
+	}
+	z := newZipWriter(f)
+	z.forceZip64 = opts.ForceZip64
+	if err := z.add(archiveDir+"/data.pkl", pkl); err != nil {
+		return err
+	}
+	if err := z.add(archiveDir+"/byteorder", []byte("little")); err != nil {
+		return err
+	}
+	err = z.addStream(archiveDir+"/data/0", total*8, func(w io.Writer) error {
+		var buf []byte
+		for i, v := range c.Videos {
+			pts, err := c.Pts(i)
+			if err != nil {
+				return fmt.Errorf("timestamps of %s: %w", v.Path, err)
+			}
+			if int64(len(pts)) != v.NumFrames {
+				return fmt.Errorf("timestamps of %s: got %d, expected %d", v.Path, len(pts), v.NumFrames)
+			}
+			buf = buf[:0]
+			for _, t := range pts {
+				buf = binary.LittleEndian.AppendUint64(buf, uint64(t))
+			}
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	labels := make([]byte, 0, 8*n)
+	clips := make([]byte, 0, 8*n)
+	for _, v := range c.Videos {
+		labels = binary.LittleEndian.AppendUint64(labels, uint64(v.Label))
+		clips = binary.LittleEndian.AppendUint64(clips, uint64(v.ClipCount))
+	}
+	if err := z.add(archiveDir+"/data/1", labels); err != nil {
+		return err
+	}
+	if err := z.add(archiveDir+"/data/2", clips); err != nil {
+		return err
+	}
+	if err := z.add(archiveDir+"/version", []byte("3\n")); err != nil {
+		return err
+	}
+	return z.close()
+}
+
+func (c *Cache) validate() error {
+	if c.Pts == nil && len(c.Videos) > 0 {
+		return errors.New("cachefmt: Cache.Pts is nil")
+	}
+	for _, v := range c.Videos {
+		if v.Label < 0 || v.Label >= int64(len(c.Classes)) {
+			return fmt.Errorf("cachefmt: %s: label %d out of range for %d classes", v.Path, v.Label, len(c.Classes))
+		}
+		if v.NumFrames < 0 || v.ClipCount < 0 {
+			return fmt.Errorf("cachefmt: %s: negative frame or clip count", v.Path)
+		}
+	}
+	return nil
+}
+
+// pickle builds data.pkl: the top-level dict, keys in the documented order.
+func (c *Cache) pickle(pts, labels, clips storageRef) ([]byte, error) {
+	p := newPickler()
+	p.op(opEmptyDict)
+	p.op(opMark)
+
+	p.str("video_paths")
+	p.list(len(c.Videos), func(i int) error { p.str(c.Videos[i].Path); return nil })
+
+	p.str("video_pts")
+	var off int64
+	p.list(len(c.Videos), func(i int) error {
+		n := c.Videos[i].NumFrames
+		if n == 0 {
+			p.tensor(pts, 0, 0)
+		} else {
+			p.tensor(pts, off, n)
+		}
+		off += n
+		return nil
+	})
+
+	p.str("video_fps")
+	p.list(len(c.Videos), func(i int) error {
+		if fps := c.Videos[i].FPS; fps != nil {
+			p.float(*fps)
+		} else {
+			p.op(opNone)
+		}
+		return nil
+	})
+
+	p.str("classes")
+	if err := p.value(c.Classes); err != nil {
+		return nil, err
+	}
+	p.str("labels")
+	p.tensor(labels, 0, labels.numel)
+	p.str("clip_counts")
+	p.tensor(clips, 0, clips.numel)
+
+	p.str("vidcache")
+	if err := p.value(c.Config.dict()); err != nil {
+		return nil, err
+	}
+	p.op(opSetItems)
+	return p.finish(), nil
+}
+
+func (cfg *Config) dict() *Dict {
+	d := &Dict{}
+	d.Set("format_version", FormatVersion)
+	d.Set("root", cfg.Root)
+	d.Set("split", cfg.Split)
+	ext := cfg.Extensions
+	if ext == nil {
+		ext = []string{}
+	}
+	d.Set("extensions", ext)
+	d.Set("frames_per_clip", cfg.FramesPerClip)
+	d.Set("step_between_clips", cfg.StepBetweenClips)
+	if cfg.FrameRate != nil {
+		d.Set("frame_rate", *cfg.FrameRate)
+	} else {
+		d.Set("frame_rate", nil)
+	}
+	d.Set("mode", cfg.Mode)
+	d.Set("ffmpeg", cfg.FFmpeg)
+	d.Set("tool_version", cfg.ToolVersion)
+	d.Set("created_unix", cfg.CreatedUnix)
+	return d
+}

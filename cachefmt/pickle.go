@@ -1,0 +1,289 @@
+package cachefmt
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+)
+
+// Pickle opcodes. Only those on the weights_only allowlist of torch 1.13, 2.6
+// and 2.14 are emitted (BINFLOAT excepted, which 1.13's weights-only loader
+// rejects; see the package documentation).
+const (
+	opProto      = 0x80
+	opStop       = '.'
+	opMark       = '('
+	opEmptyDict  = '}'
+	opEmptyList  = ']'
+	opEmptyTuple = ')'
+	opSetItems   = 'u'
+	opAppends    = 'e'
+	opTuple      = 't'
+	opTuple1     = 0x85
+	opTuple2     = 0x86
+	opTuple3     = 0x87
+	opBinInt     = 'J'
+	opBinInt1    = 'K'
+	opBinInt2    = 'M'
+	opLong1      = 0x8a
+	opBinUnicode = 'X'
+	opNone       = 'N'
+	opNewTrue    = 0x88
+	opNewFalse   = 0x89
+	opBinPut     = 'q'
+	opBinGet     = 'h'
+	opLongBinPut = 'r'
+	opLongBinGet = 'j'
+	opGlobal     = 'c'
+	opReduce     = 'R'
+	opBinPersID  = 'Q'
+	opBinFloat   = 'G'
+)
+
+// batchSize is how many items go between one MARK and its APPENDS/SETITEMS,
+// as CPython's pickler does.
+const batchSize = 1000
+
+// Tuple is a Python tuple for the emitter.
+type Tuple []any
+
+// Dict is a Python dict with its keys in insertion order.
+type Dict struct {
+	Keys   []string
+	Values []any
+}
+
+// Set appends key=value (keys are not checked for duplicates).
+func (d *Dict) Set(key string, value any) {
+	d.Keys = append(d.Keys, key)
+	d.Values = append(d.Values, value)
+}
+
+// pickler emits protocol-2 pickles into an in-memory buffer.
+type pickler struct {
+	buf    []byte
+	memo   map[string]uint32 // memoized globals and constants, by a caller-chosen key
+	nextID uint32
+}
+
+func newPickler() *pickler {
+	p := &pickler{memo: make(map[string]uint32)}
+	p.buf = append(p.buf, opProto, 2)
+	return p
+}
+
+func (p *pickler) op(b byte) { p.buf = append(p.buf, b) }
+
+func (p *pickler) int(v int64) {
+	switch {
+	case v >= 0 && v < 1<<8:
+		p.buf = append(p.buf, opBinInt1, byte(v))
+	case v >= 0 && v < 1<<16:
+		p.buf = append(p.buf, opBinInt2, byte(v), byte(v>>8))
+	case v >= math.MinInt32 && v <= math.MaxInt32:
+		p.buf = append(p.buf, opBinInt)
+		p.buf = binary.LittleEndian.AppendUint32(p.buf, uint32(int32(v)))
+	default:
+		// LONG1: minimal little-endian two's complement.
+		var b [8]byte
+		binary.LittleEndian.PutUint64(b[:], uint64(v))
+		n := 8
+		for n > 1 {
+			top, next := b[n-1], b[n-2]
+			if (top == 0 && next&0x80 == 0) || (top == 0xff && next&0x80 != 0) {
+				n--
+				continue
+			}
+			break
+		}
+		p.buf = append(p.buf, opLong1, byte(n))
+		p.buf = append(p.buf, b[:n]...)
+	}
+}
+
+func (p *pickler) float(v float64) {
+	p.buf = append(p.buf, opBinFloat)
+	p.buf = binary.BigEndian.AppendUint64(p.buf, math.Float64bits(v))
+}
+
+func (p *pickler) str(s string) {
+	p.buf = append(p.buf, opBinUnicode)
+	p.buf = binary.LittleEndian.AppendUint32(p.buf, uint32(len(s)))
+	p.buf = append(p.buf, s...)
+}
+
+func (p *pickler) bool(v bool) {
+	if v {
+		p.op(opNewTrue)
+	} else {
+		p.op(opNewFalse)
+	}
+}
+
+func (p *pickler) put(key string) {
+	id := p.nextID
+	p.nextID++
+	p.memo[key] = id
+	if id < 256 {
+		p.buf = append(p.buf, opBinPut, byte(id))
+	} else {
+		p.buf = append(p.buf, opLongBinPut)
+		p.buf = binary.LittleEndian.AppendUint32(p.buf, id)
+	}
+}
+
+// get pushes a memoized object; it reports false if key was never put.
+func (p *pickler) get(key string) bool {
+	id, ok := p.memo[key]
+	if !ok {
+		return false
+	}
+	if id < 256 {
+		p.buf = append(p.buf, opBinGet, byte(id))
+	} else {
+		p.buf = append(p.buf, opLongBinGet)
+		p.buf = binary.LittleEndian.AppendUint32(p.buf, id)
+	}
+	return true
+}
+
+// global pushes module.name, memoized after its first use.
+func (p *pickler) global(module, name string) {
+	key := "global:" + module + "." + name
+	if p.get(key) {
+		return
+	}
+	p.buf = append(p.buf, opGlobal)
+	p.buf = append(p.buf, module...)
+	p.buf = append(p.buf, '\n')
+	p.buf = append(p.buf, name...)
+	p.buf = append(p.buf, '\n')
+	p.put(key)
+}
+
+// tupleOf closes a tuple of n items already on the stack (after a MARK if n > 3).
+func (p *pickler) tupleEnd(n int) {
+	switch n {
+	case 0:
+		p.op(opEmptyTuple)
+	case 1:
+		p.op(opTuple1)
+	case 2:
+		p.op(opTuple2)
+	case 3:
+		p.op(opTuple3)
+	default:
+		p.op(opTuple)
+	}
+}
+
+// list emits a list of n items, calling item(i) to push each.
+func (p *pickler) list(n int, item func(i int) error) error {
+	p.op(opEmptyList)
+	for start := 0; start < n; start += batchSize {
+		end := min(start+batchSize, n)
+		p.op(opMark)
+		for i := start; i < end; i++ {
+			if err := item(i); err != nil {
+				return err
+			}
+		}
+		p.op(opAppends)
+	}
+	return nil
+}
+
+// value emits a plain Go value: nil, bool, int, int64, float64, string, Tuple,
+// []any, []string, []int64, *Dict.
+func (p *pickler) value(v any) error {
+	switch v := v.(type) {
+	case nil:
+		p.op(opNone)
+	case bool:
+		p.bool(v)
+	case int:
+		p.int(int64(v))
+	case int64:
+		p.int(v)
+	case float64:
+		p.float(v)
+	case string:
+		p.str(v)
+	case []string:
+		return p.list(len(v), func(i int) error { p.str(v[i]); return nil })
+	case []int64:
+		return p.list(len(v), func(i int) error { p.int(v[i]); return nil })
+	case []any:
+		return p.list(len(v), func(i int) error { return p.value(v[i]) })
+	case Tuple:
+		if len(v) > 3 {
+			p.op(opMark)
+		}
+		for _, x := range v {
+			if err := p.value(x); err != nil {
+				return err
+			}
+		}
+		p.tupleEnd(len(v))
+	case *Dict:
+		p.op(opEmptyDict)
+		for start := 0; start < len(v.Keys); start += batchSize {
+			end := min(start+batchSize, len(v.Keys))
+			p.op(opMark)
+			for i := start; i < end; i++ {
+				p.str(v.Keys[i])
+				if err := p.value(v.Values[i]); err != nil {
+					return err
+				}
+			}
+			p.op(opSetItems)
+		}
+	default:
+		return fmt.Errorf("cachefmt: cannot pickle %T", v)
+	}
+	return nil
+}
+
+// storageRef names one storage record of a torch file.
+type storageRef struct {
+	key   string // record name under data/
+	numel int64  // elements in the whole storage
+}
+
+// tensor pushes torch._utils._rebuild_tensor_v2(pid, offset, (size,), (1,),
+// False, OrderedDict()) for a 1-D int64 view of st. The persistent id tuple and
+// the stride are memoized, so each further view costs a few bytes.
+func (p *pickler) tensor(st storageRef, offset, size int64) {
+	p.global("torch._utils", "_rebuild_tensor_v2")
+	p.op(opMark)
+	if !p.get("pid:" + st.key) {
+		p.op(opMark)
+		p.str("storage")
+		p.global("torch", "LongStorage")
+		p.str(st.key)
+		p.str("cpu")
+		p.int(st.numel)
+		p.op(opTuple)
+		p.put("pid:" + st.key)
+	}
+	p.op(opBinPersID)
+	p.int(offset)
+	p.int(size)
+	p.op(opTuple1)
+	if !p.get("stride1") {
+		p.int(1)
+		p.op(opTuple1)
+		p.put("stride1")
+	}
+	p.op(opNewFalse)
+	p.global("collections", "OrderedDict")
+	p.op(opEmptyTuple)
+	p.op(opReduce)
+	p.op(opTuple)
+	p.op(opReduce)
+}
+
+func (p *pickler) finish() []byte {
+	p.op(opStop)
+	return p.buf
+}

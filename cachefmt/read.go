@@ -1,0 +1,212 @@
+package cachefmt
+
+import (
+	"fmt"
+
+	"github.com/nlpodyssey/gopickle/pytorch"
+	"github.com/nlpodyssey/gopickle/types"
+)
+
+// File is a decoded vidcache cache.
+type File struct {
+	Config     Config
+	Format     int64
+	Paths      []string
+	Pts        [][]int64
+	FPS        []*float64
+	Classes    []string
+	Labels     []int64
+	ClipCounts []int64
+}
+
+// ReadFile decodes a vidcache cache with gopickle, which builds plain Go
+// values and never runs code from the file.
+func ReadFile(path string) (*File, error) {
+	obj, err := pytorch.Load(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	f, err := fromObject(obj)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return f, nil
+}
+
+func fromObject(obj any) (*File, error) {
+	top, ok := obj.(*types.Dict)
+	if !ok {
+		return nil, fmt.Errorf("top level is %T, not a dict", obj)
+	}
+	get := func(key string) (any, error) {
+		v, ok := top.Get(key)
+		if !ok {
+			return nil, fmt.Errorf("missing key %q", key)
+		}
+		return v, nil
+	}
+	f := &File{}
+	var err error
+	v, err := get("video_paths")
+	if err != nil {
+		return nil, err
+	}
+	if f.Paths, err = stringList(v, "video_paths"); err != nil {
+		return nil, err
+	}
+	if v, err = get("video_pts"); err != nil {
+		return nil, err
+	}
+	l, ok := v.(*types.List)
+	if !ok {
+		return nil, fmt.Errorf("video_pts is %T, not a list", v)
+	}
+	for i, x := range *l {
+		t, err := int64Tensor(x)
+		if err != nil {
+			return nil, fmt.Errorf("video_pts[%d]: %w", i, err)
+		}
+		f.Pts = append(f.Pts, t)
+	}
+	if v, err = get("video_fps"); err != nil {
+		return nil, err
+	}
+	if l, ok = v.(*types.List); !ok {
+		return nil, fmt.Errorf("video_fps is %T, not a list", v)
+	}
+	for i, x := range *l {
+		switch x := x.(type) {
+		case nil:
+			f.FPS = append(f.FPS, nil)
+		case float64:
+			f.FPS = append(f.FPS, &x)
+		default:
+			return nil, fmt.Errorf("video_fps[%d] is %T", i, x)
+		}
+	}
+	if len(f.Pts) != len(f.Paths) || len(f.FPS) != len(f.Paths) {
+		return nil, fmt.Errorf("lengths differ: %d paths, %d pts, %d fps", len(f.Paths), len(f.Pts), len(f.FPS))
+	}
+	if v, err = get("classes"); err != nil {
+		return nil, err
+	}
+	if f.Classes, err = stringList(v, "classes"); err != nil {
+		return nil, err
+	}
+	for _, key := range []string{"labels", "clip_counts"} {
+		if v, err = get(key); err != nil {
+			return nil, err
+		}
+		t, err := int64Tensor(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+		if key == "labels" {
+			f.Labels = t
+		} else {
+			f.ClipCounts = t
+		}
+	}
+	if v, err = get("vidcache"); err != nil {
+		return nil, err
+	}
+	if err := f.readConfig(v); err != nil {
+		return nil, fmt.Errorf("vidcache: %w", err)
+	}
+	return f, nil
+}
+
+func (f *File) readConfig(v any) error {
+	d, ok := v.(*types.Dict)
+	if !ok {
+		return fmt.Errorf("is %T, not a dict", v)
+	}
+	var err error
+	str := func(key string) string {
+		x, _ := d.Get(key)
+		s, ok := x.(string)
+		if !ok && err == nil {
+			err = fmt.Errorf("%s is %T, not a str", key, x)
+		}
+		return s
+	}
+	integer := func(key string) int64 {
+		x, _ := d.Get(key)
+		n, ok := x.(int)
+		if !ok && err == nil {
+			err = fmt.Errorf("%s is %T, not an int", key, x)
+		}
+		return int64(n)
+	}
+	c := &f.Config
+	f.Format = integer("format_version")
+	c.Root = str("root")
+	c.Split = str("split")
+	c.FramesPerClip = int(integer("frames_per_clip"))
+	c.StepBetweenClips = int(integer("step_between_clips"))
+	c.Mode = str("mode")
+	c.FFmpeg = str("ffmpeg")
+	c.ToolVersion = str("tool_version")
+	c.CreatedUnix = integer("created_unix")
+	if err != nil {
+		return err
+	}
+	ext, _ := d.Get("extensions")
+	if c.Extensions, err = stringList(ext, "extensions"); err != nil {
+		return err
+	}
+	switch fr, _ := d.Get("frame_rate"); fr := fr.(type) {
+	case nil:
+	case float64:
+		c.FrameRate = &fr
+	case int:
+		x := float64(fr)
+		c.FrameRate = &x
+	default:
+		return fmt.Errorf("frame_rate is %T", fr)
+	}
+	return nil
+}
+
+func stringList(v any, what string) ([]string, error) {
+	l, ok := v.(*types.List)
+	if !ok {
+		return nil, fmt.Errorf("%s is %T, not a list", what, v)
+	}
+	out := make([]string, 0, l.Len())
+	for i, x := range *l {
+		s, ok := x.(string)
+		if !ok {
+			return nil, fmt.Errorf("%s[%d] is %T, not a str", what, i, x)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// int64Tensor returns the elements of a 1-D int64 tensor.
+func int64Tensor(v any) ([]int64, error) {
+	t, ok := v.(*pytorch.Tensor)
+	if !ok {
+		return nil, fmt.Errorf("is %T, not a tensor", v)
+	}
+	st, ok := t.Source.(*pytorch.LongStorage)
+	if !ok {
+		return nil, fmt.Errorf("storage is %T, not int64", t.Source)
+	}
+	if len(t.Size) != 1 || len(t.Stride) != 1 {
+		return nil, fmt.Errorf("tensor has %d dimensions, expected 1", len(t.Size))
+	}
+	n, off, stride := t.Size[0], t.StorageOffset, t.Stride[0]
+	if n == 0 {
+		return []int64{}, nil
+	}
+	if n < 0 || off < 0 || stride < 1 || off+(n-1)*stride >= len(st.Data) {
+		return nil, fmt.Errorf("view (offset %d, size %d, stride %d) outside storage of %d", off, n, stride, len(st.Data))
+	}
+	out := make([]int64, n)
+	for i := range out {
+		out[i] = st.Data[off+i*stride]
+	}
+	return out, nil
+}

@@ -1,0 +1,140 @@
+// Package torchpeer runs the real PyTorch/torchvision stacks that vidcache is
+// tested against:
+//
+//   - Bookworm: Debian 12's /usr/bin/python3 with torch 1.13, torchvision 0.14,
+//     PyAV 10 (FFmpeg 5.1).
+//   - Trixie: a Debian 13 root made by scripts/peer.sh (torch 2.6,
+//     torchvision 0.21, PyAV 14 on FFmpeg 7.1), entered with chroot inside a
+//     private mount namespace in which the folders a test names are
+//     bind-mounted at the same paths, so file paths mean the same on both sides.
+//
+// A test that needs a missing peer is skipped, unless CI is set, in which case
+// it fails: CI must never pass by skipping the comparison it exists for.
+package torchpeer
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+//go:embed scripts/*.py
+var scripts embed.FS
+
+// Stack is one Python environment with torch and torchvision.
+type Stack struct {
+	Name string
+	root string // chroot root; "" for the host's /usr/bin/python3
+}
+
+// DepsDir is where scripts/peer.sh and scripts/ffmpeg.sh keep their output.
+func DepsDir() string {
+	if d := os.Getenv("VIDCACHE_DEPS"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "vidcache-deps")
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".cache", "vidcache-deps")
+}
+
+func missing(t testing.TB, what string) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("peer missing under CI: %s (run scripts/peer.sh ensure)", what)
+	}
+	t.Skipf("peer missing: %s (run `make peer`)", what)
+}
+
+// Bookworm returns the Debian 12 stack (torch 1.13 / torchvision 0.14).
+func Bookworm(t testing.TB) *Stack {
+	t.Helper()
+	if err := exec.Command("/usr/bin/python3", "-c", "import torch, torchvision, av").Run(); err != nil {
+		missing(t, "Debian 12 python3-torch/python3-torchvision/python3-av: "+err.Error())
+	}
+	return &Stack{Name: "torch1.13"}
+}
+
+// Trixie returns the Debian 13 stack (torch 2.6 / torchvision 0.21).
+func Trixie(t testing.TB) *Stack {
+	t.Helper()
+	root := filepath.Join(DepsDir(), "peer-trixie")
+	if _, err := os.Stat(filepath.Join(root, ".complete")); err != nil {
+		missing(t, "Debian 13 root at "+root)
+	}
+	if os.Geteuid() != 0 {
+		missing(t, "the Debian 13 peer needs root for chroot")
+	}
+	return &Stack{Name: "torch2.6", root: root}
+}
+
+// Both returns every stack, for tests that compare against each generation.
+func Both(t testing.TB) []*Stack {
+	t.Helper()
+	return []*Stack{Bookworm(t), Trixie(t)}
+}
+
+// Run runs the embedded script name with args and returns its stdout. Each
+// folder in share is made visible to the peer at the same path.
+func (s *Stack) Run(t testing.TB, share []string, name string, args ...string) []byte {
+	t.Helper()
+	src, err := scripts.ReadFile("scripts/" + name)
+	if err != nil {
+		t.Fatalf("torchpeer: no script %s", name)
+	}
+	env := append(os.Environ(), "PYTHONWARNINGS=ignore", "PYTHONDONTWRITEBYTECODE=1")
+	var cmd *exec.Cmd
+	if s.root == "" {
+		cmd = exec.Command("/usr/bin/python3", append([]string{"-"}, args...)...)
+	} else {
+		// A private mount namespace: the bind mounts vanish with the process.
+		var sh strings.Builder
+		sh.WriteString(`set -e; mount -t proc proc "$R/proc" 2>/dev/null || true; `)
+		env = append(env, "R="+s.root)
+		for i, dir := range share {
+			real, err := filepath.EvalSymlinks(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if real, err = filepath.Abs(real); err != nil {
+				t.Fatal(err)
+			}
+			v := fmt.Sprintf("S%d", i)
+			env = append(env, v+"="+real)
+			fmt.Fprintf(&sh, `mkdir -p "$R$%[1]s"; mount --bind "$%[1]s" "$R$%[1]s"; `, v)
+		}
+		sh.WriteString(`exec chroot "$R" /usr/bin/python3 - "$@"`)
+		cmd = exec.Command("unshare", append([]string{"--mount", "--propagation", "private", "sh", "-c", sh.String(), "sh"}, args...)...)
+	}
+	cmd.Env = env
+	cmd.Stdin = bytes.NewReader(src)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("torchpeer %s %s %v: %v\n%s", s.Name, name, args, err, tail(stderr.String(), 3000))
+	}
+	return stdout.Bytes()
+}
+
+// RunJSON runs a script and decodes its stdout as JSON into out.
+func (s *Stack) RunJSON(t testing.TB, share []string, out any, name string, args ...string) {
+	t.Helper()
+	b := s.Run(t, share, name, args...)
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatalf("torchpeer %s %s: bad JSON: %v\n%s", s.Name, name, err, tail(string(b), 2000))
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}

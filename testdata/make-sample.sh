@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# make-sample.sh — regenerate testdata/sample, the bundled Kinetics-style dataset.
+#
+# Needs the ffmpeg CLI with libx264 (Debian: apt-get install ffmpeg). The output is
+# committed; rerun this only to change the sample. Every case the walk and the probe
+# must get right has a file here:
+#   H.264 (B-frames) + AAC in MP4 at 25, 30 and 30000/1001 fps; MPEG-4 AVI with B-frames
+#   (its stream-0 extradata carries "Lavc", so torchvision demuxes instead of decoding);
+#   a video-only file; a file whose first stream is audio; an upper-case .MP4; nested
+#   folders with the "nested-dir" vs "nested/deeper" ordering trap; a symlinked file and
+#   a symlinked class folder; a class name with a space; a zero-byte file; a text file
+#   with a video extension; a file with a non-matching extension.
+set -euo pipefail
+cd "$(dirname "$0")"
+out=sample
+rm -rf "$out"
+mkdir -p "$out/train" "$out/val" "$out/extra"
+
+ff() { ffmpeg -nostdin -hide_banner -loglevel error -y "$@"; }
+src() { # src RATE SECONDS
+	echo -f lavfi -i "testsrc2=size=128x96:rate=$1:duration=$2"
+}
+tone() { echo -f lavfi -i "sine=frequency=$1:sample_rate=22050:duration=$2"; }
+x264=(-c:v libx264 -preset veryfast -crf 32 -bf 3 -g 24 -pix_fmt yuv420p)
+aac=(-c:a aac -b:a 24k -ac 1)
+
+t=$out/train
+mkdir -p "$t/abseiling" "$t/playing guitar" "$t/juggling/nested/deeper" "$t/juggling/nested-dir" "$t/.hidden"
+
+ff $(src 25 2) $(tone 440 2) "${x264[@]}" "${aac[@]}" -shortest "$t/abseiling/h264-25fps.mp4"
+ff $(src 30 2) $(tone 550 2) "${x264[@]}" "${aac[@]}" -shortest "$t/abseiling/h264-30fps.mp4"
+ff $(src 30000/1001 2) $(tone 660 2) "${x264[@]}" "${aac[@]}" -shortest "$t/abseiling/h264-29.97fps.mp4"
+ff $(src 25 2) $(tone 330 2) -c:v mpeg4 -bf 2 -q:v 8 -c:a libmp3lame -b:a 32k -ac 1 -shortest "$t/playing guitar/mpeg4-bframes.avi"
+ff $(src 24 2) "${x264[@]}" "$t/playing guitar/video-only.mp4"
+ff $(src 15 2) "${x264[@]}" "$t/playing guitar/UPPER.MP4"
+# Audio first: stream 0 is AAC, the video is stream 1.
+ff $(tone 440 2) $(src 25 2) -map 0:a -map 1:v "${aac[@]}" "${x264[@]}" -shortest "$t/juggling/audio-first.mp4"
+# Ordering trap: nested-dir/ sorts before nested/deeper/ but after nested/ ("-" < "/").
+ff $(src 12 1) "${x264[@]}" "$t/juggling/nested/z.mp4"
+ff $(src 12 1) "${x264[@]}" "$t/juggling/nested/deeper/y.mp4"
+ff $(src 12 1) "${x264[@]}" "$t/juggling/nested-dir/x.mp4"
+: >"$t/juggling/zero-bytes.mp4"
+printf 'this is not a video\n' >"$t/juggling/not-a-video.mp4"
+printf 'notes\n' >"$t/juggling/readme.txt"
+ln -s ../abseiling/h264-25fps.mp4 "$t/juggling/symlinked.mp4"
+ff $(src 10 1) "${x264[@]}" "$t/.hidden/hidden-class.mp4"
+# A class folder that is a symlink to a folder outside the split.
+ff $(src 20 1) "${x264[@]}" "$out/extra/linked.mp4"
+ln -s ../extra "$t/linked class"
+
+mkdir -p "$out/val/abseiling"
+ff $(src 25 1) $(tone 440 1) "${x264[@]}" "${aac[@]}" -shortest "$out/val/abseiling/val-clip.mp4"
+du -sh "$out"
