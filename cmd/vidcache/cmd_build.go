@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vidcache/vidcache/decoder"
+	"github.com/vidcache/vidcache/indexer"
+)
+
+func init() {
+	register(command{name: "build", summary: "index a dataset split and write its cache", run: runBuildCmd})
+}
+
+// datasetFlags are the options naming a dataset split and a clip
+// configuration; they are shared by every command that finds a cache.
+type datasetFlags struct {
+	split         string
+	extensions    string
+	framesPerClip int
+	step          int
+	frameRate     string
+	mode          string
+	db            string
+	out           string
+}
+
+func (d *datasetFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&d.split, "split", "train", "split folder under ROOT")
+	fs.StringVar(&d.extensions, "extensions", "avi,mp4", "comma-separated file extensions, matched case-insensitively as torchvision does")
+	fs.IntVar(&d.framesPerClip, "frames-per-clip", 16, "frames in each clip")
+	fs.IntVar(&d.step, "step-between-clips", 1, "frames between the starts of consecutive clips")
+	fs.StringVar(&d.frameRate, "frame-rate", "", "resample videos to this rate (e.g. 15, 7.5, 30000/1001); unset: native")
+	fs.StringVar(&d.mode, "mode", "fast", "how timestamps are read: fast (demux only) or exact (decode where torchvision decodes)")
+	fs.StringVar(&d.db, "db", "", "index file (default $VIDCACHE_HOME/index.db)")
+	fs.StringVar(&d.out, "out", "", "cache file (default: a name derived from the dataset and options under $VIDCACHE_HOME/caches)")
+}
+
+// options turns the flags into build options, filling in defaults from env.
+func (d *datasetFlags) options(e *env, root string) (indexer.BuildOptions, error) {
+	o := indexer.BuildOptions{
+		Root:       root,
+		Split:      d.split,
+		Extensions: splitList(d.extensions),
+		Clips:      indexer.ClipSpec{FramesPerClip: d.framesPerClip, StepBetweenClips: d.step},
+		Out:        d.out,
+	}
+	if len(o.Extensions) == 0 {
+		return o, usageErr("--extensions is empty")
+	}
+	if d.frameRate != "" {
+		fr, err := parseRate(d.frameRate)
+		if err != nil {
+			return o, usageErr("--frame-rate: %v", err)
+		}
+		o.Clips.FrameRate = &fr
+	}
+	m, err := decoder.ParseMode(d.mode)
+	if err != nil {
+		return o, usageErr("--mode: %v", err)
+	}
+	o.Mode = m
+	if err := o.Clips.Validate(); err != nil {
+		return o, usageErr("%v", err)
+	}
+	h, err := home(e)
+	if err != nil {
+		return o, err
+	}
+	o.CacheDir = h + "/caches"
+	if d.db == "" {
+		d.db = h + "/index.db"
+	}
+	return o, nil
+}
+
+// parseRate reads "15", "7.5" or "30000/1001".
+func parseRate(s string) (float64, error) {
+	var v float64
+	if num, den, ok := strings.Cut(s, "/"); ok {
+		n, err1 := strconv.ParseFloat(num, 64)
+		d, err2 := strconv.ParseFloat(den, 64)
+		if err1 != nil || err2 != nil || d == 0 {
+			return 0, fmt.Errorf("%q is not a rate", s)
+		}
+		v = n / d
+	} else {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a rate", s)
+		}
+		v = f
+	}
+	if !(v > 0) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("%q is not a positive rate", s)
+	}
+	return v, nil
+}
+
+type buildFlags struct {
+	datasetFlags
+	jobs        int
+	timeout     time.Duration
+	json        bool
+	quiet       bool
+	verbose     bool
+	createdUnix int64
+}
+
+func runBuildCmd(ctx context.Context, e *env, args []string) error {
+	var f buildFlags
+	fs := newFlags(e, "build", "build [options] ROOT")
+	f.datasetFlags.register(fs)
+	fs.IntVar(&f.jobs, "jobs", runtime.NumCPU(), "videos probed in parallel")
+	fs.DurationVar(&f.timeout, "timeout", 60*time.Second, "time limit for probing one video")
+	fs.BoolVar(&f.json, "json", false, "print the result as one JSON object")
+	fs.BoolVar(&f.quiet, "quiet", false, "no progress, no summary, only errors")
+	fs.BoolVar(&f.verbose, "verbose", false, "log more")
+	fs.Int64Var(&f.createdUnix, "created-unix", 0, "created_unix to store (default: now; for reproducible files)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return usageErr("want exactly one ROOT, got %d arguments", len(pos))
+	}
+	res, err := runBuild(ctx, e, &f, pos[0])
+	if err != nil {
+		return err
+	}
+	return reportBuild(e, &f, res)
+}
+
+func runBuild(ctx context.Context, e *env, f *buildFlags, root string) (*indexer.BuildResult, error) {
+	opts, err := f.options(e, root)
+	if err != nil {
+		return nil, err
+	}
+	opts.Jobs = f.jobs
+	opts.Timeout = f.timeout
+	opts.CreatedAt = f.createdUnix
+	opts.Log = logger(e, f.quiet, f.verbose)
+	if e.stderrIsTTY && !f.quiet && !f.json {
+		opts.Progress = newTermProgress(e.stderr)
+	}
+	ix, err := indexer.OpenIndex(ctx, f.db)
+	if err != nil {
+		return nil, err
+	}
+	defer ix.Close()
+	return indexer.Build(ctx, ix, opts)
+}
+
+func reportBuild(e *env, f *buildFlags, res *indexer.BuildResult) error {
+	if f.json {
+		enc := json.NewEncoder(e.stdout)
+		return enc.Encode(res)
+	}
+	fmt.Fprintln(e.stdout, res.Cache)
+	if f.quiet {
+		return nil
+	}
+	state := "written"
+	if !res.Written {
+		state = "unchanged"
+	}
+	fmt.Fprintf(e.stderr, "%d videos in %d classes: %d probed, %d reused, %d failed; %d frames, %d clips; cache %s (%.2fs)\n",
+		res.Videos, res.Classes, res.Probed, res.Reused, res.Failed, res.Frames, res.Clips, state, res.Seconds)
+	if res.Failed > 0 {
+		var classes []string
+		for k, v := range res.Failures {
+			classes = append(classes, fmt.Sprintf("%s %d", k, v))
+		}
+		sort.Strings(classes)
+		fmt.Fprintf(e.stderr, "failed: %s\n", strings.Join(classes, ", "))
+		for i, fv := range res.FailedAt {
+			if i == 10 && !f.verbose {
+				fmt.Fprintf(e.stderr, "  … and %d more (--json lists all)\n", len(res.FailedAt)-10)
+				break
+			}
+			fmt.Fprintf(e.stderr, "  %s: %s: %s\n", fv.Path, fv.Status, fv.Error)
+		}
+	}
+	return nil
+}

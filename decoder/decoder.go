@@ -1,0 +1,288 @@
+// Package decoder reads the frame timestamps and stream facts of one video
+// file through FFmpeg (go-astiav), the way torchvision's
+// read_video_timestamps (pyav backend, pts_unit="pts") sees them:
+//
+//   - The input is opened with AVFMT_FLAG_GENPTS and avformat_find_stream_info
+//     runs, as PyAV does. A file that cannot be opened, or has no video stream,
+//     gives no timestamps and fps None.
+//   - The first video stream is used; fps is its avg_frame_rate as a float64.
+//   - If stream 0's extradata (whatever its type) contains "Lavc", torchvision
+//     takes its timestamps from demuxed packets; otherwise from decoded frames,
+//     which drop packets flagged AV_PKT_FLAG_DISCARD (edit-list preroll).
+//   - Any FFmpeg error while reading discards every timestamp; fps is kept.
+//
+// ModeFast never decodes: on the decode path it takes the pts of the packets a
+// decoder would turn into frames. On every clean file tested this equals the
+// decoded frames' pts. ModeExact decodes where torchvision decodes, and is the
+// choice when bit-for-bit agreement on damaged files matters: a bitstream
+// error that demuxes cleanly gives timestamps in fast mode and none in exact.
+package decoder
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/asticode/go-astiav"
+)
+
+// Mode chooses how timestamps are read.
+type Mode string
+
+const (
+	ModeFast  Mode = "fast"  // demux only
+	ModeExact Mode = "exact" // decode where torchvision decodes
+)
+
+// ParseMode validates a mode name.
+func ParseMode(s string) (Mode, error) {
+	switch Mode(s) {
+	case ModeFast, ModeExact:
+		return Mode(s), nil
+	}
+	return "", fmt.Errorf("unknown mode %q (want fast or exact)", s)
+}
+
+// Status classifies a probe's outcome. Everything but StatusOK is a failure
+// that torchvision would have met too; the Result says what it would store.
+type Status string
+
+const (
+	StatusOK          Status = "ok"
+	StatusOpenFailed  Status = "open_failed"     // not openable as media: no pts, fps None
+	StatusNoVideo     Status = "no_video_stream" // no pts, fps None
+	StatusReadError   Status = "read_error"      // demuxing failed midway: no pts, fps kept
+	StatusDecodeError Status = "decode_error"    // exact mode: decoding failed: no pts, fps kept
+	StatusTimeout     Status = "timeout"         // the per-video time limit hit: no pts
+)
+
+// Options for Probe.
+type Options struct {
+	Mode    Mode
+	Timeout time.Duration // per video; 0 means none
+}
+
+// Result is what one probe learned.
+type Result struct {
+	Status   Status
+	Err      string   // one-line cause when Status != StatusOK
+	Pts      []int64  // sorted ascending
+	FPS      *float64 // nil: torchvision's None
+	TBNum    int
+	TBDen    int
+	Codec    string
+	Width    int
+	Height   int
+	Demuxed  bool // torchvision's packet path (the "Lavc" rule) applies
+	Streams  int
+	Duration time.Duration // wall time of the probe
+}
+
+var quietOnce sync.Once
+
+// Version is the FFmpeg version vidcache links against (av_version_info).
+func Version() string { return ffmpegVersion() }
+
+// Probe reads path's timestamps. The returned error is non-nil only when ctx
+// was cancelled; every problem with the file itself is in Result.Status.
+func Probe(ctx context.Context, path string, opts Options) (*Result, error) {
+	quietOnce.Do(func() { astiav.SetLogLevel(astiav.LogLevelQuiet) })
+	start := time.Now()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	// The interrupter makes FFmpeg's blocking I/O return AVERROR_EXIT when the
+	// context ends or the per-video time limit passes.
+	ii := astiav.NewIOInterrupter()
+	defer ii.Free()
+	pctx := ctx
+	if opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		pctx, cancel = context.WithTimeout(ctx, opts.Timeout)
+		defer cancel()
+	}
+	stop := context.AfterFunc(pctx, ii.Interrupt)
+	defer stop()
+
+	r := &Result{}
+	probe(path, opts, ii, r)
+	r.Duration = time.Since(start)
+	if ii.Interrupted() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		r.Status, r.Err, r.Pts = StatusTimeout, fmt.Sprintf("probe exceeded the %s time limit", opts.Timeout), nil
+	}
+	if r.Pts == nil {
+		r.Pts = []int64{}
+	}
+	return r, nil
+}
+
+func probe(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
+	fc := astiav.AllocFormatContext()
+	if fc == nil {
+		r.Status, r.Err = StatusOpenFailed, "cannot allocate a format context"
+		return
+	}
+	defer fc.Free()
+	fc.SetFlags(fc.Flags().Add(astiav.FormatContextFlagGenPts))
+	fc.SetIOInterrupter(ii)
+	if err := fc.OpenInput(path, nil, nil); err != nil {
+		r.Status, r.Err = StatusOpenFailed, "open: "+err.Error()
+		return
+	}
+	defer fc.CloseInput()
+	if err := fc.FindStreamInfo(nil); err != nil {
+		r.Status, r.Err = StatusOpenFailed, "find stream info: "+err.Error()
+		return
+	}
+	streams := fc.Streams()
+	r.Streams = len(streams)
+	var vs *astiav.Stream
+	for _, s := range streams {
+		if s.CodecParameters().MediaType() == astiav.MediaTypeVideo {
+			vs = s
+			break
+		}
+	}
+	if vs == nil {
+		r.Status, r.Err = StatusNoVideo, fmt.Sprintf("no video stream among %d streams", len(streams))
+		return
+	}
+	cp := vs.CodecParameters()
+	if fr := vs.AvgFrameRate(); fr.Num() != 0 && fr.Den() != 0 {
+		fps := float64(fr.Num()) / float64(fr.Den())
+		r.FPS = &fps
+	}
+	tb := vs.TimeBase()
+	r.TBNum, r.TBDen = tb.Num(), tb.Den()
+	r.Codec = cp.CodecID().Name()
+	r.Width, r.Height = cp.Width(), cp.Height()
+	r.Demuxed = bytes.Contains(streams[0].CodecParameters().ExtraData(), []byte("Lavc"))
+	for _, s := range streams {
+		if s != vs {
+			s.SetDiscard(astiav.DiscardAll)
+		}
+	}
+
+	var pts []int64
+	var err error
+	if opts.Mode == ModeExact && !r.Demuxed {
+		pts, err = decodePts(fc, vs, cp, ii)
+		if err != nil {
+			r.Status, r.Err = StatusDecodeError, err.Error()
+			return
+		}
+	} else {
+		pts, err = demuxPts(fc, vs, r.Demuxed)
+		if err != nil {
+			r.Status, r.Err = StatusReadError, err.Error()
+			return
+		}
+	}
+	slices.Sort(pts)
+	r.Status, r.Pts = StatusOK, pts
+}
+
+// demuxPts collects the pts of the video stream's packets. keepDiscarded
+// follows torchvision's packet path, which keeps packets a decoder would drop.
+func demuxPts(fc *astiav.FormatContext, vs *astiav.Stream, keepDiscarded bool) ([]int64, error) {
+	pkt := astiav.AllocPacket()
+	defer pkt.Free()
+	idx := vs.Index()
+	pts := make([]int64, 0, max(vs.NbFrames(), 64))
+	for {
+		if err := fc.ReadFrame(pkt); err != nil {
+			if errors.Is(err, astiav.ErrEof) {
+				return pts, nil
+			}
+			return nil, fmt.Errorf("read packet %d: %w", len(pts), err)
+		}
+		if pkt.StreamIndex() == idx && pkt.Pts() != astiav.NoPtsValue &&
+			(keepDiscarded || !pkt.Flags().Has(astiav.PacketFlagDiscard)) {
+			pts = append(pts, pkt.Pts())
+		}
+		pkt.Unref()
+	}
+}
+
+// decodePts decodes the video stream and collects the pts of its frames, as
+// PyAV's container.decode(video=0) yields them.
+func decodePts(fc *astiav.FormatContext, vs *astiav.Stream, cp *astiav.CodecParameters, ii *astiav.IOInterrupter) ([]int64, error) {
+	codec := astiav.FindDecoder(cp.CodecID())
+	if codec == nil {
+		return nil, fmt.Errorf("no decoder for codec %s in this FFmpeg build", cp.CodecID().Name())
+	}
+	cc := astiav.AllocCodecContext(codec)
+	if cc == nil {
+		return nil, errors.New("cannot allocate a codec context")
+	}
+	defer cc.Free()
+	if err := cp.ToCodecContext(cc); err != nil {
+		return nil, fmt.Errorf("codec parameters: %w", err)
+	}
+	cc.SetTimeBase(vs.TimeBase())
+	// One thread per video: the worker pool already spreads videos over cores,
+	// and single-threaded decoding reports errors exactly where they occur.
+	cc.SetThreadCount(1)
+	if err := cc.Open(codec, nil); err != nil {
+		return nil, fmt.Errorf("open decoder %s: %w", codec.Name(), err)
+	}
+	pkt := astiav.AllocPacket()
+	defer pkt.Free()
+	frame := astiav.AllocFrame()
+	defer frame.Free()
+	idx := vs.Index()
+	pts := make([]int64, 0, max(vs.NbFrames(), 64))
+
+	drain := func() error {
+		for {
+			if ii.Interrupted() {
+				return astiav.ErrExit
+			}
+			if err := cc.ReceiveFrame(frame); err != nil {
+				if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+					return nil
+				}
+				return fmt.Errorf("decode frame %d: %w", len(pts), err)
+			}
+			if p := frame.Pts(); p != astiav.NoPtsValue {
+				pts = append(pts, p)
+			}
+			frame.Unref()
+		}
+	}
+	for {
+		if err := fc.ReadFrame(pkt); err != nil {
+			if errors.Is(err, astiav.ErrEof) {
+				break
+			}
+			return nil, fmt.Errorf("read packet: %w", err)
+		}
+		if pkt.StreamIndex() != idx {
+			pkt.Unref()
+			continue
+		}
+		err := cc.SendPacket(pkt)
+		pkt.Unref()
+		if err != nil {
+			return nil, fmt.Errorf("decode packet: %w", err)
+		}
+		if err := drain(); err != nil {
+			return nil, err
+		}
+	}
+	if err := cc.SendPacket(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
+		return nil, fmt.Errorf("flush decoder: %w", err)
+	}
+	if err := drain(); err != nil {
+		return nil, err
+	}
+	return pts, nil
+}

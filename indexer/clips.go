@@ -1,0 +1,144 @@
+package indexer
+
+import (
+	"fmt"
+	"math"
+	"sort"
+)
+
+// ClipSpec is the clip configuration of VideoClips.
+type ClipSpec struct {
+	FramesPerClip    int      // num_frames
+	StepBetweenClips int      // step
+	FrameRate        *float64 // target rate; nil keeps each video's own
+}
+
+// Validate rejects configurations torchvision cannot use.
+func (s ClipSpec) Validate() error {
+	if s.FramesPerClip < 1 {
+		return fmt.Errorf("frames per clip must be at least 1, not %d", s.FramesPerClip)
+	}
+	if s.StepBetweenClips < 1 {
+		return fmt.Errorf("step between clips must be at least 1, not %d", s.StepBetweenClips)
+	}
+	if s.FrameRate != nil && !(*s.FrameRate > 0 && !math.IsInf(*s.FrameRate, 0)) {
+		return fmt.Errorf("frame rate must be a positive number, not %v", *s.FrameRate)
+	}
+	return nil
+}
+
+// Resampling is VideoClips._resample_video_idx's result: either every Step-th
+// frame (Slice) or an explicit index list.
+type Resampling struct {
+	Slice bool
+	Step  int   // when Slice
+	Idxs  []int // otherwise
+}
+
+// Len is the number of frames after resampling n frames.
+func (r Resampling) Len(n int) int {
+	if r.Slice {
+		return (n + r.Step - 1) / r.Step
+	}
+	return len(r.Idxs)
+}
+
+// Frame maps the k-th resampled frame to an index into the original frames.
+func (r Resampling) Frame(k int) int {
+	if r.Slice {
+		return k * r.Step
+	}
+	return r.Idxs[k]
+}
+
+// Resample reproduces torchvision 0.21's compute_clips_for_video resampling of
+// n frames at fps to frameRate (nil fps: 1; nil frameRate: fps):
+// total = n * frame_rate / fps (float64, left to right); ratio = fps /
+// frame_rate; an integer ratio keeps pts[::ratio], otherwise frame i of
+// floor(total) maps to floor(float32(i) * float32(ratio)).
+func Resample(n int, fps, frameRate *float64) (Resampling, error) {
+	f := 1.0
+	if fps != nil {
+		f = *fps
+	}
+	fr := f
+	if frameRate != nil {
+		fr = *frameRate
+	}
+	total := float64(n) * fr / f
+	ratio := f / fr
+	if ratio == math.Trunc(ratio) && !math.IsInf(ratio, 0) {
+		if ratio < 1 {
+			return Resampling{}, fmt.Errorf("resample: step %v", ratio)
+		}
+		return Resampling{Slice: true, Step: int(ratio)}, nil
+	}
+	m := int(math.Floor(total))
+	idxs := make([]int, m)
+	r32 := float32(ratio)
+	for i := range idxs {
+		idxs[i] = int(math.Floor(float64(float32(i) * r32)))
+		if idxs[i] >= n {
+			// torchvision would raise IndexError indexing video_pts here.
+			return Resampling{}, fmt.Errorf("resample: frame index %d out of range for %d frames", idxs[i], n)
+		}
+	}
+	return Resampling{Idxs: idxs}, nil
+}
+
+// ClipCount is unfold's window count over m resampled frames.
+func ClipCount(m, framesPerClip, step int) int {
+	d := m - framesPerClip
+	q := d / step
+	if d < 0 && d%step != 0 {
+		q-- // Python's floor division
+	}
+	if q+1 < 1 {
+		return 0
+	}
+	return q + 1
+}
+
+// VideoClipCount is the number of clips torchvision makes of a video with n
+// frames at fps under spec.
+func VideoClipCount(n int, fps *float64, spec ClipSpec) (int, error) {
+	r, err := Resample(n, fps, spec.FrameRate)
+	if err != nil {
+		return 0, err
+	}
+	return ClipCount(r.Len(n), spec.FramesPerClip, spec.StepBetweenClips), nil
+}
+
+// Clip returns the pts of clip k of a video: resampled frames
+// [k*step, k*step+framesPerClip).
+func Clip(pts []int64, r Resampling, spec ClipSpec, k int) []int64 {
+	out := make([]int64, spec.FramesPerClip)
+	for j := range out {
+		out[j] = pts[r.Frame(k*spec.StepBetweenClips+j)]
+	}
+	return out
+}
+
+// CumulativeSizes is the running sum of clip counts.
+func CumulativeSizes(counts []int64) []int64 {
+	out := make([]int64, len(counts))
+	var s int64
+	for i, c := range counts {
+		s += c
+		out[i] = s
+	}
+	return out
+}
+
+// ClipLocation is VideoClips.get_clip_location: the video holding global clip
+// idx (bisect_right over cumulative sizes) and the clip's index within it.
+func ClipLocation(cum []int64, idx int64) (video int, clip int64, err error) {
+	if idx < 0 || len(cum) == 0 || idx >= cum[len(cum)-1] {
+		return 0, 0, fmt.Errorf("clip index %d out of range", idx)
+	}
+	video = sort.Search(len(cum), func(i int) bool { return cum[i] > idx })
+	if video == 0 {
+		return 0, idx, nil
+	}
+	return video, idx - cum[video-1], nil
+}

@@ -1,0 +1,249 @@
+package indexer
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/vidcache/vidcache/decoder"
+	"github.com/vidcache/vidcache/migrations"
+)
+
+// Index is the SQLite file that remembers every probed video and every cache
+// written. It runs in WAL mode with a busy timeout and IMMEDIATE write
+// transactions, so several vidcache processes can share it.
+type Index struct {
+	db   *sql.DB
+	path string
+}
+
+// OpenIndex opens (creating if needed) the index at path and brings its
+// schema up to date.
+func OpenIndex(ctx context.Context, path string) (*Index, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("open index: %w", err)
+	}
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_busy_timeout", "30000")
+	q.Set("_txlock", "immediate")
+	q.Set("_synchronous", "NORMAL")
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open index %s: %w", path, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open index %s: %w", path, err)
+	}
+	if err := migrations.Apply(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open index %s: %w", path, err)
+	}
+	return &Index{db: db, path: path}, nil
+}
+
+// Path is the index file's path.
+func (ix *Index) Path() string { return ix.path }
+
+// DB exposes the connection pool (for tests and maintenance commands).
+func (ix *Index) DB() *sql.DB { return ix.db }
+
+// Close closes the index.
+func (ix *Index) Close() error { return ix.db.Close() }
+
+// Row is one video's record in the index.
+type Row struct {
+	Path    string
+	Size    int64
+	MtimeNs int64
+	Inode   uint64
+	Status  string
+	Error   string
+	FPS     *float64
+	TBNum   int
+	TBDen   int
+	Codec   string
+	Width   int
+	Height  int
+	Frames  int
+	Pts     []byte // encoded; see encodePts
+	Mode    string
+	FFmpeg  string
+	Probed  int64
+}
+
+// fresh reports whether r still describes e as probed in mode with ffmpeg.
+func (r *Row) fresh(e *Entry, mode decoder.Mode, ffmpeg string) bool {
+	return r.Size == e.Size && r.MtimeNs == e.MtimeNs && r.Inode == e.Inode &&
+		r.Mode == string(mode) && r.FFmpeg == ffmpeg
+}
+
+const rowColumns = `path, size, mtime_ns, inode, status, error, fps, tb_num, tb_den, codec, width, height, frames, pts, mode, ffmpeg, probed_unix`
+
+func scanRow(sc interface{ Scan(...any) error }) (*Row, error) {
+	r := &Row{}
+	var fps sql.NullFloat64
+	var inode int64
+	err := sc.Scan(&r.Path, &r.Size, &r.MtimeNs, &inode, &r.Status, &r.Error, &fps, &r.TBNum, &r.TBDen,
+		&r.Codec, &r.Width, &r.Height, &r.Frames, &r.Pts, &r.Mode, &r.FFmpeg, &r.Probed)
+	if err != nil {
+		return nil, err
+	}
+	r.Inode = uint64(inode)
+	if fps.Valid {
+		v := fps.Float64
+		r.FPS = &v
+	}
+	return r, nil
+}
+
+// prefixRange gives [lo, hi) bounds selecting every string with prefix p
+// under SQLite's byte-wise BINARY collation.
+func prefixRange(p string) (lo, hi string) {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return p, string(b[:i+1])
+		}
+	}
+	return p, "\xff\xff\xff\xff\xff\xff\xff\xff"
+}
+
+// RowsUnder loads every row whose path starts with prefix, keyed by path.
+func (ix *Index) RowsUnder(ctx context.Context, prefix string) (map[string]*Row, error) {
+	lo, hi := prefixRange(prefix)
+	rows, err := ix.db.QueryContext(ctx, `SELECT `+rowColumns+` FROM videos WHERE path >= ? AND path < ?`, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("read index: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]*Row)
+	for rows.Next() {
+		r, err := scanRow(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read index: %w", err)
+		}
+		out[r.Path] = r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read index: %w", err)
+	}
+	return out, nil
+}
+
+// PutRows writes rows in one transaction (insert or replace by path).
+func (ix *Index) PutRows(ctx context.Context, rs []*Row) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	return ix.tx(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO videos (`+rowColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, r := range rs {
+			var fps any
+			if r.FPS != nil {
+				fps = *r.FPS
+			}
+			if _, err := st.ExecContext(ctx, r.Path, r.Size, r.MtimeNs, int64(r.Inode), r.Status, r.Error, fps,
+				r.TBNum, r.TBDen, r.Codec, r.Width, r.Height, r.Frames, r.Pts, r.Mode, r.FFmpeg, r.Probed); err != nil {
+				return fmt.Errorf("store %s: %w", r.Path, err)
+			}
+		}
+		return nil
+	})
+}
+
+// DeleteRows forgets paths in one transaction.
+func (ix *Index) DeleteRows(ctx context.Context, paths []string) error {
+	if len(paths) == 0 {
+		return nil
+	}
+	return ix.tx(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `DELETE FROM videos WHERE path = ?`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, p := range paths {
+			if _, err := st.ExecContext(ctx, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// tx runs fn in a write transaction. The commit uses a context that is not
+// cancelled, so work handed to tx before Ctrl-C is kept.
+func (ix *Index) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := ix.db.BeginTx(context.WithoutCancel(ctx), nil)
+	if err != nil {
+		return fmt.Errorf("index %s: begin: %w", ix.path, err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return fmt.Errorf("index %s: %w", ix.path, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("index %s: commit: %w", ix.path, err)
+	}
+	return nil
+}
+
+// CacheRecord is a cache file registered in the index.
+type CacheRecord struct {
+	Path        string
+	Root        string
+	Split       string
+	Config      string // JSON
+	Digest      string
+	Videos      int
+	Clips       int64
+	Size        int64
+	CreatedUnix int64
+}
+
+// Cache returns the record of the cache at path, or nil.
+func (ix *Index) Cache(ctx context.Context, path string) (*CacheRecord, error) {
+	c := &CacheRecord{}
+	err := ix.db.QueryRowContext(ctx, `SELECT path, root, split, config, digest, videos, clips, size, created_unix
+		FROM caches WHERE path = ?`, path).Scan(&c.Path, &c.Root, &c.Split, &c.Config, &c.Digest, &c.Videos, &c.Clips, &c.Size, &c.CreatedUnix)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read cache record: %w", err)
+	}
+	return c, nil
+}
+
+// PutCache registers a written cache.
+func (ix *Index) PutCache(ctx context.Context, c *CacheRecord) error {
+	return ix.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO caches (path, root, split, config, digest, videos, clips, size, created_unix)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.Path, c.Root, c.Split, c.Config, c.Digest, c.Videos, c.Clips, c.Size, c.CreatedUnix)
+		return err
+	})
+}
+
+func nowUnix() int64 { return time.Now().Unix() }
+
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	return strings.TrimSpace(s)
+}

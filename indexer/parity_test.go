@@ -1,0 +1,232 @@
+package indexer_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/vidcache/vidcache/cachefmt"
+	"github.com/vidcache/vidcache/cachefmt/torchpeer"
+	"github.com/vidcache/vidcache/decoder"
+	"github.com/vidcache/vidcache/indexer"
+)
+
+// sampleRoot is the bundled dataset, made by testdata/make-sample.sh.
+func sampleRoot(t *testing.T) string {
+	t.Helper()
+	abs, err := filepath.Abs("../testdata/sample")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
+}
+
+type kineticsView struct {
+	VideoPaths      []string    `json:"video_paths"`
+	VideoPts        [][]int64   `json:"video_pts"`
+	PtsDtypes       []string    `json:"pts_dtypes"`
+	VideoFPS        []*float64  `json:"video_fps"`
+	Samples         [][2]any    `json:"samples"`
+	Classes         []string    `json:"classes"`
+	CumulativeSizes []int64     `json:"cumulative_sizes"`
+	Clips           [][][]int64 `json:"clips"`
+	Locations       [][2]int64  `json:"locations"`
+	ClipCounts      []int64     `json:"clip_counts"`
+	Labels          []int64     `json:"labels"`
+}
+
+type kineticsOut struct {
+	Torch       string `json:"torch"`
+	Torchvision string `json:"torchvision"`
+	Configs     []struct {
+		Spec        string       `json:"spec"`
+		Torchvision kineticsView `json:"torchvision"`
+		Cache       kineticsView `json:"cache"`
+	} `json:"configs"`
+}
+
+type config struct {
+	fpc, step int
+	rate      string // "native" or a number or num/den
+}
+
+func (c config) spec() indexer.ClipSpec {
+	s := indexer.ClipSpec{FramesPerClip: c.fpc, StepBetweenClips: c.step}
+	if c.rate != "native" {
+		num, den, ok := strings.Cut(c.rate, "/")
+		v, _ := strconv.ParseFloat(num, 64)
+		if ok {
+			d, _ := strconv.ParseFloat(den, 64)
+			v /= d
+		}
+		s.FrameRate = &v
+	}
+	return s
+}
+
+func (c config) pyRate() string {
+	if s := c.spec(); s.FrameRate != nil {
+		return strconv.FormatFloat(*s.FrameRate, 'g', -1, 64)
+	}
+	return "native"
+}
+
+var parityConfigs = []config{{16, 1, "native"}, {16, 1, "15"}, {8, 4, "native"}, {32, 16, "30000/1001"}, {4, 2, "7.5"}}
+
+// TestParityWithTorchvision builds the sample dataset's caches and checks, on
+// torch 1.13/torchvision 0.14 and torch 2.6/torchvision 0.21, that Kinetics
+// built from each cache equals Kinetics computed by torchvision itself: paths,
+// pts, fps, samples, cumulative sizes, every clip's pts and clip locations.
+func TestParityWithTorchvision(t *testing.T) {
+	root := sampleRoot(t)
+	for _, mode := range []decoder.Mode{decoder.ModeFast, decoder.ModeExact} {
+		t.Run(string(mode), func(t *testing.T) {
+			tmp := t.TempDir()
+			ix, err := indexer.OpenIndex(context.Background(), filepath.Join(tmp, "index.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ix.Close()
+			var specs []string
+			caches := map[string]string{}
+			for i, c := range parityConfigs {
+				out := filepath.Join(tmp, fmt.Sprintf("cache%d.pt", i))
+				res, err := indexer.Build(context.Background(), ix, indexer.BuildOptions{
+					Root: root, Clips: c.spec(), Mode: mode, Jobs: 2, Out: out, NoSync: true,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if i > 0 && res.Probed != 0 {
+					t.Errorf("config %v re-probed %d videos; clip options must not need probing", c, res.Probed)
+				}
+				spec := fmt.Sprintf("%d:%d:%s:%s", c.fpc, c.step, c.pyRate(), out)
+				specs = append(specs, spec)
+				caches[spec] = out
+			}
+			stacks := []struct {
+				name string
+				get  func(testing.TB) *torchpeer.Stack
+				load string
+			}{
+				{"torch1.13", torchpeer.Bookworm, "plain"}, // 1.13's weights_only rejects every float
+				{"torch2.6", torchpeer.Trixie, "weights_only"},
+			}
+			for _, st := range stacks {
+				t.Run(st.name, func(t *testing.T) {
+					var out kineticsOut
+					args := append([]string{root, "train", st.load}, specs...)
+					st.get(t).RunJSON(t, []string{root, tmp}, &out, "kinetics.py", args...)
+					if len(out.Configs) != len(specs) {
+						t.Fatalf("peer returned %d configs", len(out.Configs))
+					}
+					for _, c := range out.Configs {
+						compareViews(t, c.Spec, c.Torchvision, c.Cache)
+						checkGoClips(t, c.Spec, caches[c.Spec], c.Torchvision)
+					}
+				})
+			}
+		})
+	}
+}
+
+func compareViews(t *testing.T, spec string, tv, vc kineticsView) {
+	t.Helper()
+	if len(tv.VideoPaths) == 0 {
+		t.Fatalf("%s: torchvision found no videos", spec)
+	}
+	if !reflect.DeepEqual(tv.VideoPaths, vc.VideoPaths) {
+		t.Errorf("%s: video_paths differ:\n tv %q\n vc %q", spec, tv.VideoPaths, vc.VideoPaths)
+	}
+	for i := range tv.VideoPts {
+		if i < len(vc.VideoPts) && !reflect.DeepEqual(tv.VideoPts[i], vc.VideoPts[i]) {
+			t.Errorf("%s: pts of %s differ:\n tv %v\n vc %v", spec, tv.VideoPaths[i], tv.VideoPts[i], vc.VideoPts[i])
+		}
+	}
+	if !reflect.DeepEqual(tv.VideoFPS, vc.VideoFPS) {
+		t.Errorf("%s: video_fps differ: tv %v vc %v", spec, fmtFPS(tv.VideoFPS), fmtFPS(vc.VideoFPS))
+	}
+	for _, c := range []struct {
+		name string
+		a, b any
+	}{
+		{"pts dtypes", tv.PtsDtypes, vc.PtsDtypes},
+		{"samples", tv.Samples, vc.Samples},
+		{"classes", tv.Classes, vc.Classes},
+		{"cumulative_sizes", tv.CumulativeSizes, vc.CumulativeSizes},
+		{"clips", tv.Clips, vc.Clips},
+		{"clip locations", tv.Locations, vc.Locations},
+	} {
+		if !reflect.DeepEqual(c.a, c.b) {
+			t.Errorf("%s: %s differ:\n tv %v\n vc %v", spec, c.name, c.a, c.b)
+		}
+	}
+	// The cache's own clip counts and labels must agree with torchvision's.
+	var prev int64
+	for i, cum := range tv.CumulativeSizes {
+		if i < len(vc.ClipCounts) && vc.ClipCounts[i] != cum-prev {
+			t.Errorf("%s: clip_counts[%d] = %d, torchvision %d", spec, i, vc.ClipCounts[i], cum-prev)
+		}
+		prev = cum
+	}
+	for i, s := range tv.Samples {
+		if i < len(vc.Labels) && float64(vc.Labels[i]) != s[1].(float64) {
+			t.Errorf("%s: labels[%d] = %d, torchvision %v", spec, i, vc.Labels[i], s[1])
+		}
+	}
+}
+
+// checkGoClips recomputes every clip and clip location from the cache with
+// the Go clip math and compares with torchvision's.
+func checkGoClips(t *testing.T, spec, cachePath string, tv kineticsView) {
+	t.Helper()
+	f, err := cachefmt.ReadFile(cachePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := indexer.ClipSpec{FramesPerClip: f.Config.FramesPerClip, StepBetweenClips: f.Config.StepBetweenClips, FrameRate: f.Config.FrameRate}
+	for i, pts := range f.Pts {
+		r, err := indexer.Resample(len(pts), f.FPS[i], cs.FrameRate)
+		if err != nil {
+			t.Fatalf("%s: %v", spec, err)
+		}
+		n := indexer.ClipCount(r.Len(len(pts)), cs.FramesPerClip, cs.StepBetweenClips)
+		if n != len(tv.Clips[i]) {
+			t.Errorf("%s: Go clip count %d for %s, torchvision %d", spec, n, f.Paths[i], len(tv.Clips[i]))
+			continue
+		}
+		for k := 0; k < n; k++ {
+			if got := indexer.Clip(pts, r, cs, k); !reflect.DeepEqual(got, tv.Clips[i][k]) {
+				t.Errorf("%s: clip %d of %s: Go %v, torchvision %v", spec, k, f.Paths[i], got, tv.Clips[i][k])
+			}
+		}
+	}
+	cum := indexer.CumulativeSizes(f.ClipCounts)
+	// torchvision's locations were sampled at global indexes 0, s, 2s, ...
+	step := max(int64(1), cum[len(cum)-1]/97)
+	for j, idx := 0, int64(0); idx < cum[len(cum)-1]; j, idx = j+1, idx+step {
+		v, c, err := indexer.ClipLocation(cum, idx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if j >= len(tv.Locations) || tv.Locations[j] != [2]int64{int64(v), c} {
+			t.Errorf("%s: clip %d at (%d, %d), torchvision %v", spec, idx, v, c, tv.Locations[j])
+		}
+	}
+}
+
+func fmtFPS(fs []*float64) []string {
+	var out []string
+	for _, f := range fs {
+		if f == nil {
+			out = append(out, "None")
+		} else {
+			out = append(out, strconv.FormatFloat(*f, 'g', -1, 64))
+		}
+	}
+	return out
+}

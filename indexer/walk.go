@@ -1,0 +1,232 @@
+package indexer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sort"
+	"strings"
+	"syscall"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Dataset is one split of a Kinetics-layout folder, in torchvision's order.
+type Dataset struct {
+	Root     string // as the paths start (absolute, cleaned)
+	Split    string
+	Dir      string   // Root joined with Split
+	Classes  []string // sorted; a class's label is its index
+	Videos   []Entry
+	Warnings []string // empty classes, unreadable folders, symlink loops
+}
+
+// Entry is one video file of the dataset.
+type Entry struct {
+	Path  string // os.path.join(root, split, class, ..., name), as torchvision builds it
+	Label int
+	// From stat(2) of Path, following symlinks.
+	Size    int64
+	MtimeNs int64
+	Inode   uint64
+	Mode    fs.FileMode
+	StatErr error // dangling symlink, vanished file, ...
+}
+
+// Regular reports whether the entry can be probed: it exists and is a
+// regular file (FIFOs, sockets and devices are never opened).
+func (e *Entry) Regular() bool { return e.StatErr == nil && e.Mode.IsRegular() }
+
+// pyJoin is Python's posixpath.join for two components.
+func pyJoin(a, b string) string {
+	switch {
+	case strings.HasPrefix(b, "/"):
+		return b
+	case a == "" || strings.HasSuffix(a, "/"):
+		return a + b
+	}
+	return a + "/" + b
+}
+
+// lower lowercases like Python's str.lower on valid UTF-8 and keeps bytes that
+// are not UTF-8 as they are (Python sees them as surrogate escapes, which
+// lower() leaves alone).
+func lower(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n <= 1 {
+			b.WriteByte(s[i])
+			i++
+			continue
+		}
+		b.WriteRune(unicode.ToLower(r))
+		i += n
+	}
+	return b.String()
+}
+
+// matchExt is torchvision's has_file_allowed_extension: the lowercased path
+// ends with one of the extensions, which are used exactly as given.
+func matchExt(path string, exts []string) bool {
+	l := lower(path)
+	for _, e := range exts {
+		if strings.HasSuffix(l, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// Scan lists root/split the way torchvision's Kinetics does (find_classes,
+// then make_dataset with os.walk(followlinks=True)): classes are the entries
+// that are folders after following symlinks, sorted; each class folder is
+// walked recursively following symlinked folders; the (folder, files) pairs
+// are sorted by folder path and the files of each folder by name.
+//
+// Unlike torchvision, a class folder without videos is a warning, not an
+// error (its label index is kept), and a symlink that leads back to a folder
+// already on the current path is not followed again (torchvision would
+// descend until the kernel's ELOOP limit, listing the same videos many times).
+func Scan(ctx context.Context, root, split string, exts []string) (*Dataset, error) {
+	dir := pyJoin(root, split)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("scan dataset: %w", err)
+	}
+	ds := &Dataset{Root: root, Split: split, Dir: dir}
+	for _, e := range ents {
+		if isDir(pyJoin(dir, e.Name()), e) {
+			ds.Classes = append(ds.Classes, e.Name())
+		}
+	}
+	if len(ds.Classes) == 0 {
+		return nil, fmt.Errorf("scan dataset: no class folders in %s", dir)
+	}
+	sort.Strings(ds.Classes)
+	for label, class := range ds.Classes {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		w := walker{ctx: ctx, onStack: map[devIno]bool{}}
+		w.walk(pyJoin(dir, class))
+		if w.err != nil {
+			return nil, w.err
+		}
+		ds.Warnings = append(ds.Warnings, w.warnings...)
+		sort.Slice(w.dirs, func(i, j int) bool { return w.dirs[i].path < w.dirs[j].path })
+		n := len(ds.Videos)
+		for _, d := range w.dirs {
+			sort.Strings(d.files)
+			for _, name := range d.files {
+				p := pyJoin(d.path, name)
+				if matchExt(p, exts) {
+					ds.Videos = append(ds.Videos, statEntry(p, label))
+				}
+			}
+		}
+		if len(ds.Videos) == n {
+			ds.Warnings = append(ds.Warnings, fmt.Sprintf("class %q has no file with extension %s (torchvision would refuse the dataset); its label %d is kept", class, strings.Join(exts, ","), label))
+		}
+	}
+	return ds, nil
+}
+
+type devIno struct{ dev, ino uint64 }
+
+type dirFiles struct {
+	path  string
+	files []string
+}
+
+type walker struct {
+	ctx      context.Context
+	dirs     []dirFiles
+	onStack  map[devIno]bool
+	warnings []string
+	err      error
+}
+
+// walk is os.walk(top, followlinks=True): a folder that cannot be listed is
+// skipped (os.walk's default), with a warning here.
+func (w *walker) walk(top string) {
+	if w.err != nil {
+		return
+	}
+	if err := w.ctx.Err(); err != nil {
+		w.err = err
+		return
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(top, &st); err == nil {
+		id := devIno{uint64(st.Dev), st.Ino}
+		if w.onStack[id] {
+			w.warnings = append(w.warnings, fmt.Sprintf("%s: symlink loop, not followed", top))
+			return
+		}
+		w.onStack[id] = true
+		defer delete(w.onStack, id)
+	}
+	ents, err := os.ReadDir(top)
+	if err != nil {
+		w.warnings = append(w.warnings, fmt.Sprintf("cannot list %s: %v", top, errors.Unwrap(err)))
+		return
+	}
+	d := dirFiles{path: top}
+	var subdirs []string
+	for _, e := range ents {
+		p := pyJoin(top, e.Name())
+		if isDir(p, e) {
+			subdirs = append(subdirs, p)
+		} else {
+			d.files = append(d.files, e.Name())
+		}
+	}
+	w.dirs = append(w.dirs, d)
+	for _, s := range subdirs {
+		w.walk(s)
+	}
+}
+
+// isDir is os.DirEntry.is_dir(): true for folders and symlinks to folders;
+// false (not an error) when a symlink cannot be followed.
+func isDir(path string, e fs.DirEntry) bool {
+	if e.IsDir() {
+		return true
+	}
+	if e.Type()&fs.ModeSymlink == 0 {
+		return false
+	}
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
+}
+
+func statEntry(path string, label int) Entry {
+	e := Entry{Path: path, Label: label}
+	var st syscall.Stat_t
+	if err := syscall.Stat(path, &st); err != nil {
+		e.StatErr = &fs.PathError{Op: "stat", Path: path, Err: err}
+		return e
+	}
+	e.Size = st.Size
+	e.MtimeNs = st.Mtim.Sec*1e9 + st.Mtim.Nsec
+	e.Inode = st.Ino
+	switch st.Mode & syscall.S_IFMT {
+	case syscall.S_IFREG:
+		e.Mode = 0
+	case syscall.S_IFDIR:
+		e.Mode = fs.ModeDir
+	case syscall.S_IFIFO:
+		e.Mode = fs.ModeNamedPipe
+	case syscall.S_IFSOCK:
+		e.Mode = fs.ModeSocket
+	case syscall.S_IFCHR:
+		e.Mode = fs.ModeDevice | fs.ModeCharDevice
+	default:
+		e.Mode = fs.ModeDevice
+	}
+	return e
+}
