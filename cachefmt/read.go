@@ -19,14 +19,14 @@ type File struct {
 	ClipCounts []int64
 }
 
-// ReadFile decodes a vidcache cache with gopickle, which builds plain Go
-// values and never runs code from the file.
+// ReadFile decodes a vidcache cache with Load: plain Go values, nothing from
+// the file is executed.
 func ReadFile(path string) (*File, error) {
-	obj, err := pytorch.Load(path)
+	l, err := Load(path)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, fmt.Errorf("read %w", err)
 	}
-	f, err := fromObject(obj)
+	f, err := fromObject(l.Value)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}

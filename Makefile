@@ -1,0 +1,64 @@
+# vidcache — see README.md. Every target sets up what it needs.
+#
+#   make demo    build everything, index the bundled sample dataset, show the cache
+#   make test    every test, against the real torchvision peers
+#   make bench   the side-by-side benchmark (see bench/)
+
+SHELL := /bin/bash
+GO ?= go
+export PATH := $(PATH):/usr/local/go/bin
+
+# FFmpeg 7.1 comes from scripts/ffmpeg.sh (system pkg-config, or its own static
+# build outside the repo). Evaluated per recipe, after `deps` has run.
+GOENV = PKG_CONFIG_PATH="$$(scripts/ffmpeg.sh env)$${PKG_CONFIG_PATH:+:$$PKG_CONFIG_PATH}" PKG_CONFIG="pkg-config --static" CGO_ENABLED=1
+
+DEMO_HOME ?= $(or $(TMPDIR),/tmp)/vidcache-demo
+FUZZTIME ?= 10s
+
+.PHONY: all deps peer build demo test vet fmt-check unit fuzz bench clean
+
+all: build
+
+deps:
+	@command -v nasm >/dev/null && command -v pkg-config >/dev/null || { \
+	  echo "installing build tools (nasm pkg-config xz-utils)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nasm pkg-config xz-utils make gcc >/dev/null; }
+	@scripts/ffmpeg.sh ensure
+
+peer:
+	@scripts/peer.sh ensure
+
+build: deps
+	$(GOENV) $(GO) build -trimpath -o bin/vidcache ./cmd/vidcache
+
+demo: build
+	@rm -rf "$(DEMO_HOME)"
+	@echo "== vidcache build testdata/sample  (VIDCACHE_HOME=$(DEMO_HOME))"
+	@VIDCACHE_HOME="$(DEMO_HOME)" bin/vidcache build testdata/sample --frame-rate 15 > "$(DEMO_HOME).path"
+	@echo "== vidcache inspect $$(cat "$(DEMO_HOME).path")"
+	@VIDCACHE_HOME="$(DEMO_HOME)" bin/vidcache inspect "$$(cat "$(DEMO_HOME).path")"
+	@echo "== load it in a training job:"
+	@echo "   Kinetics('$(CURDIR)/testdata/sample', frames_per_clip=16, frame_rate=15,"
+	@echo "            _precomputed_metadata=torch.load('$$(cat "$(DEMO_HOME).path")', weights_only=True))"
+
+vet: deps
+	$(GOENV) $(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+unit: deps
+	$(GOENV) $(GO) test -count=1 -timeout 20m ./...
+
+fuzz: deps
+	$(GOENV) $(GO) test -run '^$$' -fuzz '^FuzzPickleRoundTrip$$' -fuzztime $(FUZZTIME) ./cachefmt
+	$(GOENV) $(GO) test -run '^$$' -fuzz '^FuzzInspect$$' -fuzztime $(FUZZTIME) ./cachefmt
+
+test: deps peer fmt-check vet unit fuzz
+
+bench: build peer
+	bench/run.sh
+
+clean:
+	rm -rf bin

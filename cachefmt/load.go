@@ -1,0 +1,332 @@
+package cachefmt
+
+import (
+	"archive/zip"
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"strings"
+
+	"github.com/nlpodyssey/gopickle/pickle"
+	"github.com/nlpodyssey/gopickle/pytorch"
+	"github.com/nlpodyssey/gopickle/types"
+)
+
+// Object is an instance of a class that is not plain data: the class is
+// only named, never imported, and what the pickle would have passed to it
+// (constructor arguments, __setstate__ state, __dict__ items) is kept as data.
+type Object struct {
+	Module, Name string
+	Args         []any  // REDUCE/NEWOBJ arguments
+	State        any    // BUILD state, if any
+	Dict         []Item // __dict__ items set by BUILD
+	Called       bool   // reached through REDUCE (a call), not NEWOBJ
+}
+
+// Class is a global that FindClass resolved to an inert record.
+type Class struct{ Module, Name string }
+
+func (c *Class) Call(args ...any) (any, error) {
+	return &Object{Module: c.Module, Name: c.Name, Args: args, Called: true}, nil
+}
+
+func (c *Class) PyNew(args ...any) (any, error) {
+	return &Object{Module: c.Module, Name: c.Name, Args: args}, nil
+}
+
+func (o *Object) PySetState(state any) error { o.State = state; return nil }
+
+func (o *Object) PyDictSet(k, v any) error {
+	o.Dict = append(o.Dict, Item{k, v})
+	return nil
+}
+
+// Item is one key/value pair.
+type Item struct{ Key, Value any }
+
+// Qualified is "module.name".
+func (o *Object) Qualified() string { return o.Module + "." + o.Name }
+
+// Loaded is a torch file read as inert data.
+type Loaded struct {
+	Value    any
+	Zip      bool     // zip container (else the legacy format)
+	Globals  []string // every class or function the pickle named, in order of first use
+	Storages map[string]StorageInfo
+}
+
+// StorageInfo describes one storage record.
+type StorageInfo struct {
+	Type  string // e.g. "LongStorage"
+	Numel int
+	Bytes int64
+}
+
+var elemSize = map[string]int64{
+	"HalfStorage": 2, "FloatStorage": 4, "DoubleStorage": 8, "CharStorage": 1, "ShortStorage": 2,
+	"IntStorage": 4, "LongStorage": 8, "ByteStorage": 1, "BoolStorage": 1, "BFloat16Storage": 2,
+}
+
+// Load reads any torch file (zip or legacy) with gopickle. Nothing is
+// imported or executed: torch's tensor and storage classes are rebuilt as
+// gopickle values, every other global becomes a *Class whose instances are
+// *Object records. Storage sizes are checked against the records before
+// anything is allocated.
+func Load(filename string) (l *Loaded, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			l, err = nil, fmt.Errorf("%s: malformed pickle (%v)", filename, r)
+		}
+	}()
+	l = &Loaded{Storages: map[string]StorageInfo{}}
+	seen := map[string]bool{}
+	findClass := func(module, name string) (any, error) {
+		q := module + "." + name
+		if !seen[q] {
+			seen[q] = true
+			l.Globals = append(l.Globals, q)
+		}
+		if q == "collections.OrderedDict" {
+			return &types.OrderedDictClass{}, nil
+		}
+		return &Class{Module: module, Name: name}, nil
+	}
+	zr, zerr := zip.OpenReader(filename)
+	if zerr != nil {
+		if _, serr := os.Stat(filename); serr != nil {
+			return nil, serr
+		}
+		// Not a zip: the legacy format.
+		v, err := loadLegacy(filename, l, findClass)
+		if err != nil {
+			return nil, fmt.Errorf("%s: neither a torch zip file (%v) nor a legacy torch file (%w)", filename, zerr, err)
+		}
+		l.Value = v
+		return l, nil
+	}
+	defer zr.Close()
+	l.Zip = true
+	v, err := loadZip(&zr.Reader, l, findClass)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filename, err)
+	}
+	l.Value = v
+	return l, nil
+}
+
+func loadZip(zr *zip.Reader, l *Loaded, findClass func(string, string) (any, error)) (any, error) {
+	if len(zr.File) == 0 {
+		return nil, errors.New("empty zip")
+	}
+	dir, _, _ := strings.Cut(zr.File[0].Name, "/")
+	records := map[string]*zip.File{}
+	for _, f := range zr.File {
+		records[f.Name] = f
+	}
+	pkl := records[dir+"/data.pkl"]
+	if pkl != nil && pkl.UncompressedSize64 > maxPickle {
+		return nil, fmt.Errorf("data.pkl is %d bytes, more than the %d this reader accepts", pkl.UncompressedSize64, maxPickle)
+	}
+	if pkl == nil {
+		return nil, fmt.Errorf("no %s/data.pkl in the zip", dir)
+	}
+	rc, err := pkl.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	u := pickle.NewUnpickler(rc)
+	u.FindClass = torchFindClass(findClass)
+	loaded := map[string]pytorch.StorageInterface{}
+	u.PersistentLoad = func(id any) (any, error) {
+		sc, typ, key, loc, numel, err := storageID(id, 5)
+		if err != nil {
+			return nil, err
+		}
+		if st, ok := loaded[key]; ok {
+			return st, nil
+		}
+		rec := records[dir+"/data/"+key]
+		if rec == nil {
+			return nil, fmt.Errorf("storage %q has no record %s/data/%s", key, dir, key)
+		}
+		if int64(numel)*elemSize[typ] > int64(rec.UncompressedSize64) {
+			return nil, fmt.Errorf("storage %q declares %d elements of %s but its record holds %d bytes", key, numel, typ, rec.UncompressedSize64)
+		}
+		f, err := rec.Open()
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		st := sc.New(numel, loc)
+		if err := st.SetFromFileWithSize(f, numel); err != nil {
+			return nil, fmt.Errorf("storage %q: %w", key, err)
+		}
+		loaded[key] = st
+		l.Storages[key] = StorageInfo{Type: typ, Numel: numel, Bytes: int64(numel) * elemSize[typ]}
+		return st, nil
+	}
+	return u.Load()
+}
+
+// maxPickle bounds the pickle this reader accepts (a 240,000-video cache's
+// is about 30 MB).
+const maxPickle = 1 << 30
+
+// torchFindClass resolves torch's tensor and storage globals to gopickle's
+// types and hands every other global to fallback.
+func torchFindClass(fallback func(string, string) (any, error)) func(string, string) (any, error) {
+	return func(module, name string) (any, error) {
+		if module+"."+name == "torch._utils._rebuild_tensor_v2" {
+			fallback(module, name)
+			return &pytorch.RebuildTensorV2{}, nil
+		}
+		if module == "torch" {
+			if sc := storageClass(name); sc != nil {
+				fallback(module, name)
+				return sc, nil
+			}
+		}
+		return fallback(module, name)
+	}
+}
+
+// storageID checks a persistent id ('storage', StorageClass, key, location,
+// numel, ...) of at least n items.
+func storageID(id any, n int) (sc pytorch.StorageClassInterface, typ, key, loc string, numel int, err error) {
+	t, ok := id.(*types.Tuple)
+	if !ok || t.Len() < n {
+		return nil, "", "", "", 0, fmt.Errorf("persistent id %v is not a storage tuple", id)
+	}
+	if s, _ := t.Get(0).(string); s != "storage" {
+		return nil, "", "", "", 0, fmt.Errorf("persistent id kind %v, expected 'storage'", t.Get(0))
+	}
+	sc, ok = t.Get(1).(pytorch.StorageClassInterface)
+	key, ok2 := t.Get(2).(string)
+	loc, ok3 := t.Get(3).(string)
+	numel, ok4 := t.Get(4).(int)
+	if !ok || !ok2 || !ok3 || !ok4 || numel < 0 {
+		return nil, "", "", "", 0, fmt.Errorf("malformed storage id %v", id)
+	}
+	typ = strings.TrimSuffix(strings.TrimPrefix(fmt.Sprintf("%T", sc), "*pytorch."), "Class")
+	return sc, typ, key, loc, numel, nil
+}
+
+// loadLegacy reads the pre-1.6 torch format (_use_new_zipfile_serialization
+// =False): pickles of the magic number, the protocol version, system info,
+// the object, and the storage keys, then each storage as an int64 element
+// count and its data. Declared sizes are checked against the bytes left.
+func loadLegacy(filename string, l *Loaded, findClass func(string, string) (any, error)) (any, error) {
+	f, err := os.Open(filename)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	r := bufio.NewReader(f)
+	mu := pickle.NewUnpickler(r)
+	magic, err := mu.Load()
+	if n, ok := magic.(*big.Int); err != nil || !ok || n.Text(16) != "1950a86a20f9469cfc6c" {
+		return nil, errors.New("no torch magic number")
+	}
+	pu := pickle.NewUnpickler(r)
+	if v, err := pu.Load(); err != nil || v != 1001 {
+		return nil, fmt.Errorf("unsupported legacy protocol version %v", v)
+	}
+	su := pickle.NewUnpickler(r)
+	if _, err := su.Load(); err != nil { // sys info
+		return nil, fmt.Errorf("system info: %w", err)
+	}
+	u := pickle.NewUnpickler(r)
+	u.FindClass = torchFindClass(findClass)
+	storages := map[string]pytorch.StorageInterface{}
+	types_ := map[string]string{}
+	u.PersistentLoad = func(id any) (any, error) {
+		if t, ok := id.(*types.Tuple); ok && t.Len() >= 2 && t.Get(0) == "module" {
+			return t.Get(1), nil
+		}
+		sc, typ, key, loc, numel, err := storageID(id, 6)
+		if err != nil {
+			return nil, err
+		}
+		if t := id.(*types.Tuple); t.Get(5) != nil {
+			return nil, fmt.Errorf("storage %q is a view, which this reader does not support", key)
+		}
+		if int64(numel)*elemSize[typ] > fi.Size() {
+			return nil, fmt.Errorf("storage %q declares %d elements, more than the file holds", key, numel)
+		}
+		if st, ok := storages[key]; ok {
+			return st, nil
+		}
+		st := sc.New(numel, loc)
+		storages[key], types_[key] = st, typ
+		return st, nil
+	}
+	v, err := u.Load()
+	if err != nil {
+		return nil, err
+	}
+	ku := pickle.NewUnpickler(r)
+	keysObj, err := ku.Load()
+	if err != nil {
+		return nil, fmt.Errorf("storage keys: %w", err)
+	}
+	keys, ok := keysObj.(*types.List)
+	if !ok {
+		return nil, errors.New("storage keys are not a list")
+	}
+	for _, k := range *keys {
+		key, _ := k.(string)
+		st, ok := storages[key]
+		if !ok {
+			return nil, fmt.Errorf("storage %q listed but never used", key)
+		}
+		var cnt [8]byte
+		if _, err := io.ReadFull(r, cnt[:]); err != nil {
+			return nil, fmt.Errorf("storage %q: %w", key, err)
+		}
+		n := int64(binary.LittleEndian.Uint64(cnt[:]))
+		typ := types_[key]
+		if n < 0 || n*elemSize[typ] > fi.Size() {
+			return nil, fmt.Errorf("storage %q: bad element count %d", key, n)
+		}
+		if err := st.SetFromFileWithSize(r, int(n)); err != nil {
+			return nil, fmt.Errorf("storage %q: %w", key, err)
+		}
+		l.Storages[key] = StorageInfo{Type: typ, Numel: int(n), Bytes: n * elemSize[typ]}
+	}
+	return v, nil
+}
+
+func storageClass(name string) pytorch.StorageClassInterface {
+	switch name {
+	case "FloatStorage":
+		return &pytorch.FloatStorageClass{}
+	case "HalfStorage":
+		return &pytorch.HalfStorageClass{}
+	case "DoubleStorage":
+		return &pytorch.DoubleStorageClass{}
+	case "CharStorage":
+		return &pytorch.CharStorageClass{}
+	case "ShortStorage":
+		return &pytorch.ShortStorageClass{}
+	case "IntStorage":
+		return &pytorch.IntStorageClass{}
+	case "LongStorage":
+		return &pytorch.LongStorageClass{}
+	case "ByteStorage":
+		return &pytorch.ByteStorageClass{}
+	case "BoolStorage":
+		return &pytorch.BoolStorageClass{}
+	case "BFloat16Storage":
+		return &pytorch.BFloat16StorageClass{}
+	}
+	return nil
+}

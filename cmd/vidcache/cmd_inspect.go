@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/vidcache/vidcache/cachefmt"
+)
+
+func init() {
+	register(command{name: "inspect", summary: "show the structure of any torch file, and a vidcache cache's contents", run: runInspect})
+}
+
+type inspectReport struct {
+	File         string           `json:"file"`
+	Container    string           `json:"container"`
+	Globals      []string         `json:"globals"`
+	Storages     int              `json:"storages"`
+	StorageBytes int64            `json:"storage_bytes"`
+	Structure    *cachefmt.Node   `json:"structure"`
+	Vidcache     *vidcacheSummary `json:"vidcache,omitempty"`
+	storageInfo  map[string]cachefmt.StorageInfo
+}
+
+type vidcacheSummary struct {
+	FormatVersion    int64    `json:"format_version"`
+	Root             string   `json:"root"`
+	Split            string   `json:"split"`
+	Extensions       []string `json:"extensions"`
+	FramesPerClip    int      `json:"frames_per_clip"`
+	StepBetweenClips int      `json:"step_between_clips"`
+	FrameRate        *float64 `json:"frame_rate"`
+	Mode             string   `json:"mode"`
+	FFmpeg           string   `json:"ffmpeg"`
+	ToolVersion      string   `json:"tool_version"`
+	CreatedUnix      int64    `json:"created_unix"`
+	Videos           int      `json:"videos"`
+	Frames           int64    `json:"frames"`
+	Clips            int64    `json:"clips"`
+	Failed           int      `json:"failed"`
+	Classes          []string `json:"classes"`
+}
+
+func runInspect(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "inspect", "inspect [--json] FILE")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	depth := fs.Int("depth", 3, "levels of nested dicts to expand")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("want exactly one FILE")
+	}
+	l, err := cachefmt.Load(pos[0])
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	rep := &inspectReport{File: pos[0], Container: "zip", Globals: l.Globals, Structure: cachefmt.Describe(l.Value, *depth), storageInfo: l.Storages}
+	if !l.Zip {
+		rep.Container = "legacy"
+	}
+	if rep.Globals == nil {
+		rep.Globals = []string{}
+	}
+	for _, s := range l.Storages {
+		rep.Storages++
+		rep.StorageBytes += s.Bytes
+	}
+	if f, err := cachefmt.ReadFile(pos[0]); err == nil {
+		rep.Vidcache = summarize(f)
+	}
+	if *asJSON {
+		return json.NewEncoder(e.stdout).Encode(rep)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: torch %s file, %d storages, %d bytes of tensor data\n", rep.File, rep.Container, rep.Storages, rep.StorageBytes)
+	fmt.Fprintf(&b, "globals: %s\n", strings.Join(rep.Globals, ", "))
+	rep.Structure.Text(&b, "  ")
+	if v := rep.Vidcache; v != nil {
+		fr := "native"
+		if v.FrameRate != nil {
+			fr = fmt.Sprint(*v.FrameRate)
+		}
+		fmt.Fprintf(&b, "vidcache format %d, written by vidcache %s with FFmpeg %s (mode %s)\n", v.FormatVersion, v.ToolVersion, v.FFmpeg, v.Mode)
+		fmt.Fprintf(&b, "dataset: %s split %s, extensions %s\n", v.Root, v.Split, strings.Join(v.Extensions, ","))
+		fmt.Fprintf(&b, "clips: %d frames per clip, step %d, frame rate %s\n", v.FramesPerClip, v.StepBetweenClips, fr)
+		fmt.Fprintf(&b, "totals: %d videos (%d without timestamps), %d frames, %d clips\n", v.Videos, v.Failed, v.Frames, v.Clips)
+		fmt.Fprintf(&b, "classes (%d): %s\n", len(v.Classes), strings.Join(quoteAll(v.Classes), ", "))
+	}
+	_, err = fmt.Fprint(e.stdout, b.String())
+	return err
+}
+
+func summarize(f *cachefmt.File) *vidcacheSummary {
+	s := &vidcacheSummary{
+		FormatVersion: f.Format, Root: f.Config.Root, Split: f.Config.Split, Extensions: f.Config.Extensions,
+		FramesPerClip: f.Config.FramesPerClip, StepBetweenClips: f.Config.StepBetweenClips, FrameRate: f.Config.FrameRate,
+		Mode: f.Config.Mode, FFmpeg: f.Config.FFmpeg, ToolVersion: f.Config.ToolVersion, CreatedUnix: f.Config.CreatedUnix,
+		Videos: len(f.Paths), Classes: f.Classes,
+	}
+	for i, p := range f.Pts {
+		s.Frames += int64(len(p))
+		if len(p) == 0 {
+			s.Failed++
+		}
+		s.Clips += f.ClipCounts[i]
+	}
+	return s
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = s
+		if strings.ContainsAny(s, " ,\"") {
+			out[i] = fmt.Sprintf("%q", s)
+		}
+	}
+	return out
+}
