@@ -44,5 +44,6 @@ if [ ! -f "$ROOT/.complete" ]; then
 	mv "$tmp" "$ROOT"
 	touch "$ROOT/.complete"
 fi
-chroot "$ROOT" python3 -c 'import torch, torchvision, av; print("peer: trixie torch", torch.__version__, "torchvision", torchvision.__version__, "av", av.__version__)' 2>/dev/null >&2
+chroot "$ROOT" python3 -W ignore -c 'import torch, torchvision, av; print("peer: trixie torch", torch.__version__, "torchvision", torchvision.__version__, "av", av.__version__)' 3>&2 2>/dev/null 1>&3 ||
+	{ echo "peer: the Debian 13 root at $ROOT cannot import torch/torchvision/av; remove it and rerun" >&2; exit 1; }
 /usr/bin/python3 -c 'import torch, torchvision, av; print("peer: bookworm torch", torch.__version__, "torchvision", torchvision.__version__, "av", av.__version__)' >&2

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// vc runs the CLI in-process with VIDCACHE_HOME set to home.
+func vc(t *testing.T, home string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string {
+		if k == "VIDCACHE_HOME" {
+			return home
+		}
+		return ""
+	}}
+	code := runWith(context.Background(), e, args)
+	return result{code, out.String(), errb.String()}
+}
+
+func sample(t *testing.T) string {
+	abs, err := filepath.Abs("../../testdata/sample")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
+}
+
+type buildJSON struct {
+	Cache    string         `json:"cache"`
+	DB       string         `json:"db"`
+	Videos   int            `json:"videos"`
+	Probed   int            `json:"probed"`
+	Reused   int            `json:"reused"`
+	Failed   int            `json:"failed"`
+	Clips    int64          `json:"clips"`
+	Seconds  float64        `json:"seconds"`
+	Written  bool           `json:"written"`
+	Failures map[string]int `json:"failures"`
+}
+
+func buildJ(t *testing.T, home string, args ...string) buildJSON {
+	t.Helper()
+	r := vc(t, home, append([]string{"build", "--json", "--jobs", "2"}, args...)...)
+	if r.code != 0 {
+		t.Fatalf("build %v: exit %d\n%s", args, r.code, r.stderr)
+	}
+	var b buildJSON
+	if err := json.Unmarshal([]byte(r.stdout), &b); err != nil {
+		t.Fatalf("build --json printed %q: %v", r.stdout, err)
+	}
+	return b
+}
+
+func TestBuildIncremental(t *testing.T) {
+	home := t.TempDir()
+	root := sample(t)
+	first := buildJ(t, home, root, "--created-unix", "1")
+	if first.Videos != 15 || first.Probed != 15 || first.Reused != 0 || first.Failed != 2 || !first.Written {
+		t.Fatalf("first build: %+v", first)
+	}
+	if first.Failures["open_failed"] != 2 || first.Clips == 0 {
+		t.Errorf("first build: %+v", first)
+	}
+	if first.DB != filepath.Join(home, "index.db") || !strings.HasPrefix(first.Cache, filepath.Join(home, "caches")+"/") {
+		t.Errorf("default paths: cache %s db %s", first.Cache, first.DB)
+	}
+	before, err := os.Stat(first.Cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	again := buildJ(t, home, root, "--created-unix", "2")
+	if again.Probed != 0 || again.Reused != 15 || again.Written || again.Cache != first.Cache {
+		t.Errorf("no-change rebuild: %+v", again)
+	}
+	after, _ := os.Stat(first.Cache)
+	if !after.ModTime().Equal(before.ModTime()) {
+		t.Error("no-change rebuild rewrote the cache")
+	}
+
+	clips := buildJ(t, home, root, "--frames-per-clip", "8", "--frame-rate", "30000/1001")
+	if clips.Probed != 0 || !clips.Written || clips.Cache == first.Cache || clips.Clips == first.Clips {
+		t.Errorf("clip-option change: %+v", clips)
+	}
+
+	exact := buildJ(t, home, root, "--mode", "exact")
+	if exact.Probed != 15 {
+		t.Errorf("a different mode must re-probe: %+v", exact)
+	}
+
+	r := vc(t, home, "inspect", first.Cache)
+	if r.code != 0 || !strings.Contains(r.stdout, "totals: 15 videos (2 without timestamps)") ||
+		!strings.Contains(r.stdout, `"playing guitar"`) {
+		t.Errorf("inspect: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = vc(t, home, "inspect", "--json", first.Cache)
+	var rep struct {
+		Globals  []string `json:"globals"`
+		Vidcache struct {
+			Videos int `json:"videos"`
+		} `json:"vidcache"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.Vidcache.Videos != 15 {
+		t.Errorf("inspect --json: %v %s", err, r.stdout)
+	}
+}
+
+func TestBuildPrintsPath(t *testing.T) {
+	home := t.TempDir()
+	out := filepath.Join(t.TempDir(), "my cache.pt")
+	r := vc(t, home, "build", sample(t), "--out", out, "--quiet")
+	if r.code != 0 || r.stdout != out+"\n" || r.stderr != "" {
+		t.Fatalf("exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
+	}
+	r = vc(t, home, "build", sample(t), "--out", out)
+	if !strings.Contains(r.stderr, "15 videos in 5 classes: 0 probed, 15 reused, 2 failed") ||
+		!strings.Contains(r.stderr, "not-a-video.mp4: open_failed") {
+		t.Errorf("summary: %s", r.stderr)
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	home := t.TempDir()
+	missing := filepath.Join(t.TempDir(), "nope")
+	for _, c := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{nil, exitUsage, ""},
+		{[]string{"frobnicate"}, exitUsage, "unknown command"},
+		{[]string{"build"}, exitUsage, "ROOT"},
+		{[]string{"build", "a", "b"}, exitUsage, "ROOT"},
+		{[]string{"build", sample(t), "--frame-rate", "fast"}, exitUsage, "--frame-rate"},
+		{[]string{"build", sample(t), "--frames-per-clip", "0"}, exitUsage, "frames per clip"},
+		{[]string{"build", sample(t), "--mode", "slow"}, exitUsage, "--mode"},
+		{[]string{"build", missing}, exitError, missing},
+		{[]string{"inspect", missing}, exitUsage, missing},
+		{[]string{"version"}, exitOK, ""},
+	} {
+		r := vc(t, home, c.args...)
+		if r.code != c.code || !strings.Contains(r.stderr+r.stdout, c.msg) {
+			t.Errorf("%v: exit %d (want %d), output %q (want %q)", c.args, r.code, c.code, r.stderr+r.stdout, c.msg)
+		}
+	}
+}
