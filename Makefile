@@ -15,7 +15,7 @@ GOENV = PKG_CONFIG_PATH="$$(scripts/ffmpeg.sh env)$${PKG_CONFIG_PATH:+:$$PKG_CON
 DEMO_HOME ?= $(or $(TMPDIR),/tmp)/vidcache-demo
 FUZZTIME ?= 10s
 
-.PHONY: all deps peer build demo test vet fmt-check unit fuzz bench clean
+.PHONY: all deps peer build demo test vet fmt-check unit fuzz bench golden clean
 
 all: build
 
@@ -59,6 +59,11 @@ test: deps peer fmt-check vet unit fuzz
 
 bench: build peer
 	bench/run.sh
+
+# Regenerate the clip-math golden table from torchvision 0.21 (the Debian 13 peer).
+golden: peer
+	chroot "$$(scripts/peer.sh root)" python3 - < cachefmt/torchpeer/scripts/clips_golden.py 2>/dev/null \
+	  | grep -E '^(#|[0-9])' > indexer/testdata/clips-golden.tsv
 
 clean:
 	rm -rf bin
