@@ -5,7 +5,7 @@
 # committed; rerun this only to change the sample. Every case the walk and the probe
 # must get right has a file here:
 #   H.264 (B-frames) + AAC in MP4 at 25, 30 and 30000/1001 fps; MPEG-4 AVI with B-frames
-#   (its stream-0 extradata carries "Lavc", so torchvision demuxes instead of decoding);
+#   and MPEG-4 in MP4 (its stream-0 extradata carries "Lavc", so torchvision demuxes);
 #   a video-only file; a file whose first stream is audio; an upper-case .MP4; nested
 #   folders with the "nested-dir" vs "nested/deeper" ordering trap; a symlinked file and
 #   a symlinked class folder; a class name with a space; a zero-byte file; a text file
@@ -31,6 +31,9 @@ ff $(src 25 2) $(tone 440 2) "${x264[@]}" "${aac[@]}" -shortest "$t/abseiling/h2
 ff $(src 30 2) $(tone 550 2) "${x264[@]}" "${aac[@]}" -shortest "$t/abseiling/h264-30fps.mp4"
 ff $(src 30000/1001 2) $(tone 660 2) "${x264[@]}" "${aac[@]}" -shortest "$t/abseiling/h264-29.97fps.mp4"
 ff $(src 25 2) $(tone 330 2) -c:v mpeg4 -bf 2 -q:v 8 -c:a libmp3lame -b:a 32k -ac 1 -shortest "$t/playing guitar/mpeg4-bframes.avi"
+# MPEG-4 in MP4 has a global header whose user data says "Lavc": torchvision
+# takes this file's timestamps from demuxed packets instead of decoding.
+ff $(src 25 2) $(tone 500 2) -c:v mpeg4 -bf 2 -q:v 8 "${aac[@]}" -shortest "$t/playing guitar/mpeg4-lavc.mp4"
 ff $(src 24 2) "${x264[@]}" "$t/playing guitar/video-only.mp4"
 ff $(src 15 2) "${x264[@]}" "$t/playing guitar/UPPER.MP4"
 # Audio first: stream 0 is AAC, the video is stream 1.
@@ -50,4 +53,7 @@ ln -s ../extra "$t/linked class"
 
 mkdir -p "$out/val/abseiling"
 ff $(src 25 1) $(tone 440 1) "${x264[@]}" "${aac[@]}" -shortest "$out/val/abseiling/val-clip.mp4"
+# Outside the dataset: a fast-start MP4 (moov before mdat) that the damaged-file
+# tests cut short, for the "index present, data missing" case.
+ff -i "$t/abseiling/h264-25fps.mp4" -c copy -movflags +faststart faststart.mp4
 du -sh "$out"

@@ -67,7 +67,7 @@ func TestBuildIncremental(t *testing.T) {
 	home := t.TempDir()
 	root := sample(t)
 	first := buildJ(t, home, root, "--created-unix", "1")
-	if first.Videos != 15 || first.Probed != 15 || first.Reused != 0 || first.Failed != 2 || !first.Written {
+	if first.Videos != 16 || first.Probed != 16 || first.Reused != 0 || first.Failed != 2 || !first.Written {
 		t.Fatalf("first build: %+v", first)
 	}
 	if first.Failures["open_failed"] != 2 || first.Clips == 0 {
@@ -82,7 +82,7 @@ func TestBuildIncremental(t *testing.T) {
 	}
 
 	again := buildJ(t, home, root, "--created-unix", "2")
-	if again.Probed != 0 || again.Reused != 15 || again.Written || again.Cache != first.Cache {
+	if again.Probed != 0 || again.Reused != 16 || again.Written || again.Cache != first.Cache {
 		t.Errorf("no-change rebuild: %+v", again)
 	}
 	after, _ := os.Stat(first.Cache)
@@ -96,12 +96,12 @@ func TestBuildIncremental(t *testing.T) {
 	}
 
 	exact := buildJ(t, home, root, "--mode", "exact")
-	if exact.Probed != 15 {
+	if exact.Probed != 16 {
 		t.Errorf("a different mode must re-probe: %+v", exact)
 	}
 
 	r := vc(t, home, "inspect", first.Cache)
-	if r.code != 0 || !strings.Contains(r.stdout, "totals: 15 videos (2 without timestamps)") ||
+	if r.code != 0 || !strings.Contains(r.stdout, "totals: 16 videos (2 without timestamps)") ||
 		!strings.Contains(r.stdout, `"playing guitar"`) {
 		t.Errorf("inspect: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -112,7 +112,7 @@ func TestBuildIncremental(t *testing.T) {
 			Videos int `json:"videos"`
 		} `json:"vidcache"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.Vidcache.Videos != 15 {
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.Vidcache.Videos != 16 {
 		t.Errorf("inspect --json: %v %s", err, r.stdout)
 	}
 }
@@ -125,7 +125,7 @@ func TestBuildPrintsPath(t *testing.T) {
 		t.Fatalf("exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
 	}
 	r = vc(t, home, "build", sample(t), "--out", out)
-	if !strings.Contains(r.stderr, "15 videos in 5 classes: 0 probed, 15 reused, 2 failed") ||
+	if !strings.Contains(r.stderr, "16 videos in 5 classes: 0 probed, 16 reused, 2 failed") ||
 		!strings.Contains(r.stderr, "not-a-video.mp4: open_failed") {
 		t.Errorf("summary: %s", r.stderr)
 	}

@@ -1,0 +1,116 @@
+package decoder
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const sample = "../testdata/sample/train/"
+
+func probeT(t *testing.T, path string, mode Mode) *Result {
+	t.Helper()
+	r, err := Probe(context.Background(), path, Options{Mode: mode, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestProbeSample(t *testing.T) {
+	for _, c := range []struct {
+		path           string
+		fps            float64
+		frames         int
+		codec          string
+		demuxed        bool
+		tbNum, tbDenom int
+	}{
+		{"abseiling/h264-25fps.mp4", 25, 50, "h264", false, 1, 12800},
+		{"abseiling/h264-29.97fps.mp4", 30000.0 / 1001, 60, "h264", false, 1, 30000},
+		{"playing guitar/mpeg4-bframes.avi", 25, 50, "mpeg4", false, 1, 25},
+		{"playing guitar/mpeg4-lavc.mp4", 25, 50, "mpeg4", true, 1, 12800},
+		{"juggling/audio-first.mp4", 25, 50, "h264", false, 1, 12800},
+	} {
+		for _, mode := range []Mode{ModeFast, ModeExact} {
+			r := probeT(t, sample+c.path, mode)
+			if r.Status != StatusOK || r.FPS == nil || *r.FPS != c.fps || len(r.Pts) != c.frames ||
+				r.Codec != c.codec || r.Demuxed != c.demuxed || r.TBNum != c.tbNum || r.TBDen != c.tbDenom {
+				t.Errorf("%s (%s): %+v fps %v", c.path, mode, r, r.FPS)
+			}
+			for i := 1; i < len(r.Pts); i++ {
+				if r.Pts[i] < r.Pts[i-1] {
+					t.Fatalf("%s: pts not sorted", c.path)
+				}
+			}
+		}
+	}
+}
+
+func TestProbeFailures(t *testing.T) {
+	dir := t.TempDir()
+	good, err := os.ReadFile(sample + "abseiling/h264-25fps.mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flipped := bytes.Clone(good)
+	i := bytes.Index(flipped, []byte("mdat")) + 8
+	for k := i + (len(flipped)-i)*3/10; k < i+(len(flipped)-i)/2; k++ {
+		flipped[k] = flipped[k]*31 + 0x5a
+	}
+	files := map[string][]byte{
+		"empty.mp4":   nil,
+		"text.mp4":    []byte("not a video\n"),
+		"no-moov.mp4": good[:len(good)/2],
+		"flipped.mp4": flipped,
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		mode   Mode
+		status Status
+		fps    bool
+		frames int
+		cause  string
+	}{
+		{"empty.mp4", ModeFast, StatusOpenFailed, false, 0, "Invalid data"},
+		{"text.mp4", ModeExact, StatusOpenFailed, false, 0, "Invalid data"},
+		{"no-moov.mp4", ModeFast, StatusOpenFailed, false, 0, "open"},
+		{"missing.mp4", ModeFast, StatusOpenFailed, false, 0, "No such file"},
+		{"flipped.mp4", ModeFast, StatusOK, true, 50, ""},
+		{"flipped.mp4", ModeExact, StatusDecodeError, true, 0, "decode"},
+		{"sample:playing guitar/audio-only.m4a", ModeFast, StatusOpenFailed, false, 0, "No such file"},
+		
+	} {
+		p := filepath.Join(dir, c.name)
+		if strings.HasPrefix(c.name, "sample:") {
+			p = sample + strings.TrimPrefix(c.name, "sample:")
+		}
+		r := probeT(t, p, c.mode)
+		if r.Status != c.status || (r.FPS != nil) != c.fps || len(r.Pts) != c.frames || !strings.Contains(r.Err, c.cause) {
+			t.Errorf("%s (%s): status %s err %q fps %v frames %d", c.name, c.mode, r.Status, r.Err, r.FPS, len(r.Pts))
+		}
+	}
+}
+
+func TestProbeCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Probe(ctx, sample+"abseiling/h264-25fps.mp4", Options{Mode: ModeExact}); err == nil {
+		t.Fatal("a cancelled probe returned no error")
+	}
+}
+
+func TestVersion(t *testing.T) {
+	if v := Version(); !strings.HasPrefix(v, "7.") {
+		t.Errorf("FFmpeg version %q, want 7.x", v)
+	}
+}
