@@ -15,7 +15,7 @@ GOENV = PKG_CONFIG_PATH="$$(scripts/ffmpeg.sh env)$${PKG_CONFIG_PATH:+:$$PKG_CON
 DEMO_HOME ?= $(or $(TMPDIR),/tmp)/vidcache-demo
 FUZZTIME ?= 10s
 
-.PHONY: all deps peer build demo test vet fmt-check unit fuzz bench golden clean
+.PHONY: all deps peer build demo test vet fmt-check unit fuzz bench golden allowlists clean
 
 all: build
 
@@ -64,6 +64,12 @@ bench: build peer
 golden: peer
 	chroot "$$(scripts/peer.sh root)" python3 - < cachefmt/torchpeer/scripts/clips_golden.py 2>/dev/null \
 	  | grep -E '^(#|[0-9])' > indexer/testdata/clips-golden.tsv
+
+# Regenerate the weights_only allowlists that `vidcache audit` grades against.
+allowlists: peer
+	/usr/bin/python3 - < cachefmt/torchpeer/scripts/allowlist.py 2>/dev/null | grep -E '^(#|[a-z_])' > cachefmt/allowlist/torch1.13.txt
+	chroot "$$(scripts/peer.sh root)" python3 - < cachefmt/torchpeer/scripts/allowlist.py 2>/dev/null \
+	  | grep -E '^(#|[a-z_])' > cachefmt/allowlist/torch2.6.txt
 
 clean:
 	rm -rf bin

@@ -71,7 +71,7 @@ func FuzzPickleRoundTrip(f *testing.F) {
 	})
 }
 
-// FuzzInspect feeds arbitrary bytes to Load and Describe: they must return
+// FuzzInspect feeds arbitrary bytes to Audit, Load and Describe: they must return
 // an error or a description, never panic, hang or allocate without bound.
 func FuzzInspect(f *testing.F) {
 	c, _ := sampleCache()
@@ -84,7 +84,7 @@ func FuzzInspect(f *testing.F) {
 	f.Add(seed)
 	f.Add([]byte("\x80\x02}q\x00."))
 	f.Add([]byte("PK\x05\x06" + strings.Repeat("\x00", 18)))
-	if extra, err := filepath.Glob("testdata/inspect/*"); err == nil {
+	if extra, err := filepath.Glob("testdata/audit/*.p*"); err == nil {
 		for _, e := range extra {
 			b, _ := os.ReadFile(e)
 			f.Add(b)
@@ -94,6 +94,9 @@ func FuzzInspect(f *testing.F) {
 		path := filepath.Join(t.TempDir(), "in.pt")
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
+		}
+		if r, err := Audit(path); err == nil && len(r.Verdicts) != len(Generations) {
+			t.Fatalf("audit graded %d generations", len(r.Verdicts))
 		}
 		l, err := Load(path)
 		if err != nil {

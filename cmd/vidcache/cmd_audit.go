@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/vidcache/vidcache/cachefmt"
+)
+
+func init() {
+	register(command{name: "audit", summary: "list what any .pt/pickle would import, and whether torch's weights_only loader accepts it", run: runAudit})
+}
+
+// auditResult is one file's entry in `audit --json`.
+type auditResult struct {
+	*cachefmt.AuditReport
+	File  string `json:"file"`
+	Error string `json:"error,omitempty"`
+}
+
+// runAudit exits 0 when every file is safe under torch 2.x's default
+// weights_only allowlist, 1 when some file is not, 2 when some file cannot be
+// read. The torch 1.13 verdict is reported too.
+func runAudit(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "audit", "audit [--json] FILE...")
+	asJSON := fs.Bool("json", false, "print a JSON array, one object per file")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return usageErr("want at least one FILE")
+	}
+	var results []auditResult
+	code := exitOK
+	var b strings.Builder
+	for _, p := range pos {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		r, err := cachefmt.Audit(p)
+		res := auditResult{AuditReport: r, File: p}
+		if err != nil {
+			res.Error = err.Error()
+			code = exitUsage
+			fmt.Fprintf(&b, "%s: %v\n", p, err)
+			results = append(results, res)
+			continue
+		}
+		if !r.SafeFor("torch-2.x") && code == exitOK {
+			code = exitError
+		}
+		var vs []string
+		for _, v := range r.Verdicts {
+			if v.Safe {
+				vs = append(vs, "safe for "+v.Torch)
+			} else {
+				vs = append(vs, fmt.Sprintf("UNSAFE for %s (%s)", v.Torch, strings.Join(v.Reasons, "; ")))
+			}
+		}
+		fmt.Fprintf(&b, "%s: %s, %d pickle(s): %s\n", p, r.Kind, r.Pickles, strings.Join(vs, ", "))
+		for _, g := range r.Globals {
+			fmt.Fprintf(&b, "  %s %s  (%s, offset %d)\n", g.Op, g.Global, g.Entry, g.Offset)
+		}
+		results = append(results, res)
+	}
+	if *asJSON {
+		if err := json.NewEncoder(e.stdout).Encode(results); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprint(e.stdout, b.String())
+	}
+	if code != exitOK {
+		return withCode(code, fmt.Errorf(""))
+	}
+	return nil
+}
