@@ -88,7 +88,6 @@ func TestProbeFailures(t *testing.T) {
 		{"flipped.mp4", ModeFast, StatusOK, true, 50, ""},
 		{"flipped.mp4", ModeExact, StatusDecodeError, true, 0, "decode"},
 		{"sample:playing guitar/audio-only.m4a", ModeFast, StatusOpenFailed, false, 0, "No such file"},
-		
 	} {
 		p := filepath.Join(dir, c.name)
 		if strings.HasPrefix(c.name, "sample:") {
