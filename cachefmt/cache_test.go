@@ -3,6 +3,7 @@ package cachefmt
 import (
 	"archive/zip"
 	"bytes"
+	"encoding/hex"
 	"hash/crc32"
 	"io"
 	"os"
@@ -179,6 +180,7 @@ type peerView struct {
 	Torch       string     `json:"torch"`
 	Keys        []string   `json:"keys"`
 	VideoPaths  []string   `json:"video_paths"`
+	PathsHex    []string   `json:"video_paths_hex"`
 	VideoPts    [][]int64  `json:"video_pts"`
 	PtsDtypes   []string   `json:"pts_dtypes"`
 	PtsStorages int        `json:"pts_storages"`
@@ -232,5 +234,26 @@ func TestLoadsInTorch(t *testing.T) {
 				checkPeerView(t, v, c, pts)
 			})
 		}
+	}
+}
+
+// TestNonUTF8Path: a path that is not UTF-8 loads in torch as the str
+// os.walk gives for it (surrogateescape), and reads back byte for byte in Go.
+func TestNonUTF8Path(t *testing.T) {
+	c, _ := sampleCache()
+	c.Videos[0].Path = "/data/k400/train/a/caf\xe9 \xff.mp4"
+	p := writeTemp(t, c, Options{})
+	f, err := ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Paths[0] != c.Videos[0].Path {
+		t.Fatalf("Go reads back %q", f.Paths[0])
+	}
+	var v peerView
+	torchpeer.Trixie(t).RunJSON(t, []string{filepath.Dir(p)}, &v, "load_cache.py", p, "weights_only")
+	// os.fsencode(path) is what torchvision would open.
+	if got, want := v.PathsHex[0], hex.EncodeToString([]byte(c.Videos[0].Path)); got != want {
+		t.Errorf("torch loads a path that encodes to %s, want %s", got, want)
 	}
 }

@@ -107,6 +107,7 @@ func (p *pickler) float(v float64) {
 }
 
 func (p *pickler) str(s string) {
+	s = toPython(s)
 	p.buf = append(p.buf, opBinUnicode)
 	p.buf = binary.LittleEndian.AppendUint32(p.buf, uint32(len(s)))
 	p.buf = append(p.buf, s...)

@@ -128,7 +128,7 @@ func (f *File) readConfig(v any) error {
 		if !ok && err == nil {
 			err = fmt.Errorf("%s is %T, not a str", key, x)
 		}
-		return s
+		return fromPython(s)
 	}
 	integer := func(key string) int64 {
 		x, _ := d.Get(key)
@@ -179,7 +179,7 @@ func stringList(v any, what string) ([]string, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s[%d] is %T, not a str", what, i, x)
 		}
-		out = append(out, s)
+		out = append(out, fromPython(s))
 	}
 	return out, nil
 }

@@ -1,7 +1,7 @@
 # load_cache.py PATH MODE — load a cache with torch and print it as JSON.
 # MODE: "weights_only" (torch.load(p, weights_only=True)), "mmap" (also mmap=True),
 # or "plain" (torch.load(p); the only way torch 1.13 loads a float).
-import json, sys, torch
+import json, os, sys, torch
 
 path, mode = sys.argv[1], sys.argv[2]
 if mode == "weights_only":
@@ -17,6 +17,7 @@ out = {
     "torch": torch.__version__,
     "keys": list(d.keys()),
     "video_paths": d["video_paths"],
+    "video_paths_hex": [os.fsencode(p).hex() for p in d["video_paths"]],
     "video_pts": [t.tolist() for t in pts],
     "pts_dtypes": sorted({str(t.dtype) for t in pts}),
     "pts_storages": len(ptrs),

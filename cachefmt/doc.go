@@ -1,0 +1,90 @@
+/*
+Package cachefmt writes, reads, inspects and audits vidcache cache files: the
+precomputed metadata of a video dataset in a form that
+torch.load(path, weights_only=True) accepts without any allowlist changes.
+
+# Container
+
+A cache file is a PyTorch zip file (the format torch.save has written since
+1.6). All entries are STORED (method 0) with correct CRC-32s and no data
+descriptors, and all live under the folder "vidcache", in this order:
+
+	vidcache/data.pkl     the pickle described below
+	vidcache/byteorder    "little"
+	vidcache/data/0       int64 timestamps of every video, concatenated
+	vidcache/data/1       int64 labels, one per video
+	vidcache/data/2       int64 clip counts, one per video
+	vidcache/version      "3\n"
+
+The data of every entry starts at a multiple of 64 bytes from the start of the
+file: the local header's extra field ends with a padding block of id 0x4246
+("FB"), as torch.save writes it, so storages can be mapped without copying
+(torch.load(path, mmap=True)). Local and central headers carry the fixed date
+1980-01-01 and no timestamps, so the same input gives the same bytes. Entries
+or offsets of 4 GiB and more use zip64 extra fields, and the end of the file
+then has a zip64 end record and locator. No ".format_version" entry is
+written (see the torch file-format notes: with it, some load paths compute
+offsets from the layout instead of reading them).
+
+# Pickle
+
+data.pkl is a protocol-2 pickle that uses only these opcodes: PROTO, STOP,
+MARK, EMPTY_DICT, EMPTY_LIST, EMPTY_TUPLE, SETITEMS, APPENDS, TUPLE,
+TUPLE1, BININT, BININT1, BININT2, LONG1, BINFLOAT, BINUNICODE, NONE,
+NEWFALSE, NEWTRUE, BINPUT, LONG_BINPUT, BINGET, LONG_BINGET, GLOBAL, REDUCE,
+BINPERSID; and only these globals: torch._utils._rebuild_tensor_v2,
+torch.LongStorage, collections.OrderedDict. All are on torch's default
+weights_only allowlist from 2.0 on. BINFLOAT (a Python float: the frame
+rates) is the one thing torch 1.13's weights-only loader rejects; 1.13 loads
+the file with a plain torch.load.
+
+Strings are BINUNICODE. A path that is not valid UTF-8 is stored as the str
+Python's os.walk makes of it: each invalid byte b becomes the lone surrogate
+U+DC00+b ("surrogateescape"), written as UTF-8 with surrogates passed
+through, which torch's unpickler decodes ("surrogatepass") back to that same
+str — so the path equals torchvision's, and os.fsencode gives the bytes back. Dicts are EMPTY_DICT followed by MARK ... SETITEMS
+and lists EMPTY_LIST followed by MARK ... APPENDS, in batches of 1000 items.
+
+The pickled value is a dict with these keys, in this order:
+
+	video_paths         list of str: the dataset's videos in torchvision's order
+	video_pts           list of 1-D int64 tensors: each video's sorted frame pts
+	video_fps           list of float or None: each video's average frame rate
+	classes             list of str: the sorted class names, empty classes included
+	labels              int64 tensor [n]: class index of each video
+	clip_counts         int64 tensor [n]: clips of each video for the stored configuration
+	vidcache            dict: format_version (int, 1), root (str), split (str),
+	                    extensions (list of str), frames_per_clip (int),
+	                    step_between_clips (int), frame_rate (float or None),
+	                    mode ("fast" or "exact"), ffmpeg (str), tool_version (str),
+	                    created_unix (int)
+
+The first three keys are exactly what torchvision's
+VideoClips._init_from_metadata reads, so the loaded dict is passed to
+Kinetics(..., _precomputed_metadata=...) as it is.
+
+# Tensors
+
+A tensor is pickled as torch._utils._rebuild_tensor_v2(storage, offset,
+(size,), (1,), False, OrderedDict()) — six arguments, the form every torch
+since 1.x accepts — where storage is the persistent id
+('storage', torch.LongStorage, key, 'cpu', numel) given to BINPERSID: key
+names the record vidcache/data/<key> and numel is the element count of the
+whole record. Every video_pts tensor is a view into the one storage "0": the
+first video's starts at offset 0 and each next one where the previous ended.
+An empty tensor has size (0,) and offset 0. The persistent id, the stride
+tuple and the globals are memoized (BINPUT) and fetched back (BINGET), so a
+video costs about 30 bytes of pickle plus its path and 8 bytes a frame.
+
+# Reading
+
+Load reads any torch file, zip or legacy, with gopickle: tensors and
+storages become gopickle values, every other global an inert *Class whose
+instances are *Object records holding the arguments and state the pickle
+carried. Nothing is imported or executed, and a storage is allocated only
+after its declared size has been checked against the bytes that hold it.
+ReadFile decodes a vidcache cache into a File. Audit scans pickles opcode by
+opcode and grades them against the allowlists of torch 1.13 and 2.x, which
+were generated from those releases (make allowlists).
+*/
+package cachefmt
