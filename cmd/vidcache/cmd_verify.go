@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/vidcache/vidcache/indexer"
+)
+
+func init() {
+	register(command{name: "verify", summary: "check a cache file's integrity, safety and consistency (and, with --root, the dataset)", run: runVerify})
+}
+
+// Exit codes of verify, one per failure class (the most severe wins).
+var verifyExit = map[indexer.VerifyClass]int{
+	indexer.VerifyUnreadable:   2,
+	indexer.VerifyStale:        3,
+	indexer.VerifyCorrupt:      4,
+	indexer.VerifyUnsafe:       5,
+	indexer.VerifyFormat:       6,
+	indexer.VerifyInconsistent: 7,
+}
+
+func runVerify(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "verify", "verify [--root ROOT] [--db INDEX] [--json] FILE")
+	root := fs.String("root", "", "also check that ROOT still holds the cached videos, unchanged, in the same order")
+	db := fs.String("db", "", "index to compare with (default $VIDCACHE_HOME/index.db; used with --root)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("want exactly one FILE")
+	}
+	opts := indexer.VerifyOptions{Root: *root}
+	if *root != "" {
+		if *db == "" {
+			h, err := home(e)
+			if err != nil {
+				return err
+			}
+			*db = h + "/index.db"
+		}
+		ix, err := indexer.OpenIndex(ctx, *db)
+		if err != nil {
+			return err
+		}
+		defer ix.Close()
+		opts.Index = ix
+	}
+	r, err := indexer.Verify(ctx, pos[0], opts)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if err := json.NewEncoder(e.stdout).Encode(r); err != nil {
+			return err
+		}
+	} else if r.OK {
+		fmt.Fprintf(e.stdout, "%s: OK (%s; %d videos)\n", r.File, strings.Join(r.Checked, ", "), r.Videos)
+	} else {
+		for _, p := range r.Problems {
+			fmt.Fprintf(e.stdout, "%s: %s: %s\n", r.File, p.Class, p.Detail)
+		}
+	}
+	if r.OK {
+		return nil
+	}
+	return withCode(verifyExit[r.Worst()], fmt.Errorf(""))
+}

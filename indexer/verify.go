@@ -1,0 +1,241 @@
+package indexer
+
+import (
+	"archive/zip"
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/vidcache/vidcache/cachefmt"
+)
+
+// VerifyClass names what kind of problem a check found; the CLI maps each to
+// its own exit code.
+type VerifyClass string
+
+const (
+	VerifyUnreadable   VerifyClass = "unreadable"   // cannot be opened or is not a zip
+	VerifyCorrupt      VerifyClass = "corrupt"      // zip structure or CRC-32 wrong
+	VerifyUnsafe       VerifyClass = "unsafe"       // torch 2.x weights_only would refuse it
+	VerifyFormat       VerifyClass = "format"       // not a vidcache cache, or an unknown version
+	VerifyInconsistent VerifyClass = "inconsistent" // contents disagree with each other
+	VerifyStale        VerifyClass = "stale"        // the dataset on disk has changed
+)
+
+// VerifyProblem is one failed check.
+type VerifyProblem struct {
+	Class  VerifyClass `json:"class"`
+	Detail string      `json:"detail"`
+}
+
+// VerifyReport is the outcome of Verify.
+type VerifyReport struct {
+	File     string          `json:"file"`
+	OK       bool            `json:"ok"`
+	Checked  []string        `json:"checked"`
+	Problems []VerifyProblem `json:"problems,omitempty"`
+	Videos   int             `json:"videos"`
+}
+
+// Worst returns the class of the first problem in severity order.
+func (r *VerifyReport) Worst() VerifyClass {
+	for _, c := range []VerifyClass{VerifyUnreadable, VerifyCorrupt, VerifyUnsafe, VerifyFormat, VerifyInconsistent, VerifyStale} {
+		for _, p := range r.Problems {
+			if p.Class == c {
+				return c
+			}
+		}
+	}
+	return ""
+}
+
+const maxProblems = 20
+
+func (r *VerifyReport) add(c VerifyClass, format string, a ...any) {
+	n := 0
+	for _, p := range r.Problems {
+		if p.Class == c {
+			n++
+		}
+	}
+	if n == maxProblems {
+		r.Problems = append(r.Problems, VerifyProblem{c, "… more problems of this kind not listed"})
+	}
+	if n < maxProblems {
+		r.Problems = append(r.Problems, VerifyProblem{c, fmt.Sprintf(format, a...)})
+	}
+}
+
+// VerifyOptions: with Root set, the dataset is checked too, against ix.
+type VerifyOptions struct {
+	Root string
+	// Index is consulted with Root: files must match what it recorded.
+	Index *Index
+}
+
+// Verify checks a cache file: zip integrity, audit verdict, format version,
+// internal consistency (lengths, labels, sorted pts, clip counts for the
+// stored configuration) and, with opts.Root, that the dataset still holds
+// the same files, unchanged since the index recorded them, in the same order.
+func Verify(ctx context.Context, path string, opts VerifyOptions) (*VerifyReport, error) {
+	r := &VerifyReport{File: path}
+	defer func() { r.OK = len(r.Problems) == 0 }()
+
+	// Zip structure and CRCs.
+	r.Checked = append(r.Checked, "zip")
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		r.add(VerifyUnreadable, "%v", err)
+		return r, nil
+	}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err == nil {
+			_, err = io.Copy(io.Discard, rc) // archive/zip checks the CRC at EOF
+			rc.Close()
+		}
+		if err != nil {
+			r.add(VerifyCorrupt, "entry %s: %v", f.Name, err)
+		}
+	}
+	zr.Close()
+	if len(r.Problems) > 0 {
+		return r, nil
+	}
+
+	r.Checked = append(r.Checked, "audit")
+	a, err := cachefmt.Audit(path)
+	if err != nil {
+		r.add(VerifyCorrupt, "%v", err)
+		return r, nil
+	}
+	if !a.SafeFor("torch-2.x") {
+		for _, v := range a.Verdicts {
+			if v.Torch == "torch-2.x" {
+				r.add(VerifyUnsafe, "torch 2.x weights_only would refuse it: %s", strings.Join(v.Reasons, "; "))
+			}
+		}
+	}
+
+	r.Checked = append(r.Checked, "format")
+	f, err := cachefmt.ReadFile(path)
+	if err != nil {
+		r.add(VerifyFormat, "not a vidcache cache: %v", err)
+		return r, nil
+	}
+	if f.Format != cachefmt.FormatVersion {
+		r.add(VerifyFormat, "format_version %d, this vidcache reads %d", f.Format, cachefmt.FormatVersion)
+		return r, nil
+	}
+	r.Videos = len(f.Paths)
+
+	r.Checked = append(r.Checked, "consistency")
+	checkConsistency(r, f)
+
+	if opts.Root != "" {
+		r.Checked = append(r.Checked, "dataset")
+		if err := checkDataset(ctx, r, f, opts); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+func checkConsistency(r *VerifyReport, f *cachefmt.File) {
+	n := len(f.Paths)
+	if len(f.Labels) != n || len(f.ClipCounts) != n {
+		r.add(VerifyInconsistent, "%d videos but %d labels and %d clip counts", n, len(f.Labels), len(f.ClipCounts))
+		return
+	}
+	if !sort.StringsAreSorted(f.Classes) {
+		r.add(VerifyInconsistent, "classes are not sorted")
+	}
+	for i := 1; i < len(f.Classes); i++ {
+		if f.Classes[i] == f.Classes[i-1] {
+			r.add(VerifyInconsistent, "class %q listed twice", f.Classes[i])
+		}
+	}
+	spec := ClipSpec{FramesPerClip: f.Config.FramesPerClip, StepBetweenClips: f.Config.StepBetweenClips, FrameRate: f.Config.FrameRate}
+	specErr := spec.Validate()
+	if specErr != nil {
+		r.add(VerifyInconsistent, "stored clip configuration: %v", specErr)
+	}
+	for i, p := range f.Paths {
+		if l := f.Labels[i]; l < 0 || l >= int64(len(f.Classes)) {
+			r.add(VerifyInconsistent, "%s: label %d out of range for %d classes", p, l, len(f.Classes))
+		}
+		pts := f.Pts[i]
+		for k := 1; k < len(pts); k++ {
+			if pts[k] < pts[k-1] {
+				r.add(VerifyInconsistent, "%s: timestamps not sorted at frame %d", p, k)
+				break
+			}
+		}
+		if specErr == nil {
+			want, err := VideoClipCount(len(pts), f.FPS[i], spec)
+			if err != nil || int64(want) != f.ClipCounts[i] {
+				r.add(VerifyInconsistent, "%s: %d clips stored, %d for %d frames under the stored configuration", p, f.ClipCounts[i], want, len(pts))
+			}
+		}
+	}
+}
+
+// checkDataset rescans opts.Root with the cache's split and extensions and
+// compares: the same files in the same order (after replacing the stored
+// root by opts.Root), each unchanged since the index recorded it.
+func checkDataset(ctx context.Context, r *VerifyReport, f *cachefmt.File, opts VerifyOptions) error {
+	ds, err := Scan(ctx, opts.Root, f.Config.Split, f.Config.Extensions)
+	if err != nil {
+		r.add(VerifyStale, "scan %s: %v", opts.Root, err)
+		return nil
+	}
+	rel := func(p, root string) string { return strings.TrimPrefix(p, pyJoin(root, "")) }
+	if !equalStrings(ds.Classes, f.Classes) {
+		r.add(VerifyStale, "classes on disk %q differ from the cache's %q", ds.Classes, f.Classes)
+	}
+	if len(ds.Videos) != len(f.Paths) {
+		r.add(VerifyStale, "%d videos on disk, %d in the cache", len(ds.Videos), len(f.Paths))
+	}
+	for i := 0; i < len(ds.Videos) && i < len(f.Paths); i++ {
+		if a, b := rel(ds.Videos[i].Path, ds.Root), rel(f.Paths[i], f.Config.Root); a != b {
+			r.add(VerifyStale, "video %d is %s on disk, %s in the cache (order or content changed)", i, a, b)
+			break
+		}
+	}
+	if opts.Index == nil {
+		return nil
+	}
+	rows, err := opts.Index.RowsUnder(ctx, pyJoin(ds.Dir, ""))
+	if err != nil {
+		return err
+	}
+	for i := range ds.Videos {
+		e := &ds.Videos[i]
+		row := rows[e.Path]
+		switch {
+		case row == nil:
+			r.add(VerifyStale, "%s: not in the index", e.Path)
+		case e.StatErr != nil:
+			if row.Status != StatusMissing {
+				r.add(VerifyStale, "%s: %v", e.Path, e.StatErr)
+			}
+		case row.Size != e.Size || row.MtimeNs != e.MtimeNs || row.Inode != e.Inode:
+			r.add(VerifyStale, "%s: changed since indexed (size %d→%d, mtime %d→%d)", e.Path, row.Size, e.Size, row.MtimeNs, e.MtimeNs)
+		}
+	}
+	return nil
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
