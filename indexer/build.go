@@ -8,10 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -38,6 +40,8 @@ type BuildOptions struct {
 	Extensions []string // default avi, mp4
 	Clips      ClipSpec
 	Mode       decoder.Mode
+	RootAs     string        // write paths with Root replaced by this prefix
+	Rehash     bool          // trust content hashes, not mtimes
 	Jobs       int           // probing workers; default 1
 	Timeout    time.Duration // per video; 0 = none
 	Out        string        // cache file; default under CacheDir
@@ -53,21 +57,20 @@ type BuildOptions struct {
 
 // BuildResult reports what a build did.
 type BuildResult struct {
-	Cache     string         `json:"cache"`
-	DB        string         `json:"db"`
-	Videos    int            `json:"videos"`
-	Probed    int            `json:"probed"`
-	Reused    int            `json:"reused"`
-	Failed    int            `json:"failed"`
-	Clips     int64          `json:"clips"`
-	Seconds   float64        `json:"seconds"`
-	Written   bool           `json:"written"` // false: the cache was already up to date
-	Failures  map[string]int `json:"failures,omitempty"`
-	Classes   int            `json:"classes"`
-	Frames    int64          `json:"frames"`
-	Warnings  []string       `json:"warnings,omitempty"`
-	FailedAt  []FailedVideo  `json:"failed_videos,omitempty"`
-	cacheSize int64
+	Cache    string         `json:"cache"`
+	DB       string         `json:"db"`
+	Videos   int            `json:"videos"`
+	Probed   int            `json:"probed"`
+	Reused   int            `json:"reused"`
+	Failed   int            `json:"failed"`
+	Clips    int64          `json:"clips"`
+	Seconds  float64        `json:"seconds"`
+	Written  bool           `json:"written"` // false: the cache was already up to date
+	Failures map[string]int `json:"failures"`
+	Classes  int            `json:"classes"`
+	Frames   int64          `json:"frames"`
+	Warnings []string       `json:"warnings,omitempty"`
+	FailedAt []FailedVideo  `json:"failed_videos"`
 }
 
 // FailedVideo names a video that gave no timestamps, and why.
@@ -110,11 +113,26 @@ func (o *BuildOptions) normalize() error {
 	if o.Progress == nil {
 		o.Progress = nopProgress{}
 	}
-	return o.Clips.Validate()
+	if err := o.Clips.Validate(); err != nil {
+		return err
+	}
+	if o.Out == "" {
+		if o.CacheDir == "" {
+			return errors.New("neither a cache path nor a cache folder given")
+		}
+		o.Out = filepath.Join(o.CacheDir, o.DefaultCacheName())
+	}
+	out, err := filepath.Abs(o.Out)
+	if err != nil {
+		return err
+	}
+	o.Out = out
+	return nil
 }
 
-// configKey is the JSON form of the options that determine a cache's content.
-type configKey struct {
+// ConfigKey is the JSON form of the options that determine a cache's
+// content; the index stores it with each cache so `refresh` can rebuild it.
+type ConfigKey struct {
 	Root             string   `json:"root"`
 	Split            string   `json:"split"`
 	Extensions       []string `json:"extensions"`
@@ -122,10 +140,17 @@ type configKey struct {
 	StepBetweenClips int      `json:"step_between_clips"`
 	FrameRate        *float64 `json:"frame_rate"`
 	Mode             string   `json:"mode"`
+	RootAs           string   `json:"root_as,omitempty"`
 }
 
-func (o *BuildOptions) configKey() configKey {
-	return configKey{o.Root, o.Split, o.Extensions, o.Clips.FramesPerClip, o.Clips.StepBetweenClips, o.Clips.FrameRate, string(o.Mode)}
+func (o *BuildOptions) configKey() ConfigKey {
+	return ConfigKey{o.Root, o.Split, o.Extensions, o.Clips.FramesPerClip, o.Clips.StepBetweenClips, o.Clips.FrameRate, string(o.Mode), o.RootAs}
+}
+
+// Options turns a stored configuration back into build options.
+func (k ConfigKey) Options() BuildOptions {
+	return BuildOptions{Root: k.Root, Split: k.Split, Extensions: k.Extensions, Mode: decoder.Mode(k.Mode), RootAs: k.RootAs,
+		Clips: ClipSpec{FramesPerClip: k.FramesPerClip, StepBetweenClips: k.StepBetweenClips, FrameRate: k.FrameRate}}
 }
 
 // DefaultCacheName derives a cache file name from the dataset and options:
@@ -155,115 +180,201 @@ func sanitize(s string) string {
 	return s
 }
 
-// Build brings the index up to date for the dataset and writes its cache.
-func Build(ctx context.Context, ix *Index, opts BuildOptions) (*BuildResult, error) {
-	start := time.Now()
+// plan is one dataset compared with the index, before any probing.
+type plan struct {
+	opts    BuildOptions
+	ffmpeg  string
+	ds      *Dataset
+	rows    map[string]*Row // index rows of the split, updated as work is done
+	todo    []*Entry        // regular files to probe
+	isNew   map[string]bool // of todo: never indexed
+	hashes  map[string]string
+	special []*Row   // rows to store for missing and non-regular files
+	touched []*Row   // rows whose stat fields or hash are refreshed (--rehash)
+	gone    []string // rows of files no longer in the split
+	reused  int
+}
+
+// newPlan scans the dataset and sorts its files into reusable and to-probe.
+// It reads the index but writes nothing.
+func newPlan(ctx context.Context, ix *Index, opts BuildOptions) (*plan, error) {
 	if err := opts.normalize(); err != nil {
 		return nil, err
 	}
-	if opts.Out == "" {
-		if opts.CacheDir == "" {
-			return nil, errors.New("neither a cache path nor a cache folder given")
-		}
-		opts.Out = filepath.Join(opts.CacheDir, opts.DefaultCacheName())
-	}
-	out, err := filepath.Abs(opts.Out)
-	if err != nil {
-		return nil, err
-	}
-	opts.Out = out
-	res := &BuildResult{Cache: out, DB: ix.Path(), Failures: map[string]int{}}
-
+	p := &plan{opts: opts, ffmpeg: decoder.Version(), isNew: map[string]bool{}, hashes: map[string]string{}}
 	ds, err := Scan(ctx, opts.Root, opts.Split, opts.Extensions)
 	if err != nil {
 		return nil, err
 	}
-	for _, w := range ds.Warnings {
-		opts.Log.Warn(w)
-	}
-	res.Warnings = ds.Warnings
-	res.Videos, res.Classes = len(ds.Videos), len(ds.Classes)
-
-	rows, err := ix.RowsUnder(ctx, pyJoin(ds.Dir, ""))
-	if err != nil {
+	p.ds = ds
+	if p.rows, err = ix.RowsUnder(ctx, pyJoin(ds.Dir, "")); err != nil {
 		return nil, err
 	}
-	ffmpeg := decoder.Version()
-	var todo []int
-	var special []*Row
-	for i := range ds.Videos {
-		e := &ds.Videos[i]
-		if !e.Regular() {
-			r := specialRow(e, opts.Mode, ffmpeg)
-			if old := rows[e.Path]; old == nil || old.Status != r.Status || old.Error != r.Error || !old.fresh(e, opts.Mode, ffmpeg) {
-				special = append(special, r)
-			}
-			rows[e.Path] = r
-			continue
-		}
-		if r := rows[e.Path]; r != nil && r.fresh(e, opts.Mode, ffmpeg) {
-			res.Reused++
-			continue
-		}
-		todo = append(todo, i)
-	}
-	if err := ix.PutRows(ctx, special); err != nil {
-		return nil, err
-	}
-	// Forget rows of files no longer in this split.
 	inSplit := make(map[string]bool, len(ds.Videos))
 	for i := range ds.Videos {
-		inSplit[ds.Videos[i].Path] = true
-	}
-	var gone []string
-	for p := range rows {
-		if !inSplit[p] {
-			gone = append(gone, p)
+		e := &ds.Videos[i]
+		inSplit[e.Path] = true
+		old := p.rows[e.Path]
+		if !e.Regular() {
+			r := specialRow(e, opts.Mode, p.ffmpeg)
+			if old == nil || old.Status != r.Status || old.Error != r.Error || !old.fresh(e, opts.Mode, p.ffmpeg) {
+				p.special = append(p.special, r)
+				p.rows[e.Path] = r
+			} else {
+				p.reused++
+			}
+			continue
+		}
+		switch {
+		case old == nil:
+			p.isNew[e.Path] = true
+			p.todo = append(p.todo, e)
+		case !old.sameProbe(opts.Mode, p.ffmpeg):
+			p.todo = append(p.todo, e)
+		case opts.Rehash:
+			h, err := hashFile(ctx, e.Path)
+			if err != nil {
+				p.todo = append(p.todo, e) // the probe will name the problem
+				continue
+			}
+			p.hashes[e.Path] = h
+			if old.Size == e.Size && (old.Hash == h || (old.Hash == "" && old.sameFile(e))) {
+				if old.Hash != h || !old.sameFile(e) {
+					t := *old
+					t.Hash, t.MtimeNs, t.Inode = h, e.MtimeNs, e.Inode
+					p.touched = append(p.touched, &t)
+					p.rows[e.Path] = &t
+				}
+				p.reused++
+			} else {
+				p.todo = append(p.todo, e)
+			}
+		case old.sameFile(e):
+			p.reused++
+		default:
+			p.todo = append(p.todo, e)
 		}
 	}
-	if err := ix.DeleteRows(ctx, gone); err != nil {
+	for path := range p.rows {
+		if !inSplit[path] {
+			p.gone = append(p.gone, path)
+		}
+	}
+	sort.Strings(p.gone)
+	return p, nil
+}
+
+// upToDate: nothing to probe, store or forget.
+func (p *plan) upToDate() bool {
+	return len(p.todo) == 0 && len(p.special) == 0 && len(p.touched) == 0 && len(p.gone) == 0
+}
+
+// record stores the plan's bookkeeping (special and touched rows, removals).
+func (p *plan) record(ctx context.Context, ix *Index) error {
+	if err := ix.PutRows(ctx, append(append([]*Row(nil), p.special...), p.touched...)); err != nil {
+		return err
+	}
+	if err := ix.DeleteRows(ctx, p.gone); err != nil {
+		return err
+	}
+	for _, g := range p.gone {
+		delete(p.rows, g)
+	}
+	return nil
+}
+
+// Build brings the index up to date for the dataset and writes its cache,
+// unless the cache on disk already holds exactly this content.
+func Build(ctx context.Context, ix *Index, opts BuildOptions) (*BuildResult, error) {
+	start := time.Now()
+	p, err := newPlan(ctx, ix, opts)
+	if err != nil {
 		return nil, err
 	}
-
-	probed, err := probeAll(ctx, ix, ds, todo, &opts, ffmpeg)
+	for _, w := range p.ds.Warnings {
+		p.opts.Log.Warn(w)
+	}
+	if err := p.record(ctx, ix); err != nil {
+		return nil, err
+	}
+	probed, err := probeEntries(ctx, ix, p.todo, &p.opts, p.ffmpeg, p.hashes)
 	for _, r := range probed {
-		rows[r.Path] = r
+		p.rows[r.Path] = r
 	}
+	res := p.result()
 	res.Probed = len(probed)
-	if err != nil {
-		return res, err
+	if err == nil {
+		err = p.write(ctx, ix, res)
 	}
-
-	c, digest, err := assemble(ds, rows, &opts, ffmpeg, res)
-	if err != nil {
-		return res, err
-	}
-	cfgJSON, _ := json.Marshal(opts.configKey())
-	old, err := ix.Cache(ctx, out)
-	if err != nil {
-		return res, err
-	}
-	if old != nil && old.Digest == digest {
-		if fi, err := os.Stat(out); err == nil && fi.Size() == old.Size {
-			res.Seconds = time.Since(start).Seconds()
-			return res, nil
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return res, err
-	}
-	if err := cachefmt.WriteFile(out, c, cachefmt.Options{NoSync: opts.NoSync}); err != nil {
-		return res, err
-	}
-	fi, err := os.Stat(out)
-	if err != nil {
-		return res, fmt.Errorf("written cache: %w", err)
-	}
-	res.Written = true
-	err = ix.PutCache(ctx, &CacheRecord{Path: out, Root: ds.Root, Split: ds.Split, Config: string(cfgJSON), Digest: digest,
-		Videos: len(ds.Videos), Clips: res.Clips, Size: fi.Size(), CreatedUnix: c.Config.CreatedUnix})
 	res.Seconds = time.Since(start).Seconds()
 	return res, err
+}
+
+func (p *plan) result() *BuildResult {
+	return &BuildResult{Cache: p.opts.Out, Failures: map[string]int{}, FailedAt: []FailedVideo{}, Warnings: p.ds.Warnings,
+		Videos: len(p.ds.Videos), Classes: len(p.ds.Classes), Reused: p.reused}
+}
+
+// write assembles the cache from the index rows and writes it if its content
+// differs from the registered one (or the file is gone), then registers it.
+func (p *plan) write(ctx context.Context, ix *Index, res *BuildResult) error {
+	res.DB = ix.Path()
+	c, digest, err := assemble(p.ds, p.rows, &p.opts, p.ffmpeg, res)
+	if err != nil {
+		return err
+	}
+	if fresh, err := p.cacheMatches(ctx, ix, digest); err != nil || fresh {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := cachefmt.WriteFile(p.opts.Out, c, cachefmt.Options{NoSync: p.opts.NoSync}); err != nil {
+		return err
+	}
+	fi, err := os.Stat(p.opts.Out)
+	if err != nil {
+		return fmt.Errorf("written cache: %w", err)
+	}
+	res.Written = true
+	cfg, _ := json.Marshal(p.opts.configKey())
+	return ix.PutCache(ctx, &CacheRecord{Path: p.opts.Out, Root: p.ds.Root, Split: p.ds.Split, Config: string(cfg), Digest: digest,
+		Videos: len(p.ds.Videos), Clips: res.Clips, Size: fi.Size(), CreatedUnix: c.Config.CreatedUnix})
+}
+
+// cacheMatches: the registered cache at Out has this digest and its file is
+// still there with the registered size.
+func (p *plan) cacheMatches(ctx context.Context, ix *Index, digest string) (bool, error) {
+	old, err := ix.Cache(ctx, p.opts.Out)
+	if err != nil || old == nil || old.Digest != digest {
+		return false, err
+	}
+	fi, err := os.Stat(p.opts.Out)
+	return err == nil && fi.Size() == old.Size, nil
+}
+
+// hashFile is the SHA-256 of a file's content, in hex.
+func hashFile(ctx context.Context, path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	buf := make([]byte, 1<<20)
+	for {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		n, err := f.Read(buf)
+		h.Write(buf[:n])
+		if err == io.EOF {
+			return hex.EncodeToString(h.Sum(nil)), nil
+		}
+		if err != nil {
+			return "", err
+		}
+	}
 }
 
 // specialRow records a file that is not probed: what torchvision would have
@@ -280,24 +391,24 @@ func specialRow(e *Entry, mode decoder.Mode, ffmpeg string) *Row {
 	return r
 }
 
-// probeAll probes ds.Videos[todo] with opts.Jobs workers and commits results
+// probeEntries probes todo with opts.Jobs workers and commits results
 // in batches as they arrive. On cancellation it stops promptly and commits
 // what is done; it returns the rows it stored.
-func probeAll(ctx context.Context, ix *Index, ds *Dataset, todo []int, opts *BuildOptions, ffmpeg string) ([]*Row, error) {
+func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOptions, ffmpeg string, hashes map[string]string) ([]*Row, error) {
 	if len(todo) == 0 {
 		return nil, nil
 	}
 	opts.Progress.Start(len(todo))
 	defer opts.Progress.Finish()
 
-	jobs := make(chan int)
+	jobs := make(chan *Entry)
 	results := make(chan *Row, opts.Jobs*4)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		defer close(jobs)
-		for _, i := range todo {
+		for _, e := range todo {
 			select {
-			case jobs <- i:
+			case jobs <- e:
 			case <-gctx.Done():
 				return nil
 			}
@@ -307,13 +418,13 @@ func probeAll(ctx context.Context, ix *Index, ds *Dataset, todo []int, opts *Bui
 	workers, wctx := errgroup.WithContext(gctx)
 	for w := 0; w < opts.Jobs; w++ {
 		workers.Go(func() error {
-			for i := range jobs {
-				e := &ds.Videos[i]
+			for e := range jobs {
 				pr, err := decoder.Probe(wctx, e.Path, decoder.Options{Mode: opts.Mode, Timeout: opts.Timeout})
 				if err != nil {
 					return err // cancelled
 				}
 				r := probeRow(e, pr, opts.Mode, ffmpeg)
+				r.Hash = hashes[e.Path]
 				// Re-check the file: one replaced while it was probed is stored as
 				// not fresh, so the next build probes it again.
 				if now := statEntry(e.Path, e.Label); now.Size != e.Size || now.MtimeNs != e.MtimeNs || now.Inode != e.Inode {
@@ -391,9 +502,14 @@ func probeRow(e *Entry, pr *decoder.Result, mode decoder.Mode, ffmpeg string) *R
 // assemble builds the cache description from the index rows, in dataset
 // order, and a digest of everything in it but created_unix.
 func assemble(ds *Dataset, rows map[string]*Row, opts *BuildOptions, ffmpeg string, res *BuildResult) (*cachefmt.Cache, string, error) {
+	root, mapPath := ds.Root, func(p string) string { return p }
+	if opts.RootAs != "" {
+		root = opts.RootAs
+		mapPath = func(p string) string { return opts.RootAs + strings.TrimPrefix(p, ds.Root) }
+	}
 	c := &cachefmt.Cache{
 		Config: cachefmt.Config{
-			Root: ds.Root, Split: ds.Split, Extensions: opts.Extensions,
+			Root: root, Split: ds.Split, Extensions: opts.Extensions,
 			FramesPerClip: opts.Clips.FramesPerClip, StepBetweenClips: opts.Clips.StepBetweenClips,
 			FrameRate: opts.Clips.FrameRate, Mode: string(opts.Mode), FFmpeg: ffmpeg, ToolVersion: Version,
 			CreatedUnix: opts.CreatedAt,
@@ -425,11 +541,11 @@ func assemble(ds *Dataset, rows map[string]*Row, opts *BuildOptions, ffmpeg stri
 		if err != nil {
 			return nil, "", fmt.Errorf("%s: %w", e.Path, err)
 		}
-		c.Videos[i] = cachefmt.Video{Path: e.Path, NumFrames: int64(r.Frames), FPS: r.FPS, Label: int64(e.Label), ClipCount: int64(clips)}
+		c.Videos[i] = cachefmt.Video{Path: mapPath(e.Path), NumFrames: int64(r.Frames), FPS: r.FPS, Label: int64(e.Label), ClipCount: int64(clips)}
 		blobs[i] = r.Pts
 		res.Clips += int64(clips)
 		res.Frames += int64(r.Frames)
-		h.Write([]byte(e.Path))
+		h.Write([]byte(c.Videos[i].Path))
 		h.Write([]byte{0})
 		putInt(int64(e.Label))
 		putInt(int64(r.Frames))

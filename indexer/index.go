@@ -80,22 +80,32 @@ type Row struct {
 	Mode    string
 	FFmpeg  string
 	Probed  int64
+	Hash    string // SHA-256 of the content, when known (--rehash)
 }
 
 // fresh reports whether r still describes e as probed in mode with ffmpeg.
 func (r *Row) fresh(e *Entry, mode decoder.Mode, ffmpeg string) bool {
-	return r.Size == e.Size && r.MtimeNs == e.MtimeNs && r.Inode == e.Inode &&
-		r.Mode == string(mode) && r.FFmpeg == ffmpeg
+	return r.sameFile(e) && r.sameProbe(mode, ffmpeg)
 }
 
-const rowColumns = `path, size, mtime_ns, inode, status, error, fps, tb_num, tb_den, codec, width, height, frames, pts, mode, ffmpeg, probed_unix`
+// sameFile: size, mtime (ns) and inode unchanged.
+func (r *Row) sameFile(e *Entry) bool {
+	return r.Size == e.Size && r.MtimeNs == e.MtimeNs && r.Inode == e.Inode
+}
+
+// sameProbe: probed the way this build would probe.
+func (r *Row) sameProbe(mode decoder.Mode, ffmpeg string) bool {
+	return r.Mode == string(mode) && r.FFmpeg == ffmpeg
+}
+
+const rowColumns = `path, size, mtime_ns, inode, status, error, fps, tb_num, tb_den, codec, width, height, frames, pts, mode, ffmpeg, probed_unix, hash`
 
 func scanRow(sc interface{ Scan(...any) error }) (*Row, error) {
 	r := &Row{}
 	var fps sql.NullFloat64
 	var inode int64
 	err := sc.Scan(&r.Path, &r.Size, &r.MtimeNs, &inode, &r.Status, &r.Error, &fps, &r.TBNum, &r.TBDen,
-		&r.Codec, &r.Width, &r.Height, &r.Frames, &r.Pts, &r.Mode, &r.FFmpeg, &r.Probed)
+		&r.Codec, &r.Width, &r.Height, &r.Frames, &r.Pts, &r.Mode, &r.FFmpeg, &r.Probed, &r.Hash)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +159,7 @@ func (ix *Index) PutRows(ctx context.Context, rs []*Row) error {
 	}
 	return ix.tx(ctx, func(tx *sql.Tx) error {
 		st, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO videos (`+rowColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -160,7 +170,7 @@ func (ix *Index) PutRows(ctx context.Context, rs []*Row) error {
 				fps = *r.FPS
 			}
 			if _, err := st.ExecContext(ctx, r.Path, r.Size, r.MtimeNs, int64(r.Inode), r.Status, r.Error, fps,
-				r.TBNum, r.TBDen, r.Codec, r.Width, r.Height, r.Frames, r.Pts, r.Mode, r.FFmpeg, r.Probed); err != nil {
+				r.TBNum, r.TBDen, r.Codec, r.Width, r.Height, r.Frames, r.Pts, r.Mode, r.FFmpeg, r.Probed, r.Hash); err != nil {
 				return fmt.Errorf("store %s: %w", r.Path, err)
 			}
 		}
@@ -203,6 +213,50 @@ func (ix *Index) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return fmt.Errorf("index %s: commit: %w", ix.path, err)
 	}
 	return nil
+}
+
+// AllPaths lists every video path in the index.
+func (ix *Index) AllPaths(ctx context.Context) ([]string, error) {
+	rows, err := ix.db.QueryContext(ctx, `SELECT path FROM videos ORDER BY path`)
+	if err != nil {
+		return nil, fmt.Errorf("read index: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Caches lists every registered cache.
+func (ix *Index) Caches(ctx context.Context) ([]*CacheRecord, error) {
+	rows, err := ix.db.QueryContext(ctx, `SELECT path, root, split, config, digest, videos, clips, size, created_unix FROM caches ORDER BY path`)
+	if err != nil {
+		return nil, fmt.Errorf("read index: %w", err)
+	}
+	defer rows.Close()
+	var out []*CacheRecord
+	for rows.Next() {
+		c := &CacheRecord{}
+		if err := rows.Scan(&c.Path, &c.Root, &c.Split, &c.Config, &c.Digest, &c.Videos, &c.Clips, &c.Size, &c.CreatedUnix); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// DeleteCache unregisters a cache.
+func (ix *Index) DeleteCache(ctx context.Context, path string) error {
+	return ix.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM caches WHERE path = ?`, path)
+		return err
+	})
 }
 
 // CacheRecord is a cache file registered in the index.
