@@ -225,6 +225,18 @@ func newPlan(ctx context.Context, ix *Index, opts BuildOptions) (*plan, error) {
 			}
 			continue
 		}
+		if opts.Rehash {
+			h, err := hashFile(ctx, e.Path)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				p.todo = append(p.todo, e) // the probe will name the problem
+				p.isNew[e.Path] = old == nil
+				continue
+			}
+			p.hashes[e.Path] = h
+		}
 		switch {
 		case old == nil:
 			p.isNew[e.Path] = true
@@ -232,12 +244,7 @@ func newPlan(ctx context.Context, ix *Index, opts BuildOptions) (*plan, error) {
 		case !old.sameProbe(opts.Mode, p.ffmpeg):
 			p.todo = append(p.todo, e)
 		case opts.Rehash:
-			h, err := hashFile(ctx, e.Path)
-			if err != nil {
-				p.todo = append(p.todo, e) // the probe will name the problem
-				continue
-			}
-			p.hashes[e.Path] = h
+			h := p.hashes[e.Path]
 			if old.Size == e.Size && (old.Hash == h || (old.Hash == "" && old.sameFile(e))) {
 				if old.Hash != h || !old.sameFile(e) {
 					t := *old

@@ -107,6 +107,8 @@ func parseRate(s string) (float64, error) {
 
 type buildFlags struct {
 	datasetFlags
+	rootAs      string
+	rehash      bool
 	jobs        int
 	timeout     time.Duration
 	json        bool
@@ -125,6 +127,8 @@ func runBuildCmd(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress, no summary, only errors")
 	fs.BoolVar(&f.verbose, "verbose", false, "log more")
 	fs.Int64Var(&f.createdUnix, "created-unix", 0, "created_unix to store (default: now; for reproducible files)")
+	fs.StringVar(&f.rootAs, "root-as", "", "write paths with ROOT replaced by this prefix (the dataset's path on training nodes)")
+	fs.BoolVar(&f.rehash, "rehash", false, "decide what changed by content hash, not mtime (for file systems with unreliable mtimes)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -146,6 +150,7 @@ func runBuild(ctx context.Context, e *env, f *buildFlags, root string) (*indexer
 		return nil, err
 	}
 	opts.Jobs = f.jobs
+	opts.RootAs, opts.Rehash = f.rootAs, f.rehash
 	opts.Timeout = f.timeout
 	opts.CreatedAt = f.createdUnix
 	opts.Log = logger(e, f.quiet, f.verbose)

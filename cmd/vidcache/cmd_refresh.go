@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/vidcache/vidcache/indexer"
+)
+
+func init() {
+	register(command{name: "refresh", summary: "rebuild every registered cache that is stale (--all, or those of ROOT...)", run: runRefresh})
+	register(command{name: "gc", summary: "forget vanished videos and delete unregistered cache files", run: runGC})
+}
+
+func runRefresh(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "refresh", "refresh [--all | ROOT...] [options]")
+	all := fs.Bool("all", false, "every registered cache")
+	db := fs.String("db", "", "index file (default $VIDCACHE_HOME/index.db)")
+	jobs := fs.Int("jobs", runtime.NumCPU(), "videos probed in parallel")
+	timeout := fs.Duration("timeout", 60*time.Second, "time limit for probing one video")
+	asJSON := fs.Bool("json", false, "print a JSON array, one object per cache")
+	quiet := fs.Bool("quiet", false, "no progress")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if *all == (len(pos) > 0) {
+		return usageErr("give either --all or one or more ROOTs")
+	}
+	ix, err := openDefaultIndex(ctx, e, *db)
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
+	opts := indexer.RefreshOptions{Roots: pos, Jobs: *jobs, Timeout: *timeout}
+	if e.stderrIsTTY && !*quiet && !*asJSON {
+		opts.Progress = newTermProgress(e.stderr)
+	}
+	results, err := indexer.Refresh(ctx, ix, opts)
+	if err != nil {
+		return err
+	}
+	if results == nil {
+		results = []indexer.RefreshResult{}
+	}
+	failed := 0
+	for _, r := range results {
+		if r.State == "failed" {
+			failed++
+		}
+	}
+	if *asJSON {
+		if err := json.NewEncoder(e.stdout).Encode(results); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range results {
+			line := fmt.Sprintf("%s: %s (%d videos, %d probed)", r.Cache, r.State, r.Videos, r.Probed)
+			if r.Error != "" {
+				line = fmt.Sprintf("%s: failed: %s", r.Cache, r.Error)
+			}
+			fmt.Fprintln(e.stdout, line)
+		}
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d caches could not be refreshed", failed, len(results))
+	}
+	if len(results) == 0 && len(pos) > 0 {
+		return errors.New("no registered cache for these roots")
+	}
+	return nil
+}
+
+func runGC(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "gc", "gc [--dry-run] [--db INDEX]")
+	dry := fs.Bool("dry-run", false, "only list what would be removed")
+	db := fs.String("db", "", "index file (default $VIDCACHE_HOME/index.db)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	h, err := home(e)
+	if err != nil {
+		return err
+	}
+	ix, err := openDefaultIndex(ctx, e, *db)
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
+	r, err := indexer.GC(ctx, ix, h+"/caches", *dry)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(e.stdout).Encode(r)
+	}
+	verb := "removed"
+	if *dry {
+		verb = "would remove"
+	}
+	for _, p := range r.ForgottenVideos {
+		fmt.Fprintf(e.stdout, "%s index row of vanished video %s\n", verb, p)
+	}
+	for _, p := range r.Unregistered {
+		fmt.Fprintf(e.stdout, "%s registration of vanished cache %s\n", verb, p)
+	}
+	for _, p := range r.DeletedFiles {
+		fmt.Fprintf(e.stdout, "%s unregistered file %s\n", verb, p)
+	}
+	fmt.Fprintf(e.stderr, "gc: %d video rows, %d cache registrations, %d files %s\n", len(r.ForgottenVideos), len(r.Unregistered), len(r.DeletedFiles), verb)
+	return nil
+}
+
+func openDefaultIndex(ctx context.Context, e *env, db string) (*indexer.Index, error) {
+	if db == "" {
+		h, err := home(e)
+		if err != nil {
+			return nil, err
+		}
+		db = h + "/index.db"
+	}
+	return indexer.OpenIndex(ctx, db)
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/vidcache/vidcache/indexer"
+)
+
+func init() {
+	register(command{name: "status", summary: "say whether a configuration's cache is fresh, without probing", run: runStatus})
+}
+
+type statusFlags struct {
+	datasetFlags
+	rootAs  string
+	rehash  bool
+	json    bool
+	verbose bool
+	failed  bool
+}
+
+func runStatus(ctx context.Context, e *env, args []string) error {
+	var f statusFlags
+	fs := newFlags(e, "status", "status [options] ROOT")
+	f.datasetFlags.register(fs)
+	fs.StringVar(&f.rootAs, "root-as", "", "the --root-as the cache was built with")
+	fs.BoolVar(&f.rehash, "rehash", false, "compare content hashes instead of mtimes (reads every file)")
+	fs.BoolVar(&f.json, "json", false, "print one JSON object")
+	fs.BoolVar(&f.verbose, "verbose", false, "list the new, changed and removed paths")
+	fs.BoolVar(&f.failed, "failed", false, "list the videos without timestamps, with their causes")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("want exactly one ROOT")
+	}
+	s, err := status(ctx, e, &f.datasetFlags, pos[0], f.rootAs, f.rehash)
+	if err != nil {
+		return err
+	}
+	if f.json {
+		return json.NewEncoder(e.stdout).Encode(s)
+	}
+	fmt.Fprintf(e.stdout, "%s\n%s: %d videos: %d new, %d changed, %d removed; cache file %s\n", s.Cache, s.Reason(),
+		s.Videos, len(s.New), len(s.Changed), len(s.Removed), cacheState(s))
+	if f.verbose {
+		for _, l := range []struct {
+			what  string
+			paths []string
+		}{{"new", s.New}, {"changed", s.Changed}, {"removed", s.Removed}} {
+			for _, p := range l.paths {
+				fmt.Fprintf(e.stdout, "  %s %s\n", l.what, p)
+			}
+		}
+	}
+	if f.failed {
+		for _, v := range s.Failed {
+			fmt.Fprintf(e.stdout, "  failed %s: %s: %s\n", v.Path, v.Status, v.Error)
+		}
+	}
+	return nil
+}
+
+func cacheState(s *indexer.StatusReport) string {
+	switch {
+	case !s.Exists:
+		return "missing"
+	case !s.Registered:
+		return "exists but is not registered in the index"
+	case s.Matches:
+		return "matches the index"
+	}
+	return "differs from the index"
+}
+
+// status opens the index named by the flags and compares.
+func status(ctx context.Context, e *env, d *datasetFlags, root, rootAs string, rehash bool) (*indexer.StatusReport, error) {
+	opts, err := d.options(e, root)
+	if err != nil {
+		return nil, err
+	}
+	opts.RootAs, opts.Rehash = rootAs, rehash
+	ix, err := indexer.OpenIndex(ctx, d.db)
+	if err != nil {
+		return nil, err
+	}
+	defer ix.Close()
+	return indexer.Status(ctx, ix, opts)
+}

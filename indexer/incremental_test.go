@@ -1,0 +1,211 @@
+package indexer
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vidcache/vidcache/cachefmt"
+	"github.com/vidcache/vidcache/decoder"
+)
+
+// copySample copies the sample dataset into a fresh folder.
+func copySample(t *testing.T) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "ds")
+	if err := os.CopyFS(root, os.DirFS("../testdata/sample")); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// recorder remembers which paths were probed.
+type recorder struct{ paths []string }
+
+func (r *recorder) Start(int)                { r.paths = nil }
+func (r *recorder) Done(p string, _ bool)    { r.paths = append(r.paths, p) }
+func (r *recorder) Finish()                  {}
+func (r *recorder) rel(root string) []string { return relAll(r.paths, root) }
+
+func relAll(ps []string, root string) []string {
+	out := []string{}
+	for _, p := range ps {
+		out = append(out, strings.TrimPrefix(p, root+"/train/"))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func build(t *testing.T, ix *Index, root string, mut func(*BuildOptions)) (*BuildResult, []string) {
+	t.Helper()
+	rec := &recorder{}
+	o := BuildOptions{Root: root, Clips: ClipSpec{FramesPerClip: 4, StepBetweenClips: 1}, Jobs: 2,
+		Out: filepath.Join(filepath.Dir(root), "cache.pt"), Progress: rec, NoSync: true, CreatedAt: 7}
+	if mut != nil {
+		mut(&o)
+	}
+	res, err := Build(context.Background(), ix, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, rec.rel(root)
+}
+
+func openIx(t *testing.T) *Index {
+	t.Helper()
+	ix, err := OpenIndex(context.Background(), filepath.Join(t.TempDir(), "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ix.Close() })
+	return ix
+}
+
+func TestIncrementalReprobesExactlyWhatChanged(t *testing.T) {
+	root := copySample(t)
+	ix := openIx(t)
+	if res, probed := build(t, ix, root, nil); res.Probed != 16 || len(probed) != 16 {
+		t.Fatalf("first build probed %d: %v", res.Probed, probed)
+	}
+	tr := filepath.Join(root, "train")
+	now := time.Now().Add(time.Hour)
+	// touch: same bytes, new mtime
+	os.Chtimes(filepath.Join(tr, "abseiling/h264-30fps.mp4"), now, now)
+	// modify in place
+	f, _ := os.OpenFile(filepath.Join(tr, "juggling/nested/z.mp4"), os.O_WRONLY|os.O_APPEND, 0)
+	f.Write([]byte{0})
+	f.Close()
+	// replace (new inode, same size and mtime)
+	src := filepath.Join(tr, "abseiling/h264-25fps.mp4")
+	fi, _ := os.Stat(src)
+	b, _ := os.ReadFile(src)
+	os.WriteFile(src+".new", b, 0o644)
+	os.Chtimes(src+".new", fi.ModTime(), fi.ModTime())
+	os.Rename(src+".new", src)
+	// delete, add
+	os.Remove(filepath.Join(tr, "juggling/nested-dir/x.mp4"))
+	os.WriteFile(filepath.Join(tr, "juggling/added.mp4"), b, 0o644)
+
+	ctx := context.Background()
+	st, err := Status(ctx, ix, BuildOptions{Root: root, Clips: ClipSpec{FramesPerClip: 4, StepBetweenClips: 1}, Out: filepath.Join(filepath.Dir(root), "cache.pt")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Fresh || len(st.New) != 1 || len(st.Changed) != 4 || len(st.Removed) != 1 {
+		t.Errorf("status: fresh %v new %v changed %v removed %v", st.Fresh, st.New, st.Changed, st.Removed)
+	}
+	res, probed := build(t, ix, root, nil)
+	// symlinked.mp4 points at the replaced file, so it changed too.
+	want := []string{"abseiling/h264-25fps.mp4", "abseiling/h264-30fps.mp4", "juggling/added.mp4", "juggling/nested/z.mp4", "juggling/symlinked.mp4"}
+	if strings.Join(probed, ",") != strings.Join(want, ",") || !res.Written {
+		t.Errorf("re-probed %v, want %v (written %v)", probed, want, res.Written)
+	}
+	rows, _ := ix.RowsUnder(ctx, tr+"/")
+	if _, ok := rows[filepath.Join(tr, "juggling/nested-dir/x.mp4")]; ok {
+		t.Error("row of the deleted video kept")
+	}
+	st, _ = Status(ctx, ix, BuildOptions{Root: root, Clips: ClipSpec{FramesPerClip: 4, StepBetweenClips: 1}, Out: filepath.Join(filepath.Dir(root), "cache.pt")})
+	if !st.Fresh || len(st.Failed) != 2 {
+		t.Errorf("after rebuild: %+v", st)
+	}
+	// A different mode re-probes everything; a clip option nothing.
+	if res, _ := build(t, ix, root, func(o *BuildOptions) { o.Mode = decoder.ModeExact }); res.Probed != res.Videos {
+		t.Errorf("exact after fast probed %d of %d", res.Probed, res.Videos)
+	}
+	if res, _ := build(t, ix, root, func(o *BuildOptions) { o.Mode = decoder.ModeExact; o.Clips.FramesPerClip = 9 }); res.Probed != 0 {
+		t.Errorf("clip option change probed %d", res.Probed)
+	}
+}
+
+func TestRehashAndRootAs(t *testing.T) {
+	root := copySample(t)
+	ix := openIx(t)
+	build(t, ix, root, func(o *BuildOptions) { o.Rehash = true })
+	// New mtimes on every file, same content: --rehash probes nothing.
+	later := time.Now().Add(2 * time.Hour)
+	filepath.Walk(filepath.Join(root, "train"), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			os.Chtimes(p, later, later)
+		}
+		return nil
+	})
+	if res, probed := build(t, ix, root, func(o *BuildOptions) { o.Rehash = true }); res.Probed != 0 {
+		t.Errorf("--rehash re-probed %v after a touch", probed)
+	}
+	// Same size, new content: found by the hash although mtime is restored.
+	p := filepath.Join(root, "train/abseiling/h264-25fps.mp4")
+	fi, _ := os.Stat(p)
+	b, _ := os.ReadFile(p)
+	b[len(b)-1] ^= 0xff
+	os.WriteFile(p, b, 0o644)
+	os.Chtimes(p, fi.ModTime(), fi.ModTime())
+	if _, probed := build(t, ix, root, func(o *BuildOptions) { o.Rehash = true }); strings.Join(probed, ",") != "abseiling/h264-25fps.mp4,juggling/symlinked.mp4" {
+		t.Errorf("--rehash probed %v", probed)
+	}
+
+	out := filepath.Join(t.TempDir(), "mounted.pt")
+	build(t, ix, root, func(o *BuildOptions) { o.RootAs = "/mnt/k400"; o.Out = out })
+	f, err := cachefmt.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Config.Root != "/mnt/k400" || f.Paths[0] != "/mnt/k400/train/.hidden/hidden-class.mp4" {
+		t.Errorf("--root-as: root %s, first path %s", f.Config.Root, f.Paths[0])
+	}
+}
+
+func TestRefreshProbesSharedFilesOnce(t *testing.T) {
+	root := copySample(t)
+	ix := openIx(t)
+	dir := t.TempDir()
+	for _, fpc := range []int{4, 8} {
+		build(t, ix, root, func(o *BuildOptions) {
+			o.Clips.FramesPerClip = fpc
+			o.Out = filepath.Join(dir, "c"+string(rune('0'+fpc))+".pt")
+		})
+	}
+	ctx := context.Background()
+	res, err := Refresh(ctx, ix, RefreshOptions{Jobs: 2, NoSync: true})
+	if err != nil || len(res) != 2 || res[0].State != "fresh" || res[1].State != "fresh" {
+		t.Fatalf("refresh of fresh caches: %+v %v", res, err)
+	}
+	b, _ := os.ReadFile(filepath.Join(root, "train/abseiling/h264-25fps.mp4"))
+	os.WriteFile(filepath.Join(root, "train/abseiling/new.mp4"), b, 0o644)
+	rec := &recorder{}
+	res, err = Refresh(ctx, ix, RefreshOptions{Roots: []string{root}, Jobs: 2, NoSync: true, Progress: rec})
+	if err != nil || len(res) != 2 || res[0].State != "rebuilt" || res[1].State != "rebuilt" {
+		t.Fatalf("refresh: %+v %v", res, err)
+	}
+	if got := rec.rel(root); strings.Join(got, ",") != "abseiling/new.mp4" {
+		t.Errorf("one pass over the union should probe the new file once, probed %v", got)
+	}
+	if res, _ := Refresh(ctx, ix, RefreshOptions{Roots: []string{"/elsewhere"}}); len(res) != 0 {
+		t.Errorf("refresh of another root touched %+v", res)
+	}
+
+	// gc: the cache files are registered; a stray file and a vanished video go.
+	os.Remove(filepath.Join(root, "train/abseiling/new.mp4"))
+	os.WriteFile(filepath.Join(dir, "stray.pt"), []byte("x"), 0o644)
+	os.WriteFile(filepath.Join(dir, ".c4.pt.tmp-123"), []byte("x"), 0o644)
+	g, err := GC(ctx, ix, dir, true)
+	if err != nil || len(g.ForgottenVideos) != 1 || len(g.DeletedFiles) != 2 {
+		t.Fatalf("gc --dry-run: %+v %v", g, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "stray.pt")); err != nil {
+		t.Fatal("dry run deleted a file")
+	}
+	if g, err = GC(ctx, ix, dir, false); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := os.ReadDir(dir)
+	if len(left) != 2 {
+		t.Errorf("after gc: %v", left)
+	}
+	if paths, _ := ix.AllPaths(ctx); len(paths) != 16 {
+		t.Errorf("after gc the index holds %d videos, want 16", len(paths))
+	}
+}

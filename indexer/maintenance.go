@@ -1,0 +1,202 @@
+package indexer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/vidcache/vidcache/decoder"
+)
+
+// RefreshOptions configure Refresh.
+type RefreshOptions struct {
+	Roots     []string // only caches of these dataset roots; empty: all
+	Jobs      int
+	Timeout   time.Duration
+	Progress  Progress
+	CreatedAt int64
+	NoSync    bool
+}
+
+// RefreshResult is one registered cache's outcome.
+type RefreshResult struct {
+	Cache  string `json:"cache"`
+	Root   string `json:"root"`
+	State  string `json:"state"` // "fresh", "rebuilt" or "failed"
+	Probed int    `json:"probed"`
+	Videos int    `json:"videos"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Refresh regenerates every registered cache (of opts.Roots, if given) that
+// is stale. All their new and changed files are probed in one pass, each
+// file once, however many caches share it.
+func Refresh(ctx context.Context, ix *Index, opts RefreshOptions) ([]RefreshResult, error) {
+	recs, err := ix.Caches(ctx)
+	if err != nil {
+		return nil, err
+	}
+	roots := map[string]bool{}
+	for _, r := range opts.Roots {
+		abs, err := filepath.Abs(r)
+		if err != nil {
+			return nil, err
+		}
+		roots[abs] = true
+	}
+	var plans []*plan
+	var results []RefreshResult
+	for _, rec := range recs {
+		var k ConfigKey
+		if err := json.Unmarshal([]byte(rec.Config), &k); err != nil {
+			results = append(results, RefreshResult{Cache: rec.Path, Root: rec.Root, State: "failed", Error: "unreadable configuration: " + err.Error()})
+			continue
+		}
+		if len(roots) > 0 && !roots[k.Root] {
+			continue
+		}
+		bo := k.Options()
+		bo.Out, bo.Jobs, bo.Timeout, bo.CreatedAt, bo.NoSync, bo.Progress = rec.Path, opts.Jobs, opts.Timeout, opts.CreatedAt, opts.NoSync, opts.Progress
+		p, err := newPlan(ctx, ix, bo)
+		if err != nil {
+			if ctx.Err() != nil {
+				return results, ctx.Err()
+			}
+			results = append(results, RefreshResult{Cache: rec.Path, Root: k.Root, State: "failed", Error: err.Error()})
+			continue
+		}
+		plans = append(plans, p)
+	}
+
+	// One probing pass per mode over the union of the plans' files.
+	probed := map[decoder.Mode]map[string]*Row{}
+	byMode := map[decoder.Mode][]*Entry{}
+	seen := map[string]bool{}
+	hashes := map[string]string{}
+	first := map[decoder.Mode]*plan{} // whose options (jobs, timeout, progress) drive the probing
+	for _, p := range plans {
+		if err := p.record(ctx, ix); err != nil {
+			return results, err
+		}
+		for k, v := range p.hashes {
+			hashes[k] = v
+		}
+		m := p.opts.Mode
+		if first[m] == nil {
+			first[m] = p
+		}
+		for _, e := range p.todo {
+			if key := string(m) + "\x00" + e.Path; !seen[key] {
+				seen[key] = true
+				byMode[m] = append(byMode[m], e)
+			}
+		}
+	}
+	for m, entries := range byMode {
+		rows, err := probeEntries(ctx, ix, entries, &first[m].opts, first[m].ffmpeg, hashes)
+		probed[m] = map[string]*Row{}
+		for _, r := range rows {
+			probed[m][r.Path] = r
+		}
+		if err != nil {
+			return results, err
+		}
+	}
+	for _, p := range plans {
+		n := 0
+		for _, e := range p.todo {
+			if r := probed[p.opts.Mode][e.Path]; r != nil {
+				p.rows[e.Path] = r
+				n++
+			}
+		}
+		res := p.result()
+		err := p.write(ctx, ix, res)
+		rr := RefreshResult{Cache: p.opts.Out, Root: p.opts.Root, Probed: n, Videos: len(p.ds.Videos), State: "fresh"}
+		switch {
+		case err != nil:
+			if ctx.Err() != nil {
+				return append(results, rr), ctx.Err()
+			}
+			rr.State, rr.Error = "failed", err.Error()
+		case res.Written:
+			rr.State = "rebuilt"
+		}
+		results = append(results, rr)
+	}
+	return results, nil
+}
+
+// GCReport lists what GC removed (or, with DryRun, would remove).
+type GCReport struct {
+	ForgottenVideos []string `json:"forgotten_videos"` // index rows of files that no longer exist
+	Unregistered    []string `json:"unregistered_caches"`
+	DeletedFiles    []string `json:"deleted_files"` // cache files (and leftover temporaries) nobody registered
+	DryRun          bool     `json:"dry_run"`
+}
+
+// GC forgets index rows of files that no longer exist, unregisters caches
+// whose file is gone, and deletes files in cacheDir that are not registered
+// caches (including temporaries left by a killed write).
+func GC(ctx context.Context, ix *Index, cacheDir string, dryRun bool) (*GCReport, error) {
+	r := &GCReport{DryRun: dryRun, ForgottenVideos: []string{}, Unregistered: []string{}, DeletedFiles: []string{}}
+	paths, err := ix.AllPaths(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range paths {
+		if err := ctx.Err(); err != nil {
+			return r, err
+		}
+		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) {
+			r.ForgottenVideos = append(r.ForgottenVideos, p)
+		}
+	}
+	recs, err := ix.Caches(ctx)
+	if err != nil {
+		return nil, err
+	}
+	registered := map[string]bool{}
+	for _, c := range recs {
+		if _, err := os.Stat(c.Path); errors.Is(err, fs.ErrNotExist) {
+			r.Unregistered = append(r.Unregistered, c.Path)
+			continue
+		}
+		registered[c.Path] = true
+	}
+	if cacheDir != "" {
+		ents, err := os.ReadDir(cacheDir)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("gc: %w", err)
+		}
+		for _, e := range ents {
+			p := filepath.Join(cacheDir, e.Name())
+			if e.Type().IsRegular() && (strings.HasSuffix(e.Name(), ".pt") || strings.Contains(e.Name(), ".tmp-")) && !registered[p] {
+				r.DeletedFiles = append(r.DeletedFiles, p)
+			}
+		}
+	}
+	if dryRun {
+		return r, nil
+	}
+	if err := ix.DeleteRows(ctx, r.ForgottenVideos); err != nil {
+		return r, err
+	}
+	for _, c := range r.Unregistered {
+		if err := ix.DeleteCache(ctx, c); err != nil {
+			return r, err
+		}
+	}
+	for _, f := range r.DeletedFiles {
+		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return r, fmt.Errorf("gc: %w", err)
+		}
+	}
+	return r, nil
+}
