@@ -113,3 +113,43 @@ func TestVersion(t *testing.T) {
 		t.Errorf("FFmpeg version %q, want 7.x", v)
 	}
 }
+
+// stallingInput is a valid MPEG-TS start followed by a 50 GB hole that the
+// demuxer would read through for minutes.
+func stallingInput(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../testdata/stall-prefix.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "stall.mp4")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(p, 50<<30); err != nil {
+		t.Skipf("no sparse files here: %v", err)
+	}
+	return p
+}
+
+func TestTimeoutStopsAStall(t *testing.T) {
+	p := stallingInput(t)
+	for _, mode := range []Mode{ModeFast, ModeExact} {
+		start := time.Now()
+		r, err := Probe(context.Background(), p, Options{Mode: mode, Timeout: time.Second})
+		took := time.Since(start)
+		if err != nil || r.Status != StatusTimeout || len(r.Pts) != 0 || !strings.Contains(r.Err, "1s time limit") || took > 3*time.Second {
+			t.Errorf("%s: %v %+v after %v", mode, err, r, took)
+		}
+	}
+}
+
+func TestCancelStopsAStall(t *testing.T) {
+	p := stallingInput(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	start := time.Now()
+	if _, err := Probe(ctx, p, Options{Mode: ModeFast}); err == nil || time.Since(start) > 2*time.Second {
+		t.Errorf("cancelled probe: %v after %v", err, time.Since(start))
+	}
+}

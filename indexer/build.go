@@ -391,7 +391,6 @@ func specialRow(e *Entry, mode decoder.Mode, ffmpeg string) *Row {
 	r := &Row{Path: e.Path, Size: e.Size, MtimeNs: e.MtimeNs, Inode: e.Inode, Pts: []byte{}, Mode: string(mode), FFmpeg: ffmpeg, Probed: nowUnix()}
 	if e.StatErr != nil {
 		r.Status, r.Error = StatusMissing, oneLine(e.StatErr.Error())
-		r.Size = -1
 	} else {
 		r.Status, r.Error = StatusNotRegular, fmt.Sprintf("%s is not a regular file (%s)", e.Path, e.Mode.Type())
 	}

@@ -56,4 +56,8 @@ ff $(src 25 1) $(tone 440 1) "${x264[@]}" "${aac[@]}" -shortest "$out/val/abseil
 # Outside the dataset: a fast-start MP4 (moov before mdat) that the damaged-file
 # tests cut short, for the "index present, data missing" case.
 ff -i "$t/abseiling/h264-25fps.mp4" -c copy -movflags +faststart faststart.mp4
+# The start of an MPEG-TS file; the tests extend a copy with a 50 GB sparse
+# hole, which the TS demuxer would scan for minutes: the per-video time limit
+# must stop it.
+ff -f lavfi -i testsrc2=size=64x48:rate=10:duration=1 -c:v libx264 -f mpegts stall-prefix.ts
 du -sh "$out"

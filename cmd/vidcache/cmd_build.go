@@ -115,6 +115,7 @@ type buildFlags struct {
 	quiet       bool
 	verbose     bool
 	createdUnix int64
+	strict      bool
 }
 
 func runBuildCmd(ctx context.Context, e *env, args []string) error {
@@ -127,6 +128,7 @@ func runBuildCmd(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress, no summary, only errors")
 	fs.BoolVar(&f.verbose, "verbose", false, "log more")
 	fs.Int64Var(&f.createdUnix, "created-unix", 0, "created_unix to store (default: now; for reproducible files)")
+	fs.BoolVar(&f.strict, "strict", false, "exit 1 when any video failed (the cache is still written)")
 	fs.StringVar(&f.rootAs, "root-as", "", "write paths with ROOT replaced by this prefix (the dataset's path on training nodes)")
 	fs.BoolVar(&f.rehash, "rehash", false, "decide what changed by content hash, not mtime (for file systems with unreliable mtimes)")
 	pos, err := parseArgs(fs, args)
@@ -141,7 +143,13 @@ func runBuildCmd(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return reportBuild(e, &f, res)
+	if err := reportBuild(e, &f, res); err != nil {
+		return err
+	}
+	if f.strict && res.Failed > 0 {
+		return fmt.Errorf("--strict: %d of %d videos failed", res.Failed, res.Videos)
+	}
+	return nil
 }
 
 func runBuild(ctx context.Context, e *env, f *buildFlags, root string) (*indexer.BuildResult, error) {
