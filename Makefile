@@ -52,8 +52,10 @@ unit: deps
 	$(GOENV) $(GO) test -count=1 -timeout 20m ./...
 
 fuzz: deps
-	$(GOENV) $(GO) test -run '^$$' -fuzz '^FuzzPickleRoundTrip$$' -fuzztime $(FUZZTIME) ./cachefmt
-	$(GOENV) $(GO) test -run '^$$' -fuzz '^FuzzInspect$$' -fuzztime $(FUZZTIME) ./cachefmt
+	$(GOENV) $(GO) test -run '^$$' -fuzz '^FuzzPickleRoundTrip$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./cachefmt
+	$(GOENV) $(GO) test -run '^$$' -fuzz '^FuzzInspect$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./cachefmt
+	$(GOENV) $(GO) test -run '^$$' -fuzz '^FuzzProbe$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./decoder
+	$(GOENV) $(GO) test -race -count=1 -run '^FuzzProbe$$' ./decoder
 
 test: deps peer fmt-check vet unit fuzz
 

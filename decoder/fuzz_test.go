@@ -1,0 +1,62 @@
+package decoder
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// FuzzProbe feeds mutated video files through Probe in both modes: no crash,
+// no hang past the time limit, a valid status, sorted timestamps, and fps
+// only where a video stream was found.
+func FuzzProbe(f *testing.F) {
+	for _, p := range []string{
+		"../testdata/sample/train/.hidden/hidden-class.mp4",
+		"../testdata/sample/train/juggling/nested/z.mp4",
+		"../testdata/sample/train/playing guitar/UPPER.MP4",
+		"../testdata/stall-prefix.ts",
+	} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, false)
+		f.Add(b, true)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, exact bool) {
+		p := filepath.Join(t.TempDir(), "in.mp4")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mode := ModeFast
+		if exact {
+			mode = ModeExact
+		}
+		start := time.Now()
+		r, err := Probe(context.Background(), p, Options{Mode: mode, Timeout: 5 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("probe took %v despite the 5s limit", time.Since(start))
+		}
+		switch r.Status {
+		case StatusOK, StatusOpenFailed, StatusNoVideo, StatusReadError, StatusDecodeError, StatusTimeout:
+		default:
+			t.Fatalf("status %q", r.Status)
+		}
+		if r.Status != StatusOK && len(r.Pts) != 0 {
+			t.Fatalf("%s with %d timestamps", r.Status, len(r.Pts))
+		}
+		if (r.Status == StatusOpenFailed || r.Status == StatusNoVideo) && r.FPS != nil {
+			t.Fatalf("%s with fps %v", r.Status, *r.FPS)
+		}
+		for i := 1; i < len(r.Pts); i++ {
+			if r.Pts[i] < r.Pts[i-1] {
+				t.Fatal("timestamps not sorted")
+			}
+		}
+	})
+}
