@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/vidcache/vidcache/decoder"
@@ -74,4 +75,51 @@ func TestDamagedFilesParity(t *testing.T) {
 		checkAgainstTorchvision(t, root, decoder.ModeFast, configs,
 			map[string]bool{"bitflip-h264.mp4": true, "bitflip-h264-sparse.mp4": true})
 	})
+}
+
+// makeHostile writes a dataset of hostile containers and names: 200 audio
+// streams, huge and all-equal timestamps, a newline, bytes that are not
+// UTF-8, and a path over 1,000 bytes long.
+func makeHostile(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	dir := filepath.Join(root, "train", "hostile")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := func(src, name string) {
+		t.Helper()
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := filepath.Join(filepath.Dir(sampleRoot(t)), "hostile")
+	link(filepath.Join(h, "many-streams.mkv"), "many-streams.mp4")
+	link(filepath.Join(h, "huge-ts.mkv"), "huge-ts.mp4")
+	link(filepath.Join(h, "equal-ts.mkv"), "equal-ts.mp4")
+	clip := filepath.Join(sampleRoot(t), "train", "juggling", "nested", "z.mp4")
+	link(clip, "new\nline.mp4")
+	link(clip, "caf\xe9 \xff.mp4")
+	long := strings.Repeat("d", 200)
+	link(clip, filepath.Join(long, long, long, long, long, "deep.mp4"))
+	return root
+}
+
+// TestHostileParity: both modes equal torchvision on hostile containers and
+// names, on both stacks.
+func TestHostileParity(t *testing.T) {
+	root := makeHostile(t)
+	for _, mode := range []decoder.Mode{decoder.ModeFast, decoder.ModeExact} {
+		t.Run(string(mode), func(t *testing.T) {
+			checkAgainstTorchvision(t, root, mode, []config{{4, 1, "native"}}, nil)
+		})
+	}
 }

@@ -60,4 +60,12 @@ ff -i "$t/abseiling/h264-25fps.mp4" -c copy -movflags +faststart faststart.mp4
 # hole, which the TS demuxer would scan for minutes: the per-video time limit
 # must stop it.
 ff -f lavfi -i testsrc2=size=64x48:rate=10:duration=1 -c:v libx264 -f mpegts stall-prefix.ts
+# Hostile containers (Matroska): 200 audio streams beside the video; pts
+# near 9e15 (ms); every pts equal. The tests build a dataset from them.
+mkdir -p hostile
+maps=(); for i in $(seq 1 200); do maps+=(-map 1:a); done
+ff -f lavfi -i testsrc2=size=64x48:rate=10:duration=1 -f lavfi -i sine=frequency=300:sample_rate=8000:duration=0.1 \
+	-map 0:v "${maps[@]}" -c:v libx264 -preset ultrafast -c:a aac -b:a 8k hostile/many-streams.mkv
+ff -f lavfi -i testsrc2=size=64x48:rate=10:duration=1 -c:v libx264 -preset ultrafast -bf 0 -output_ts_offset 9000000000000 hostile/huge-ts.mkv
+ff -f lavfi -i testsrc2=size=64x48:rate=10:duration=1 -c:v libx264 -preset ultrafast -bf 0 -bsf:v setts=pts=0:dts=0 hostile/equal-ts.mkv
 du -sh "$out"
