@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/vidcache/vidcache/indexer"
+)
+
+func init() {
+	register(command{name: "import", summary: "convert a torchvision cache (pickled dataset, VideoClips, metadata) without executing it", run: runImport})
+}
+
+func runImport(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "import", "import [--out SAFE.pt] [--root-as PREFIX] [--json] FILE")
+	out := fs.String("out", "", "cache file to write (default: FILE with .vidcache.pt)")
+	rootAs := fs.String("root-as", "", "write paths with the dataset root replaced by this prefix")
+	db := fs.String("db", "", "index in which to record the videos that exist (default $VIDCACHE_HOME/index.db)")
+	noIndex := fs.Bool("no-index", false, "do not record anything in the index")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	createdUnix := fs.Int64("created-unix", 0, "created_unix to store (default: now)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErr("want exactly one FILE")
+	}
+	opts := indexer.ImportOptions{Out: *out, RootAs: *rootAs, CreatedAt: *createdUnix}
+	if !*noIndex {
+		ix, err := openDefaultIndex(ctx, e, *db)
+		if err != nil {
+			return err
+		}
+		defer ix.Close()
+		opts.Index = ix
+	}
+	res, err := indexer.Import(ctx, pos[0], opts)
+	if errors.Is(err, indexer.ErrRefused) {
+		return withCode(exitUsage, err)
+	}
+	if err != nil {
+		return err
+	}
+	if len(res.UnsafeGlobals) > 0 {
+		fmt.Fprintf(e.stderr, "warning: %s also names globals that would run code if unpickled: %s (nothing was executed; only its data was converted)\n",
+			pos[0], strings.Join(res.UnsafeGlobals, ", "))
+	}
+	if *asJSON {
+		return json.NewEncoder(e.stdout).Encode(res)
+	}
+	fmt.Fprintln(e.stdout, res.Cache)
+	fr := "native"
+	if res.FrameRate != nil {
+		fr = fmt.Sprint(*res.FrameRate)
+	}
+	fmt.Fprintf(e.stderr, "imported %s: %d videos, %d classes (labels from %s), %d frames, %d clips of %d frames, step %d, frame rate %s; %d videos recorded in the index\n",
+		res.Source, res.Videos, res.Classes, res.LabelsFrom, res.Frames, res.Clips, res.FramesPerClip, res.Step, fr, res.Indexed)
+	return nil
+}

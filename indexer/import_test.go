@@ -1,0 +1,141 @@
+package indexer_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/vidcache/vidcache/cachefmt"
+	"github.com/vidcache/vidcache/cachefmt/torchpeer"
+	"github.com/vidcache/vidcache/decoder"
+	"github.com/vidcache/vidcache/indexer"
+)
+
+type original struct {
+	VideoPaths []string   `json:"video_paths"`
+	VideoPts   [][]int64  `json:"video_pts"`
+	VideoFPS   []*float64 `json:"video_fps"`
+	Labels     []int64    `json:"labels"`
+	Classes    []string   `json:"classes"`
+}
+
+// TestImportMatchesPeers: every fixture, made by torchvision 0.14 or 0.21,
+// imports to a cache whose paths, pts, fps and labels equal what that
+// torchvision reads from the original, and which torch 2.6 loads with
+// weights_only=True.
+func TestImportMatchesPeers(t *testing.T) {
+	dir, _ := filepath.Abs("testdata/import")
+	out := t.TempDir()
+	for _, gen := range []struct {
+		tag  string
+		peer func(testing.TB) *torchpeer.Stack
+	}{{"tv0.14", torchpeer.Bookworm}, {"tv0.21", torchpeer.Trixie}} {
+		t.Run(gen.tag, func(t *testing.T) {
+			files, _ := filepath.Glob(filepath.Join(dir, gen.tag+"-*.pt"))
+			if len(files) != 5 {
+				t.Fatalf("%d fixtures for %s, want 5", len(files), gen.tag)
+			}
+			var want map[string]original
+			gen.peer(t).RunJSON(t, []string{dir}, &want, "load_original.py", append([]string{dir}, files...)...)
+			for _, f := range files {
+				dst := filepath.Join(out, filepath.Base(f))
+				res, err := indexer.Import(context.Background(), f, indexer.ImportOptions{Out: dst, NoSync: true})
+				if err != nil {
+					t.Fatalf("%s: %v", f, err)
+				}
+				got, err := cachefmt.ReadFile(dst)
+				if err != nil {
+					t.Fatal(err)
+				}
+				w := want[f]
+				if len(w.VideoPaths) != 16 || !reflect.DeepEqual(got.Paths, w.VideoPaths) || !reflect.DeepEqual(got.FPS, w.VideoFPS) {
+					t.Errorf("%s: paths/fps differ:\n got %q %v\nwant %q %v", f, got.Paths, got.FPS, w.VideoPaths, w.VideoFPS)
+				}
+				for i := range w.VideoPts {
+					if len(got.Pts[i]) != len(w.VideoPts[i]) || (len(w.VideoPts[i]) > 0 && !reflect.DeepEqual(got.Pts[i], w.VideoPts[i])) {
+						t.Errorf("%s: pts of %s differ", f, w.VideoPaths[i])
+					}
+				}
+				if w.Labels != nil && (!reflect.DeepEqual(got.Labels, w.Labels) || !reflect.DeepEqual(got.Classes, w.Classes) || res.LabelsFrom != "samples") {
+					t.Errorf("%s: labels %v classes %q (from %s), want %v %q", f, got.Labels, got.Classes, res.LabelsFrom, w.Labels, w.Classes)
+				}
+				if r, err := indexer.Verify(context.Background(), dst, indexer.VerifyOptions{}); err != nil || !r.OK {
+					t.Errorf("%s: imported cache does not verify: %+v %v", f, r, err)
+				}
+			}
+		})
+	}
+	t.Run("loads-weights-only", func(t *testing.T) {
+		var v struct {
+			VideoPaths []string `json:"video_paths"`
+		}
+		p := filepath.Join(out, "tv0.21-reference-script.pt")
+		torchpeer.Trixie(t).RunJSON(t, []string{out}, &v, "load_cache.py", p, "weights_only")
+		if len(v.VideoPaths) != 16 {
+			t.Errorf("torch 2.6 loaded %d paths", len(v.VideoPaths))
+		}
+	})
+}
+
+func TestImportRefusesAndWarns(t *testing.T) {
+	out := t.TempDir()
+	for name, want := range map[string]string{
+		"refuse-unknown-layout.pt": "no video_paths",
+		"refuse-tampered-types.pt": "video_pts[0]: a str is not a tensor",
+		"refuse-truncated.pt":      "neither a torch zip file",
+	} {
+		dst := filepath.Join(out, name)
+		_, err := indexer.Import(context.Background(), filepath.Join("testdata/import", name), indexer.ImportOptions{Out: dst})
+		if !errors.Is(err, indexer.ErrRefused) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want a refusal naming %q", name, err, want)
+		}
+		if _, err := os.Stat(dst); err == nil {
+			t.Errorf("%s: refused, but wrote %s", name, dst)
+		}
+	}
+	res, err := indexer.Import(context.Background(), "testdata/import/malicious-extra.pt", indexer.ImportOptions{Out: filepath.Join(out, "m.pt")})
+	if err != nil || !reflect.DeepEqual(res.UnsafeGlobals, []string{"posix.system"}) || res.Videos != 16 {
+		t.Errorf("malicious file: %+v %v", res, err)
+	}
+}
+
+// TestImportRecordsExistingVideos: when the recorded paths exist, import
+// stores them in the index and a later exact-mode build probes nothing.
+func TestImportRecordsExistingVideos(t *testing.T) {
+	const root = "/tmp/k400-sample" // where the fixtures' videos were
+	marker := filepath.Join(root, ".made-by-vidcache-test")
+	if _, err := os.Stat(root); err == nil {
+		if _, err := os.Stat(marker); err != nil {
+			t.Skipf("%s exists and is not this test's; not touching it", root)
+		}
+		os.RemoveAll(root)
+	}
+	if err := os.CopyFS(root, os.DirFS(sampleRoot(t))); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(marker, nil, 0o644)
+	t.Cleanup(func() { os.RemoveAll(root) })
+	ix, err := indexer.OpenIndex(context.Background(), filepath.Join(t.TempDir(), "index.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ix.Close()
+	res, err := indexer.Import(context.Background(), "testdata/import/tv0.21-reference-script-legacy.pt",
+		indexer.ImportOptions{Out: filepath.Join(t.TempDir(), "c.pt"), Index: ix, RootAs: "/mnt/k400"})
+	if err != nil || res.Indexed != 16 || res.Root != root {
+		t.Fatalf("import: %+v %v", res, err)
+	}
+	b, err := indexer.Build(context.Background(), ix, indexer.BuildOptions{Root: root, Mode: decoder.ModeExact,
+		Clips: indexer.ClipSpec{FramesPerClip: 4, StepBetweenClips: 2}, Out: filepath.Join(t.TempDir(), "b.pt"), NoSync: true})
+	if err != nil || b.Probed != 0 || b.Reused != 16 {
+		t.Errorf("build after import: %+v %v", b, err)
+	}
+	f, _ := cachefmt.ReadFile(filepath.Join(filepath.Dir(res.Cache), "c.pt"))
+	if f == nil || !strings.HasPrefix(f.Paths[0], "/mnt/k400/train/") {
+		t.Errorf("--root-as not applied: %v", f)
+	}
+}
