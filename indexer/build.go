@@ -40,8 +40,10 @@ type BuildOptions struct {
 	Extensions []string // default avi, mp4
 	Clips      ClipSpec
 	Mode       decoder.Mode
-	RootAs     string        // write paths with Root replaced by this prefix
-	Rehash     bool          // trust content hashes, not mtimes
+	RootAs     string // write paths with Root replaced by this prefix
+	Rehash     bool   // trust content hashes, not mtimes
+	Shard      int    // with Shards > 0: probe only this shard's videos, write no cache
+	Shards     int
 	Jobs       int           // probing workers; default 1
 	Timeout    time.Duration // per video; 0 = none
 	Out        string        // cache file; default under CacheDir
@@ -115,6 +117,9 @@ func (o *BuildOptions) normalize() error {
 	}
 	if err := o.Clips.Validate(); err != nil {
 		return err
+	}
+	if o.Shards < 0 || (o.Shards > 0 && (o.Shard < 0 || o.Shard >= o.Shards)) {
+		return fmt.Errorf("shard %d/%d: the index must be in 0..%d", o.Shard, o.Shards, o.Shards-1)
 	}
 	if o.Out == "" {
 		if o.CacheDir == "" {
@@ -193,6 +198,8 @@ type plan struct {
 	touched []*Row   // rows whose stat fields or hash are refreshed (--rehash)
 	gone    []string // rows of files no longer in the split
 	reused  int
+	// shardVideos counts the videos of this build's shard (all when unsharded).
+	shardVideos int
 }
 
 // newPlan scans the dataset and sorts its files into reusable and to-probe.
@@ -214,6 +221,10 @@ func newPlan(ctx context.Context, ix *Index, opts BuildOptions) (*plan, error) {
 	for i := range ds.Videos {
 		e := &ds.Videos[i]
 		inSplit[e.Path] = true
+		if !opts.inShard(e) {
+			continue
+		}
+		p.shardVideos++
 		old := p.rows[e.Path]
 		if !e.Regular() {
 			r := specialRow(e, opts.Mode, p.ffmpeg)
@@ -263,7 +274,7 @@ func newPlan(ctx context.Context, ix *Index, opts BuildOptions) (*plan, error) {
 		}
 	}
 	for path := range p.rows {
-		if !inSplit[path] {
+		if !inSplit[path] && opts.Shards <= 0 {
 			p.gone = append(p.gone, path)
 		}
 	}
@@ -310,6 +321,12 @@ func Build(ctx context.Context, ix *Index, opts BuildOptions) (*BuildResult, err
 	}
 	res := p.result()
 	res.Probed = len(probed)
+	if p.opts.Shards > 0 {
+		// A shard only fills its index; `merge` and a final build make the cache.
+		res.Cache, res.DB, res.Videos = "", ix.Path(), p.shardVideos
+		res.Seconds = time.Since(start).Seconds()
+		return res, err
+	}
 	if err == nil {
 		err = p.write(ctx, ix, res)
 	}

@@ -30,6 +30,7 @@ type datasetFlags struct {
 	frameRate     string
 	mode          string
 	db            string
+	dbDefaulted   bool
 	out           string
 }
 
@@ -77,7 +78,7 @@ func (d *datasetFlags) options(e *env, root string) (indexer.BuildOptions, error
 	}
 	o.CacheDir = h + "/caches"
 	if d.db == "" {
-		d.db = h + "/index.db"
+		d.db, d.dbDefaulted = h+"/index.db", true
 	}
 	return o, nil
 }
@@ -116,6 +117,8 @@ type buildFlags struct {
 	verbose     bool
 	createdUnix int64
 	strict      bool
+	shard       string
+	shardEnv    string
 }
 
 func runBuildCmd(ctx context.Context, e *env, args []string) error {
@@ -128,6 +131,8 @@ func runBuildCmd(ctx context.Context, e *env, args []string) error {
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress, no summary, only errors")
 	fs.BoolVar(&f.verbose, "verbose", false, "log more")
 	fs.Int64Var(&f.createdUnix, "created-unix", 0, "created_unix to store (default: now; for reproducible files)")
+	fs.StringVar(&f.shard, "shard", "", "I/N: probe only shard I of N into its own index (no cache); with --shard-index-env just N")
+	fs.StringVar(&f.shardEnv, "shard-index-env", "", "read the shard index I from this environment variable (SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX)")
 	fs.BoolVar(&f.strict, "strict", false, "exit 1 when any video failed (the cache is still written)")
 	fs.StringVar(&f.rootAs, "root-as", "", "write paths with ROOT replaced by this prefix (the dataset's path on training nodes)")
 	fs.BoolVar(&f.rehash, "rehash", false, "decide what changed by content hash, not mtime (for file systems with unreliable mtimes)")
@@ -159,6 +164,15 @@ func runBuild(ctx context.Context, e *env, f *buildFlags, root string) (*indexer
 	}
 	opts.Jobs = f.jobs
 	opts.RootAs, opts.Rehash = f.rootAs, f.rehash
+	if f.shard != "" || f.shardEnv != "" {
+		if opts.Shard, opts.Shards, err = parseShard(e, f.shard, f.shardEnv); err != nil {
+			return nil, err
+		}
+		if f.dbDefaulted {
+			h, _ := home(e)
+			f.db = fmt.Sprintf("%s/shard-%d-of-%d.db", h, opts.Shard, opts.Shards)
+		}
+	}
 	opts.Timeout = f.timeout
 	opts.CreatedAt = f.createdUnix
 	opts.Log = logger(e, f.quiet, f.verbose)
@@ -173,10 +187,39 @@ func runBuild(ctx context.Context, e *env, f *buildFlags, root string) (*indexer
 	return indexer.Build(ctx, ix, opts)
 }
 
+// parseShard reads --shard I/N, or N with the index from an environment variable.
+func parseShard(e *env, spec, envName string) (int, int, error) {
+	is, ns, hasSlash := strings.Cut(spec, "/")
+	if !hasSlash {
+		is, ns = "", spec
+	}
+	if envName != "" {
+		if is != "" {
+			return 0, 0, usageErr("--shard %q: give only N (or /N) with --shard-index-env", spec)
+		}
+		if is = e.getenv(envName); is == "" {
+			return 0, 0, usageErr("--shard-index-env: $%s is not set", envName)
+		}
+	}
+	i, err1 := strconv.Atoi(strings.TrimSpace(is))
+	n, err2 := strconv.Atoi(strings.TrimSpace(ns))
+	if err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
+		return 0, 0, usageErr("shard %q of %q: want 0 <= I < N", is, ns)
+	}
+	return i, n, nil
+}
+
 func reportBuild(e *env, f *buildFlags, res *indexer.BuildResult) error {
 	if f.json {
 		enc := json.NewEncoder(e.stdout)
 		return enc.Encode(res)
+	}
+	if res.Cache == "" { // a shard: the index is the product
+		fmt.Fprintln(e.stdout, res.DB)
+		if !f.quiet {
+			fmt.Fprintf(e.stderr, "shard: %d videos: %d probed, %d reused, %d failed (%.2fs)\n", res.Videos, res.Probed, res.Reused, res.Failed, res.Seconds)
+		}
+		return nil
 	}
 	fmt.Fprintln(e.stdout, res.Cache)
 	if f.quiet {

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/vidcache/vidcache/indexer"
+)
+
+func init() {
+	register(command{name: "merge", summary: "fold shard indexes (build --shard) into one index; idempotent", run: runMerge})
+}
+
+func runMerge(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "merge", "merge SHARD_DB... [--db INDEX] [--json]")
+	db := fs.String("db", "", "index to merge into (default $VIDCACHE_HOME/index.db)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return usageErr("want one or more SHARD_DB files")
+	}
+	ix, err := openDefaultIndex(ctx, e, *db)
+	if err != nil {
+		return err
+	}
+	defer ix.Close()
+	res, err := indexer.Merge(ctx, ix, pos)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(e.stdout).Encode(res)
+	}
+	fmt.Fprintf(e.stdout, "%s: merged %d videos from %d shard indexes\n", ix.Path(), res.Rows, res.Shards)
+	return nil
+}
