@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -64,6 +65,10 @@ const (
 type Options struct {
 	Mode    Mode
 	Timeout time.Duration // per video; 0 means none
+	// FullStreamInfo always runs avformat_find_stream_info, as PyAV does.
+	// By default it is skipped for MP4/MOV files whose header already holds
+	// everything the result uses (see headerComplete); tests compare both.
+	FullStreamInfo bool
 }
 
 // Result is what one probe learned.
@@ -80,6 +85,8 @@ type Result struct {
 	Demuxed  bool // torchvision's packet path (the "Lavc" rule) applies
 	Streams  int
 	Duration time.Duration // wall time of the probe
+	// StreamInfo says whether avformat_find_stream_info ran.
+	StreamInfo bool
 }
 
 var quietOnce sync.Once
@@ -138,19 +145,20 @@ func probe(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 		return
 	}
 	defer fc.CloseInput()
-	if err := fc.FindStreamInfo(nil); err != nil {
-		r.Status, r.Err = StatusOpenFailed, "find stream info: "+err.Error()
-		return
+	if opts.FullStreamInfo || !headerComplete(fc) {
+		r.StreamInfo = true
+		if err := fc.FindStreamInfo(nil); err != nil {
+			r.Status, r.Err = StatusOpenFailed, "find stream info: "+err.Error()
+			return
+		}
+	} else {
+		// The MOV/MP4 demuxer sets a pts on every packet from the sample
+		// table, so GENPTS's look-ahead buffering would only cost time.
+		fc.SetFlags(fc.Flags().Del(astiav.FormatContextFlagGenPts))
 	}
 	streams := fc.Streams()
 	r.Streams = len(streams)
-	var vs *astiav.Stream
-	for _, s := range streams {
-		if s.CodecParameters().MediaType() == astiav.MediaTypeVideo {
-			vs = s
-			break
-		}
-	}
+	vs := firstVideo(streams)
 	if vs == nil {
 		r.Status, r.Err = StatusNoVideo, fmt.Sprintf("no video stream among %d streams", len(streams))
 		return
@@ -165,6 +173,8 @@ func probe(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 	r.Codec = cp.CodecID().Name()
 	r.Width, r.Height = cp.Width(), cp.Height()
 	r.Demuxed = bytes.Contains(streams[0].CodecParameters().ExtraData(), []byte("Lavc"))
+	// Other streams are discarded before the first packet is read (when
+	// stream info was skipped), so the demuxer skips their data entirely.
 	for _, s := range streams {
 		if s != vs {
 			s.SetDiscard(astiav.DiscardAll)
@@ -188,6 +198,40 @@ func probe(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 	}
 	slices.Sort(pts)
 	r.Status, r.Pts = StatusOK, pts
+}
+
+func firstVideo(streams []*astiav.Stream) *astiav.Stream {
+	for _, s := range streams {
+		if s.CodecParameters().MediaType() == astiav.MediaTypeVideo {
+			return s
+		}
+	}
+	return nil
+}
+
+// headerComplete reports whether avformat_find_stream_info can be skipped:
+// only for the MOV/MP4 demuxer, which reads codec parameters, time bases,
+// extradata, every packet's timestamps and (from the sample table) the
+// average frame rate from the header, and only when the header did provide
+// all of these for the first video stream and stream 0's extradata (the
+// "Lavc" rule). find_stream_info never overrides an average frame rate the
+// demuxer set, and this demuxer sets a pts on every packet, so GENPTS is
+// cleared too. Anything else takes PyAV's full path. TestSkippedStreamInfo
+// checks equal results both ways on every fixture.
+func headerComplete(fc *astiav.FormatContext) bool {
+	f := fc.InputFormat()
+	if f == nil || !strings.HasPrefix(f.Name(), "mov,") {
+		return false
+	}
+	streams := fc.Streams()
+	vs := firstVideo(streams)
+	if vs == nil || len(streams[0].CodecParameters().ExtraData()) == 0 {
+		return false
+	}
+	cp := vs.CodecParameters()
+	fr, tb := vs.AvgFrameRate(), vs.TimeBase()
+	return cp.CodecID() != astiav.CodecIDNone && cp.Width() > 0 && cp.Height() > 0 &&
+		fr.Num() > 0 && fr.Den() > 0 && tb.Num() > 0 && tb.Den() > 0
 }
 
 // demuxPts collects the pts of the video stream's packets. keepDiscarded

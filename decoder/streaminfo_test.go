@@ -1,0 +1,87 @@
+package decoder
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// fixtures lists every video-like file the tests use: the sample, the
+// hostile containers, damaged copies, and (when VIDCACHE_BENCH_CORPUS points
+// at it) the benchmark corpus.
+func fixtures(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	for _, dir := range []string{"../testdata", os.Getenv("VIDCACHE_BENCH_CORPUS")} {
+		if dir == "" {
+			continue
+		}
+		filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+			if err == nil && fi.Mode().IsRegular() {
+				switch filepath.Ext(p) {
+				case ".mp4", ".MP4", ".avi", ".mkv", ".ts":
+					files = append(files, p)
+				}
+			}
+			return nil
+		})
+	}
+	// Damaged MP4s: bit flips and cuts, where the header's completeness is
+	// least certain.
+	src, err := os.ReadFile("../testdata/sample/train/abseiling/h264-25fps.mp4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for i, cut := range []float64{0.3, 0.5, 0.9} {
+		p := filepath.Join(dir, "cut"+string(rune('a'+i))+".mp4")
+		os.WriteFile(p, src[:int(float64(len(src))*cut)], 0o644)
+		files = append(files, p)
+	}
+	fast, _ := os.ReadFile("../testdata/faststart.mp4")
+	for i, cut := range []float64{0.2, 0.6, 0.95} {
+		p := filepath.Join(dir, "fs-cut"+string(rune('a'+i))+".mp4")
+		os.WriteFile(p, fast[:int(float64(len(fast))*cut)], 0o644)
+		files = append(files, p)
+	}
+	flipped := bytes.Clone(src)
+	for k := len(flipped) / 3; k < len(flipped)/2; k++ {
+		flipped[k] ^= 0x55
+	}
+	p := filepath.Join(dir, "flipped.mp4")
+	os.WriteFile(p, flipped, 0o644)
+	return append(files, p)
+}
+
+// TestSkippedStreamInfo: skipping avformat_find_stream_info (and GENPTS) for
+// MP4/MOV gives exactly the result of PyAV's full path, in both modes, on
+// every fixture; and it is in fact skipped for the common MP4s.
+func TestSkippedStreamInfo(t *testing.T) {
+	skipped := 0
+	for _, f := range fixtures(t) {
+		for _, mode := range []Mode{ModeFast, ModeExact} {
+			full, err := Probe(context.Background(), f, Options{Mode: mode, FullStreamInfo: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			quick, err := Probe(context.Background(), f, Options{Mode: mode})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !quick.StreamInfo {
+				skipped++
+			}
+			full.Duration, quick.Duration = 0, 0
+			full.StreamInfo, quick.StreamInfo = false, false
+			if !reflect.DeepEqual(full, quick) {
+				t.Errorf("%s (%s): skipping stream info changes the result:\n full %+v\nquick %+v", f, mode, full, quick)
+			}
+		}
+	}
+	if skipped < 20 {
+		t.Errorf("stream info skipped only %d times", skipped)
+	}
+}
