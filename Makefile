@@ -60,7 +60,7 @@ fuzz: deps
 test: deps peer fmt-check vet unit fuzz
 
 bench: build peer
-	bench/run.sh
+	/usr/bin/python3 bench/run.py
 
 # Regenerate the clip-math golden table from torchvision 0.21 (the Debian 13 peer).
 golden: peer

@@ -152,9 +152,12 @@ func probe(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 			return
 		}
 	} else {
-		// The MOV/MP4 demuxer sets a pts on every packet from the sample
-		// table, so GENPTS's look-ahead buffering would only cost time.
-		fc.SetFlags(fc.Flags().Del(astiav.FormatContextFlagGenPts))
+		// The MOV/MP4 demuxer sets pts, dts and the discard flag of every
+		// packet from the sample table: GENPTS's look-ahead buffering, the
+		// parsers and the timestamp fill-in would only cost time (together
+		// more than half of a probe).
+		fc.SetFlags(fc.Flags().Del(astiav.FormatContextFlagGenPts).
+			Add(astiav.FormatContextFlagNoparse).Add(astiav.FormatContextFlagNofillin))
 	}
 	streams := fc.Streams()
 	r.Streams = len(streams)
@@ -216,7 +219,7 @@ func firstVideo(streams []*astiav.Stream) *astiav.Stream {
 // all of these for the first video stream and stream 0's extradata (the
 // "Lavc" rule). find_stream_info never overrides an average frame rate the
 // demuxer set, and this demuxer sets a pts on every packet, so GENPTS is
-// cleared too. Anything else takes PyAV's full path. TestSkippedStreamInfo
+// cleared and parsing and fill-in are turned off too. Anything else takes PyAV's full path. TestSkippedStreamInfo
 // checks equal results both ways on every fixture.
 func headerComplete(fc *astiav.FormatContext) bool {
 	f := fc.InputFormat()

@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -119,6 +121,7 @@ type buildFlags struct {
 	strict      bool
 	shard       string
 	shardEnv    string
+	cpuprofile  string
 }
 
 func runBuildCmd(ctx context.Context, e *env, args []string) error {
@@ -133,6 +136,7 @@ func runBuildCmd(ctx context.Context, e *env, args []string) error {
 	fs.Int64Var(&f.createdUnix, "created-unix", 0, "created_unix to store (default: now; for reproducible files)")
 	fs.StringVar(&f.shard, "shard", "", "I/N: probe only shard I of N into its own index (no cache); with --shard-index-env just N")
 	fs.StringVar(&f.shardEnv, "shard-index-env", "", "read the shard index I from this environment variable (SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX)")
+	fs.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the build to this file (for `go tool pprof`)")
 	fs.BoolVar(&f.strict, "strict", false, "exit 1 when any video failed (the cache is still written)")
 	fs.StringVar(&f.rootAs, "root-as", "", "write paths with ROOT replaced by this prefix (the dataset's path on training nodes)")
 	fs.BoolVar(&f.rehash, "rehash", false, "decide what changed by content hash, not mtime (for file systems with unreliable mtimes)")
@@ -143,6 +147,17 @@ func runBuildCmd(ctx context.Context, e *env, args []string) error {
 	if len(pos) != 1 {
 		fs.Usage()
 		return usageErr("want exactly one ROOT, got %d arguments", len(pos))
+	}
+	if f.cpuprofile != "" {
+		pf, err := os.Create(f.cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	res, err := runBuild(ctx, e, &f, pos[0])
 	if err != nil {
