@@ -25,7 +25,7 @@ timed("load_mmap", lambda: torch.load(cache, weights_only=True, mmap=True))
 out["videos"] = len(meta["video_paths"])
 ds = timed("dataset_ready", lambda: Kinetics(root, frames_per_clip=16, split="train", num_workers=0,
                                              _precomputed_metadata=torch.load(cache, weights_only=True)))
-out["clips"] = ds.num_clips()
+out["clips"] = ds.video_clips.num_clips()
 if not os.path.exists(ref):
     from datasets import KineticsWithVideoId  # the reference script's class
     ref_ds = KineticsWithVideoId(root, frames_per_clip=16, split="train", num_workers=0, _precomputed_metadata=meta)

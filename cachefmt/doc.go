@@ -66,15 +66,20 @@ Kinetics(..., _precomputed_metadata=...) as it is.
 # Tensors
 
 A tensor is pickled as torch._utils._rebuild_tensor_v2(storage, offset,
-(size,), (1,), False, OrderedDict()) — six arguments, the form every torch
-since 1.x accepts — where storage is the persistent id
-('storage', torch.LongStorage, key, 'cpu', numel) given to BINPERSID: key
-names the record vidcache/data/<key> and numel is the element count of the
-whole record. Every video_pts tensor is a view into the one storage "0": the
-first video's starts at offset 0 and each next one where the previous ended.
-An empty tensor has size (0,) and offset 0. The persistent id, the stride
-tuple and the globals are memoized (BINPUT) and fetched back (BINGET), so a
-video costs about 30 bytes of pickle plus its path and 8 bytes a frame.
+(size,), (1,), False, hooks) — six arguments, the form every torch since 1.x
+accepts — where storage comes from BINPERSID of the persistent id
+('storage', torch.LongStorage, key, 'cpu', numel): key names the record
+vidcache/data/<key> and numel is the element count of the whole record.
+Every video_pts tensor is a view into the one storage "0": the first video's
+starts at offset 0 and each next one where the previous ended. An empty
+tensor has size (0,) and offset 0.
+
+The storage object the first BINPERSID returns is memoized (BINPUT) and
+fetched back (BINGET) by every later view, as are the stride tuple, one empty
+OrderedDict() used as every tensor's backward hooks (never mutated for int64
+tensors), and the globals. torch's persistent_load and OrderedDict() then run
+once per file, not once per video, and a video costs about 20 bytes of pickle
+plus its path and 8 bytes a frame.
 
 # Reading
 

@@ -251,13 +251,17 @@ type storageRef struct {
 	numel int64  // elements in the whole storage
 }
 
-// tensor pushes torch._utils._rebuild_tensor_v2(pid, offset, (size,), (1,),
-// False, OrderedDict()) for a 1-D int64 view of st. The persistent id tuple and
-// the stride are memoized, so each further view costs a few bytes.
+// tensor pushes torch._utils._rebuild_tensor_v2(storage, offset, (size,),
+// (1,), False, hooks) for a 1-D int64 view of st. The storage is loaded once:
+// the first view gives the persistent id to BINPERSID and memoizes the
+// storage object it returns; later views fetch that object with BINGET, so
+// torch's persistent_load runs once per file instead of once per tensor. The
+// stride and the empty backward-hooks OrderedDict (never mutated for int64
+// tensors) are shared the same way; each further view costs about 20 bytes.
 func (p *pickler) tensor(st storageRef, offset, size int64) {
 	p.global("torch._utils", "_rebuild_tensor_v2")
 	p.op(opMark)
-	if !p.get("pid:" + st.key) {
+	if !p.get("storage:" + st.key) {
 		p.op(opMark)
 		p.str("storage")
 		p.global("torch", "LongStorage")
@@ -265,9 +269,9 @@ func (p *pickler) tensor(st storageRef, offset, size int64) {
 		p.str("cpu")
 		p.int(st.numel)
 		p.op(opTuple)
-		p.put("pid:" + st.key)
+		p.op(opBinPersID)
+		p.put("storage:" + st.key)
 	}
-	p.op(opBinPersID)
 	p.int(offset)
 	p.int(size)
 	p.op(opTuple1)
@@ -277,9 +281,12 @@ func (p *pickler) tensor(st storageRef, offset, size int64) {
 		p.put("stride1")
 	}
 	p.op(opNewFalse)
-	p.global("collections", "OrderedDict")
-	p.op(opEmptyTuple)
-	p.op(opReduce)
+	if !p.get("hooks") {
+		p.global("collections", "OrderedDict")
+		p.op(opEmptyTuple)
+		p.op(opReduce)
+		p.put("hooks")
+	}
 	p.op(opTuple)
 	p.op(opReduce)
 }
