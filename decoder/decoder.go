@@ -97,7 +97,10 @@ func Version() string { return ffmpegVersion() }
 // Probe reads path's timestamps. The returned error is non-nil only when ctx
 // was cancelled; every problem with the file itself is in Result.Status.
 func Probe(ctx context.Context, path string, opts Options) (*Result, error) {
-	quietOnce.Do(func() { astiav.SetLogLevel(astiav.LogLevelQuiet) })
+	quietOnce.Do(func() {
+		astiav.SetLogLevel(astiav.LogLevelQuiet)
+		tuneMalloc()
+	})
 	start := time.Now()
 	if err := ctx.Err(); err != nil {
 		return nil, err
