@@ -214,7 +214,7 @@ func newPlan(ctx context.Context, ix *Index, opts BuildOptions) (*plan, error) {
 		return nil, err
 	}
 	p.ds = ds
-	if p.rows, err = ix.RowsUnder(ctx, pyJoin(ds.Dir, "")); err != nil {
+	if p.rows, err = ix.RowMetaUnder(ctx, pyJoin(ds.Dir, "")); err != nil {
 		return nil, err
 	}
 	inSplit := make(map[string]bool, len(ds.Videos))
@@ -287,9 +287,13 @@ func (p *plan) upToDate() bool {
 	return len(p.todo) == 0 && len(p.special) == 0 && len(p.touched) == 0 && len(p.gone) == 0
 }
 
-// record stores the plan's bookkeeping (special and touched rows, removals).
+// record stores the plan's bookkeeping (special rows, refreshed stat fields
+// and hashes, removals).
 func (p *plan) record(ctx context.Context, ix *Index) error {
-	if err := ix.PutRows(ctx, append(append([]*Row(nil), p.special...), p.touched...)); err != nil {
+	if err := ix.PutRows(ctx, p.special); err != nil {
+		return err
+	}
+	if err := ix.TouchRows(ctx, p.touched); err != nil {
 		return err
 	}
 	if err := ix.DeleteRows(ctx, p.gone); err != nil {
@@ -343,7 +347,7 @@ func (p *plan) result() *BuildResult {
 // differs from the registered one (or the file is gone), then registers it.
 func (p *plan) write(ctx context.Context, ix *Index, res *BuildResult) error {
 	res.DB = ix.Path()
-	c, digest, err := assemble(p.ds, p.rows, &p.opts, p.ffmpeg, res)
+	c, digest, err := assemble(ctx, ix, p.ds, p.rows, &p.opts, p.ffmpeg, res)
 	if err != nil {
 		return err
 	}
@@ -481,6 +485,9 @@ func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOpti
 			commitErr = err
 			return
 		}
+		for _, r := range batch {
+			r.Pts = nil // committed; the cache writer streams it back from the index
+		}
 		stored = append(stored, batch...)
 		batch = nil
 	}
@@ -524,7 +531,7 @@ func probeRow(e *Entry, pr *decoder.Result, mode decoder.Mode, ffmpeg string) *R
 
 // assemble builds the cache description from the index rows, in dataset
 // order, and a digest of everything in it but created_unix.
-func assemble(ds *Dataset, rows map[string]*Row, opts *BuildOptions, ffmpeg string, res *BuildResult) (*cachefmt.Cache, string, error) {
+func assemble(ctx context.Context, ix *Index, ds *Dataset, rows map[string]*Row, opts *BuildOptions, ffmpeg string, res *BuildResult) (*cachefmt.Cache, string, error) {
 	root, mapPath := ds.Root, func(p string) string { return p }
 	if opts.RootAs != "" {
 		root = opts.RootAs
@@ -540,7 +547,6 @@ func assemble(ds *Dataset, rows map[string]*Row, opts *BuildOptions, ffmpeg stri
 		Classes: ds.Classes,
 		Videos:  make([]cachefmt.Video, len(ds.Videos)),
 	}
-	blobs := make([][]byte, len(ds.Videos))
 	h := sha256.New()
 	c.Config.CreatedUnix = 0
 	cfgJSON, _ := json.Marshal(c.Config)
@@ -565,7 +571,6 @@ func assemble(ds *Dataset, rows map[string]*Row, opts *BuildOptions, ffmpeg stri
 			return nil, "", fmt.Errorf("%s: %w", e.Path, err)
 		}
 		c.Videos[i] = cachefmt.Video{Path: mapPath(e.Path), NumFrames: int64(r.Frames), FPS: r.FPS, Label: int64(e.Label), ClipCount: int64(clips)}
-		blobs[i] = r.Pts
 		res.Clips += int64(clips)
 		res.Frames += int64(r.Frames)
 		h.Write([]byte(c.Videos[i].Path))
@@ -578,8 +583,16 @@ func assemble(ds *Dataset, rows map[string]*Row, opts *BuildOptions, ffmpeg stri
 			putInt(int64(math.Float64bits(*r.FPS)))
 		}
 		putInt(int64(clips))
-		putInt(int64(len(r.Pts)))
-		h.Write(r.Pts)
+	}
+	// The timestamps are not held in memory: they are streamed from the
+	// index, once for the digest and once more if the cache is written.
+	err := streamPts(ctx, ix, ds, func(i int, blob []byte) error {
+		putInt(int64(len(blob)))
+		h.Write(blob)
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
 	}
 	if opts.CreatedAt == 0 {
 		c.Config.CreatedUnix = nowUnix()
@@ -587,9 +600,21 @@ func assemble(ds *Dataset, rows map[string]*Row, opts *BuildOptions, ffmpeg stri
 		c.Config.CreatedUnix = opts.CreatedAt
 	}
 	var buf []int64
+	var stream *ptsStream
 	c.Pts = func(i int) ([]int64, error) {
-		var err error
-		buf, err = decodePts(buf[:0], blobs[i], int(c.Videos[i].NumFrames))
+		if stream == nil {
+			var err error
+			if stream, err = openPtsStream(ctx, ix, ds); err != nil {
+				return nil, err
+			}
+		}
+		blob, err := stream.get(i)
+		if err == nil {
+			buf, err = decodePts(buf[:0], blob, int(c.Videos[i].NumFrames))
+		}
+		if i == len(c.Videos)-1 || err != nil {
+			stream.close()
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", c.Videos[i].Path, err)
 		}

@@ -132,8 +132,21 @@ func prefixRange(p string) (lo, hi string) {
 
 // RowsUnder loads every row whose path starts with prefix, keyed by path.
 func (ix *Index) RowsUnder(ctx context.Context, prefix string) (map[string]*Row, error) {
+	return ix.rowsUnder(ctx, prefix, rowColumns)
+}
+
+// metaColumns are rowColumns without the timestamps, which builds stream
+// from the index when they write a cache instead of holding them.
+var metaColumns = strings.Replace(rowColumns, " pts,", " x'' AS pts,", 1)
+
+// RowMetaUnder is RowsUnder without the timestamp blobs (Row.Pts is empty).
+func (ix *Index) RowMetaUnder(ctx context.Context, prefix string) (map[string]*Row, error) {
+	return ix.rowsUnder(ctx, prefix, metaColumns)
+}
+
+func (ix *Index) rowsUnder(ctx context.Context, prefix, columns string) (map[string]*Row, error) {
 	lo, hi := prefixRange(prefix)
-	rows, err := ix.db.QueryContext(ctx, `SELECT `+rowColumns+` FROM videos WHERE path >= ? AND path < ?`, lo, hi)
+	rows, err := ix.db.QueryContext(ctx, `SELECT `+columns+` FROM videos WHERE path >= ? AND path < ?`, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("read index: %w", err)
 	}
@@ -172,6 +185,27 @@ func (ix *Index) PutRows(ctx context.Context, rs []*Row) error {
 			if _, err := st.ExecContext(ctx, r.Path, r.Size, r.MtimeNs, int64(r.Inode), r.Status, r.Error, fps,
 				r.TBNum, r.TBDen, r.Codec, r.Width, r.Height, r.Frames, r.Pts, r.Mode, r.FFmpeg, r.Probed, r.Hash); err != nil {
 				return fmt.Errorf("store %s: %w", r.Path, err)
+			}
+		}
+		return nil
+	})
+}
+
+// TouchRows updates the stat fields and content hash of existing rows,
+// leaving their probe results as they are.
+func (ix *Index) TouchRows(ctx context.Context, rs []*Row) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	return ix.tx(ctx, func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `UPDATE videos SET size = ?, mtime_ns = ?, inode = ?, hash = ? WHERE path = ?`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, r := range rs {
+			if _, err := st.ExecContext(ctx, r.Size, r.MtimeNs, int64(r.Inode), r.Hash, r.Path); err != nil {
+				return fmt.Errorf("update %s: %w", r.Path, err)
 			}
 		}
 		return nil

@@ -87,7 +87,7 @@ func Status(ctx context.Context, ix *Index, opts BuildOptions) (*StatusReport, e
 		delete(p.rows, g)
 	}
 	if len(p.todo) == 0 {
-		_, digest, err := assemble(p.ds, p.rows, &p.opts, p.ffmpeg, res)
+		_, digest, err := assemble(ctx, ix, p.ds, p.rows, &p.opts, p.ffmpeg, res)
 		if err != nil {
 			return nil, err
 		}
