@@ -409,7 +409,8 @@ func hashFile(ctx context.Context, path string) (string, error) {
 // made of it is no timestamps and fps None (av.open fails or, for a FIFO,
 // blocks; vidcache never opens one).
 func specialRow(e *Entry, mode decoder.Mode, ffmpeg string) *Row {
-	r := &Row{Path: e.Path, Size: e.Size, MtimeNs: e.MtimeNs, Inode: e.Inode, Pts: []byte{}, Mode: string(mode), FFmpeg: ffmpeg, Probed: nowUnix()}
+	r := &Row{Path: e.Path, Size: e.Size, MtimeNs: e.MtimeNs, Inode: e.Inode, Pts: []byte{}, Mode: string(mode), FFmpeg: ffmpeg, Probed: nowUnix(),
+		PtsHash: ptsHash(nil), HasPtsHash: true}
 	if e.StatErr != nil {
 		r.Status, r.Error = StatusMissing, oneLine(e.StatErr.Error())
 	} else {
@@ -486,7 +487,9 @@ func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOpti
 			return
 		}
 		for _, r := range batch {
-			r.Pts = nil // committed; the cache writer streams it back from the index
+			// Committed: keep the hash, drop the blob (the cache writer
+			// streams it back from the index).
+			r.PtsHash, r.HasPtsHash, r.Pts = ptsHash(r.Pts), true, nil
 		}
 		stored = append(stored, batch...)
 		batch = nil
@@ -584,15 +587,26 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, rows map[string]*Row,
 		}
 		putInt(int64(clips))
 	}
-	// The timestamps are not held in memory: they are streamed from the
-	// index, once for the digest and once more if the cache is written.
-	err := streamPts(ctx, ix, ds, func(i int, blob []byte) error {
-		putInt(int64(len(blob)))
-		h.Write(blob)
-		return nil
-	})
-	if err != nil {
-		return nil, "", err
+	// The timestamps themselves are not held in memory. The digest covers
+	// them through each row's stored pts hash; rows from an older index
+	// without one are read back from the index instead.
+	complete := true
+	for i := range ds.Videos {
+		if r := rows[ds.Videos[i].Path]; r.HasPtsHash {
+			putInt(int64(r.PtsHash))
+		} else {
+			complete = false
+			break
+		}
+	}
+	if !complete {
+		err := streamPts(ctx, ix, ds, func(i int, blob []byte) error {
+			putInt(int64(ptsHash(blob)))
+			return nil
+		})
+		if err != nil {
+			return nil, "", err
+		}
 	}
 	if opts.CreatedAt == 0 {
 		c.Config.CreatedUnix = nowUnix()

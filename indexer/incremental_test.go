@@ -209,3 +209,33 @@ func TestRefreshProbesSharedFilesOnce(t *testing.T) {
 		t.Errorf("after gc the index holds %d videos, want 16", len(paths))
 	}
 }
+
+// TestTouchLeavesCacheUntouched: a touched file is probed again, but the
+// cache's content is unchanged, so the file on disk is not rewritten.
+func TestTouchLeavesCacheUntouched(t *testing.T) {
+	root := copySample(t)
+	ix := openIx(t)
+	first, _ := build(t, ix, root, nil)
+	before, err := os.Stat(first.Cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(3 * time.Hour)
+	os.Chtimes(filepath.Join(root, "train", "abseiling", "h264-30fps.mp4"), later, later)
+	res, probed := build(t, ix, root, func(o *BuildOptions) { o.CreatedAt = 99 })
+	if strings.Join(probed, ",") != "abseiling/h264-30fps.mp4" || res.Written {
+		t.Errorf("touch: probed %v, written %v", probed, res.Written)
+	}
+	after, _ := os.Stat(first.Cache)
+	if !after.ModTime().Equal(before.ModTime()) {
+		t.Error("the cache file was rewritten although its content did not change")
+	}
+	// An index without stored pts hashes (made before migration 0003) still
+	// gives the same digest, by reading the blobs back.
+	if _, err := ix.DB().Exec(`UPDATE videos SET pts_hash = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := build(t, ix, root, nil); res.Written || res.Probed != 0 {
+		t.Errorf("after clearing pts hashes: %+v", res)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -81,6 +82,10 @@ type Row struct {
 	FFmpeg  string
 	Probed  int64
 	Hash    string // SHA-256 of the content, when known (--rehash)
+	// PtsHash is FNV-1a of Pts, stored with it; HasPtsHash is false for rows
+	// from an index made before it existed.
+	PtsHash    uint64
+	HasPtsHash bool
 }
 
 // fresh reports whether r still describes e as probed in mode with ffmpeg.
@@ -98,18 +103,20 @@ func (r *Row) sameProbe(mode decoder.Mode, ffmpeg string) bool {
 	return r.Mode == string(mode) && r.FFmpeg == ffmpeg
 }
 
-const rowColumns = `path, size, mtime_ns, inode, status, error, fps, tb_num, tb_den, codec, width, height, frames, pts, mode, ffmpeg, probed_unix, hash`
+const rowColumns = `path, size, mtime_ns, inode, status, error, fps, tb_num, tb_den, codec, width, height, frames, pts, mode, ffmpeg, probed_unix, hash, pts_hash`
 
 func scanRow(sc interface{ Scan(...any) error }) (*Row, error) {
 	r := &Row{}
 	var fps sql.NullFloat64
 	var inode int64
+	var ptsHash sql.NullInt64
 	err := sc.Scan(&r.Path, &r.Size, &r.MtimeNs, &inode, &r.Status, &r.Error, &fps, &r.TBNum, &r.TBDen,
-		&r.Codec, &r.Width, &r.Height, &r.Frames, &r.Pts, &r.Mode, &r.FFmpeg, &r.Probed, &r.Hash)
+		&r.Codec, &r.Width, &r.Height, &r.Frames, &r.Pts, &r.Mode, &r.FFmpeg, &r.Probed, &r.Hash, &ptsHash)
 	if err != nil {
 		return nil, err
 	}
 	r.Inode = uint64(inode)
+	r.PtsHash, r.HasPtsHash = uint64(ptsHash.Int64), ptsHash.Valid
 	if fps.Valid {
 		v := fps.Float64
 		r.FPS = &v
@@ -172,7 +179,7 @@ func (ix *Index) PutRows(ctx context.Context, rs []*Row) error {
 	}
 	return ix.tx(ctx, func(tx *sql.Tx) error {
 		st, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO videos (`+rowColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -183,12 +190,19 @@ func (ix *Index) PutRows(ctx context.Context, rs []*Row) error {
 				fps = *r.FPS
 			}
 			if _, err := st.ExecContext(ctx, r.Path, r.Size, r.MtimeNs, int64(r.Inode), r.Status, r.Error, fps,
-				r.TBNum, r.TBDen, r.Codec, r.Width, r.Height, r.Frames, r.Pts, r.Mode, r.FFmpeg, r.Probed, r.Hash); err != nil {
+				r.TBNum, r.TBDen, r.Codec, r.Width, r.Height, r.Frames, r.Pts, r.Mode, r.FFmpeg, r.Probed, r.Hash, int64(ptsHash(r.Pts))); err != nil {
 				return fmt.Errorf("store %s: %w", r.Path, err)
 			}
 		}
 		return nil
 	})
+}
+
+// ptsHash is FNV-1a (64-bit) of an encoded pts blob.
+func ptsHash(b []byte) uint64 {
+	h := fnv.New64a()
+	h.Write(b)
+	return h.Sum64()
 }
 
 // TouchRows updates the stat fields and content hash of existing rows,
