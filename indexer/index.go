@@ -103,15 +103,20 @@ func (r *Row) sameProbe(mode decoder.Mode, ffmpeg string) bool {
 	return r.Mode == string(mode) && r.FFmpeg == ffmpeg
 }
 
-const rowColumns = `path, size, mtime_ns, inode, status, error, fps, tb_num, tb_den, codec, width, height, frames, pts, mode, ffmpeg, probed_unix, hash, pts_hash`
+// rowColumns are the videos table's columns; the blob lives in video_pts.
+const rowColumns = `path, size, mtime_ns, inode, status, error, fps, tb_num, tb_den, codec, width, height, frames, mode, ffmpeg, probed_unix, hash, pts_hash`
 
-func scanRow(sc interface{ Scan(...any) error }) (*Row, error) {
+func scanRow(sc interface{ Scan(...any) error }, withPts bool) (*Row, error) {
 	r := &Row{}
 	var fps sql.NullFloat64
 	var inode int64
 	var ptsHash sql.NullInt64
-	err := sc.Scan(&r.Path, &r.Size, &r.MtimeNs, &inode, &r.Status, &r.Error, &fps, &r.TBNum, &r.TBDen,
-		&r.Codec, &r.Width, &r.Height, &r.Frames, &r.Pts, &r.Mode, &r.FFmpeg, &r.Probed, &r.Hash, &ptsHash)
+	dest := []any{&r.Path, &r.Size, &r.MtimeNs, &inode, &r.Status, &r.Error, &fps, &r.TBNum, &r.TBDen,
+		&r.Codec, &r.Width, &r.Height, &r.Frames, &r.Mode, &r.FFmpeg, &r.Probed, &r.Hash, &ptsHash}
+	if withPts {
+		dest = append(dest, &r.Pts)
+	}
+	err := sc.Scan(dest...)
 	if err != nil {
 		return nil, err
 	}
@@ -137,30 +142,32 @@ func prefixRange(p string) (lo, hi string) {
 	return p, "\xff\xff\xff\xff\xff\xff\xff\xff"
 }
 
-// RowsUnder loads every row whose path starts with prefix, keyed by path.
+// RowsUnder loads every row whose path starts with prefix, keyed by path,
+// with its timestamp blob.
 func (ix *Index) RowsUnder(ctx context.Context, prefix string) (map[string]*Row, error) {
-	return ix.rowsUnder(ctx, prefix, rowColumns)
+	return ix.rowsUnder(ctx, prefix, true)
 }
 
-// metaColumns are rowColumns without the timestamps, which builds stream
-// from the index when they write a cache instead of holding them.
-var metaColumns = strings.Replace(rowColumns, " pts,", " x'' AS pts,", 1)
-
-// RowMetaUnder is RowsUnder without the timestamp blobs (Row.Pts is empty).
+// RowMetaUnder is RowsUnder without the timestamp blobs (Row.Pts is nil):
+// builds stream those from the index when they write a cache.
 func (ix *Index) RowMetaUnder(ctx context.Context, prefix string) (map[string]*Row, error) {
-	return ix.rowsUnder(ctx, prefix, metaColumns)
+	return ix.rowsUnder(ctx, prefix, false)
 }
 
-func (ix *Index) rowsUnder(ctx context.Context, prefix, columns string) (map[string]*Row, error) {
+func (ix *Index) rowsUnder(ctx context.Context, prefix string, withPts bool) (map[string]*Row, error) {
 	lo, hi := prefixRange(prefix)
-	rows, err := ix.db.QueryContext(ctx, `SELECT `+columns+` FROM videos WHERE path >= ? AND path < ?`, lo, hi)
+	q := `SELECT ` + rowColumns + ` FROM videos WHERE path >= ? AND path < ?`
+	if withPts {
+		q = `SELECT v.` + strings.ReplaceAll(rowColumns, ", ", ", v.") + `, p.pts FROM videos v JOIN video_pts p ON p.path = v.path WHERE v.path >= ? AND v.path < ?`
+	}
+	rows, err := ix.db.QueryContext(ctx, q, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("read index: %w", err)
 	}
 	defer rows.Close()
 	out := make(map[string]*Row)
 	for rows.Next() {
-		r, err := scanRow(rows)
+		r, err := scanRow(rows, withPts)
 		if err != nil {
 			return nil, fmt.Errorf("read index: %w", err)
 		}
@@ -179,18 +186,30 @@ func (ix *Index) PutRows(ctx context.Context, rs []*Row) error {
 	}
 	return ix.tx(ctx, func(tx *sql.Tx) error {
 		st, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO videos (`+rowColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
+		pst, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO video_pts (path, pts) VALUES (?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer pst.Close()
 		for _, r := range rs {
 			var fps any
 			if r.FPS != nil {
 				fps = *r.FPS
 			}
 			if _, err := st.ExecContext(ctx, r.Path, r.Size, r.MtimeNs, int64(r.Inode), r.Status, r.Error, fps,
-				r.TBNum, r.TBDen, r.Codec, r.Width, r.Height, r.Frames, r.Pts, r.Mode, r.FFmpeg, r.Probed, r.Hash, int64(ptsHash(r.Pts))); err != nil {
+				r.TBNum, r.TBDen, r.Codec, r.Width, r.Height, r.Frames, r.Mode, r.FFmpeg, r.Probed, r.Hash, int64(ptsHash(r.Pts))); err != nil {
+				return fmt.Errorf("store %s: %w", r.Path, err)
+			}
+			pts := r.Pts
+			if pts == nil {
+				pts = []byte{}
+			}
+			if _, err := pst.ExecContext(ctx, r.Path, pts); err != nil {
 				return fmt.Errorf("store %s: %w", r.Path, err)
 			}
 		}
@@ -232,15 +251,18 @@ func (ix *Index) DeleteRows(ctx context.Context, paths []string) error {
 		return nil
 	}
 	return ix.tx(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `DELETE FROM videos WHERE path = ?`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		for _, p := range paths {
-			if _, err := st.ExecContext(ctx, p); err != nil {
+		for _, table := range []string{"videos", "video_pts"} {
+			st, err := tx.PrepareContext(ctx, `DELETE FROM `+table+` WHERE path = ?`)
+			if err != nil {
 				return err
 			}
+			for _, p := range paths {
+				if _, err := st.ExecContext(ctx, p); err != nil {
+					st.Close()
+					return err
+				}
+			}
+			st.Close()
 		}
 		return nil
 	})

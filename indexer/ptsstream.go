@@ -22,7 +22,7 @@ type ptsStream struct {
 
 func openPtsStream(ctx context.Context, ix *Index, ds *Dataset) (*ptsStream, error) {
 	lo, hi := prefixRange(pyJoin(ds.Dir, ""))
-	rows, err := ix.db.QueryContext(ctx, `SELECT path, pts FROM videos WHERE path >= ? AND path < ? ORDER BY path`, lo, hi)
+	rows, err := ix.db.QueryContext(ctx, `SELECT path, pts FROM video_pts WHERE path >= ? AND path < ? ORDER BY path`, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("read index: %w", err)
 	}
