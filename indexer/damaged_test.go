@@ -78,7 +78,7 @@ func TestDamagedFilesParity(t *testing.T) {
 }
 
 // makeHostile writes a dataset of hostile containers and names: 200 audio
-// streams, huge and all-equal timestamps, a newline, bytes that are not
+// streams, huge, all-equal and decreasing timestamps, a newline, bytes that are not
 // UTF-8, and a path over 1,000 bytes long.
 func makeHostile(t *testing.T) string {
 	t.Helper()
@@ -105,6 +105,7 @@ func makeHostile(t *testing.T) string {
 	link(filepath.Join(h, "many-streams.mkv"), "many-streams.mp4")
 	link(filepath.Join(h, "huge-ts.mkv"), "huge-ts.mp4")
 	link(filepath.Join(h, "equal-ts.mkv"), "equal-ts.mp4")
+	link(filepath.Join(h, "decreasing-ts.flv"), "decreasing-ts.mp4")
 	clip := filepath.Join(sampleRoot(t), "train", "juggling", "nested", "z.mp4")
 	link(clip, "new\nline.mp4")
 	link(clip, "caf\xe9 \xff.mp4")

@@ -68,4 +68,23 @@ ff -f lavfi -i testsrc2=size=64x48:rate=10:duration=1 -f lavfi -i sine=frequency
 	-map 0:v "${maps[@]}" -c:v libx264 -preset ultrafast -c:a aac -b:a 8k hostile/many-streams.mkv
 ff -f lavfi -i testsrc2=size=64x48:rate=10:duration=1 -c:v libx264 -preset ultrafast -bf 0 -output_ts_offset 9000000000000 hostile/huge-ts.mkv
 ff -f lavfi -i testsrc2=size=64x48:rate=10:duration=1 -c:v libx264 -preset ultrafast -bf 0 -bsf:v setts=pts=0:dts=0 hostile/equal-ts.mkv
+# Decreasing timestamps: muxers refuse to write them, so an FLV's video tag
+# timestamps are patched in place (5000, 4900, ... ms).
+ff -f lavfi -i testsrc2=size=64x48:rate=10:duration=1 -c:v libx264 -preset ultrafast -bf 0 -f flv hostile/plain.flv
+python3 - <<'PY'
+import struct
+b = bytearray(open("hostile/plain.flv", "rb").read())
+p = struct.unpack(">I", b[5:9])[0] + 4
+i = 0
+while p + 11 <= len(b):
+    size = int.from_bytes(b[p + 1:p + 4], "big")
+    if b[p] == 9:
+        ts = max(0, 5000 - i * 100)
+        b[p + 4:p + 7] = (ts & 0xFFFFFF).to_bytes(3, "big")
+        b[p + 7] = (ts >> 24) & 0xFF
+        i += 1
+    p += 11 + size + 4
+open("hostile/decreasing-ts.flv", "wb").write(b)
+PY
+rm hostile/plain.flv
 du -sh "$out"
