@@ -5,7 +5,7 @@
 # (weights_only=False). Prints JSON.
 import json, os, sys, time, warnings
 warnings.filterwarnings("ignore")
-sys.path.insert(0, "/bench")
+sys.path.insert(0, "/fixtures")  # indexer/testdata/import: datasets.KineticsWithVideoId
 import torch, torchvision
 from torchvision.datasets import Kinetics
 

@@ -77,7 +77,8 @@ def peer(script_args, binds):
     if not root:
         raise SystemExit("bench: no Debian 13 peer; run make peer")
     sh = ['set -e', f'R="{root}"', 'mount -t proc proc "$R/proc" 2>/dev/null || true',
-          'mount -t tmpfs tmpfs "$R/dev/shm"', 'mkdir -p "$R/bench"', f'mount --bind "{HERE}" "$R/bench"']
+          'mount -t tmpfs tmpfs "$R/dev/shm"', 'mkdir -p "$R/bench" "$R/fixtures"', f'mount --bind "{HERE}" "$R/bench"',
+          f'mount --bind "{os.path.join(REPO, "indexer", "testdata", "import")}" "$R/fixtures"']
     for b in binds:
         sh += [f'mkdir -p "$R{b}"', f'mount --bind "{b}" "$R{b}"']
     sh.append('exec chroot "$R" python3 ' + " ".join(f"'{a}'" for a in script_args) + ' 2>/dev/null')

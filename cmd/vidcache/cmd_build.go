@@ -34,6 +34,8 @@ type datasetFlags struct {
 	db            string
 	dbDefaulted   bool
 	out           string
+	rootAs        string
+	rehash        bool
 }
 
 func (d *datasetFlags) register(fs *flag.FlagSet) {
@@ -45,6 +47,8 @@ func (d *datasetFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.mode, "mode", "fast", "how timestamps are read: fast (demux only) or exact (decode where torchvision decodes)")
 	fs.StringVar(&d.db, "db", "", "index file (default $VIDCACHE_HOME/index.db)")
 	fs.StringVar(&d.out, "out", "", "cache file (default: a name derived from the dataset and options under $VIDCACHE_HOME/caches)")
+	fs.StringVar(&d.rootAs, "root-as", "", "paths in the cache have ROOT replaced by this prefix (the dataset's path on training nodes)")
+	fs.BoolVar(&d.rehash, "rehash", false, "decide what changed by content hash, not mtime (for file systems with unreliable mtimes; reads every file)")
 }
 
 // options turns the flags into build options, filling in defaults from env.
@@ -55,6 +59,8 @@ func (d *datasetFlags) options(e *env, root string) (indexer.BuildOptions, error
 		Extensions: splitList(d.extensions),
 		Clips:      indexer.ClipSpec{FramesPerClip: d.framesPerClip, StepBetweenClips: d.step},
 		Out:        d.out,
+		RootAs:     d.rootAs,
+		Rehash:     d.rehash,
 	}
 	if len(o.Extensions) == 0 {
 		return o, usageErr("--extensions is empty")
@@ -110,8 +116,6 @@ func parseRate(s string) (float64, error) {
 
 type buildFlags struct {
 	datasetFlags
-	rootAs      string
-	rehash      bool
 	jobs        int
 	timeout     time.Duration
 	json        bool
@@ -138,15 +142,9 @@ func runBuildCmd(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.shardEnv, "shard-index-env", "", "read the shard index I from this environment variable (SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX)")
 	fs.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the build to this file (for `go tool pprof`)")
 	fs.BoolVar(&f.strict, "strict", false, "exit 1 when any video failed (the cache is still written)")
-	fs.StringVar(&f.rootAs, "root-as", "", "write paths with ROOT replaced by this prefix (the dataset's path on training nodes)")
-	fs.BoolVar(&f.rehash, "rehash", false, "decide what changed by content hash, not mtime (for file systems with unreliable mtimes)")
-	pos, err := parseArgs(fs, args)
+	root, err := parseOne(fs, args, "ROOT")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return usageErr("want exactly one ROOT, got %d arguments", len(pos))
 	}
 	if f.cpuprofile != "" {
 		pf, err := os.Create(f.cpuprofile)
@@ -159,7 +157,7 @@ func runBuildCmd(ctx context.Context, e *env, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	res, err := runBuild(ctx, e, &f, pos[0])
+	res, err := runBuild(ctx, e, &f, root)
 	if err != nil {
 		return err
 	}
@@ -178,7 +176,6 @@ func runBuild(ctx context.Context, e *env, f *buildFlags, root string) (*indexer
 		return nil, err
 	}
 	opts.Jobs = f.jobs
-	opts.RootAs, opts.Rehash = f.rootAs, f.rehash
 	if f.shard != "" || f.shardEnv != "" {
 		if opts.Shard, opts.Shards, err = parseShard(e, f.shard, f.shardEnv); err != nil {
 			return nil, err

@@ -22,12 +22,9 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	noIndex := fs.Bool("no-index", false, "do not record anything in the index")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	createdUnix := fs.Int64("created-unix", 0, "created_unix to store (default: now)")
-	pos, err := parseArgs(fs, args)
+	file, err := parseOne(fs, args, "FILE")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usageErr("want exactly one FILE")
 	}
 	opts := indexer.ImportOptions{Out: *out, RootAs: *rootAs, CreatedAt: *createdUnix}
 	if !*noIndex {
@@ -38,7 +35,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		defer ix.Close()
 		opts.Index = ix
 	}
-	res, err := indexer.Import(ctx, pos[0], opts)
+	res, err := indexer.Import(ctx, file, opts)
 	if errors.Is(err, indexer.ErrRefused) {
 		return withCode(exitUsage, err)
 	}
@@ -47,7 +44,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	}
 	if len(res.UnsafeGlobals) > 0 {
 		fmt.Fprintf(e.stderr, "warning: %s also names globals that would run code if unpickled: %s (nothing was executed; only its data was converted)\n",
-			pos[0], strings.Join(res.UnsafeGlobals, ", "))
+			file, strings.Join(res.UnsafeGlobals, ", "))
 	}
 	if *asJSON {
 		return json.NewEncoder(e.stdout).Encode(res)

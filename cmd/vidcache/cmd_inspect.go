@@ -47,18 +47,15 @@ func runInspect(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "inspect", "inspect [--json] FILE")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	depth := fs.Int("depth", 3, "levels of nested dicts to expand")
-	pos, err := parseArgs(fs, args)
+	file, err := parseOne(fs, args, "FILE")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usageErr("want exactly one FILE")
-	}
-	l, err := cachefmt.Load(pos[0])
+	l, err := cachefmt.Load(file)
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
-	rep := &inspectReport{File: pos[0], Container: "zip", Globals: l.Globals, Structure: cachefmt.Describe(l.Value, *depth), storageInfo: l.Storages}
+	rep := &inspectReport{File: file, Container: "zip", Globals: l.Globals, Structure: cachefmt.Describe(l.Value, *depth), storageInfo: l.Storages}
 	if !l.Zip {
 		rep.Container = "legacy"
 	}
@@ -69,7 +66,7 @@ func runInspect(ctx context.Context, e *env, args []string) error {
 		rep.Storages++
 		rep.StorageBytes += s.Bytes
 	}
-	if f, err := cachefmt.ReadFile(pos[0]); err == nil {
+	if f, err := cachefmt.ReadFile(file); err == nil {
 		rep.Vidcache = summarize(f)
 	}
 	if *asJSON {

@@ -20,18 +20,13 @@ func runPath(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "path", "path [--ensure] [options] ROOT")
 	f.datasetFlags.register(fs)
 	ensure := fs.Bool("ensure", false, "build the cache first when it is missing or stale")
-	fs.StringVar(&f.rootAs, "root-as", "", "write paths with ROOT replaced by this prefix (with --ensure)")
-	fs.BoolVar(&f.rehash, "rehash", false, "compare content hashes instead of mtimes")
 	fs.IntVar(&f.jobs, "jobs", runtime.NumCPU(), "videos probed in parallel (with --ensure)")
 	fs.DurationVar(&f.timeout, "timeout", 60*time.Second, "time limit for probing one video (with --ensure)")
-	pos, err := parseArgs(fs, args)
+	root, err := parseOne(fs, args, "ROOT")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usageErr("want exactly one ROOT")
-	}
-	s, err := status(ctx, e, &f.datasetFlags, pos[0], f.rootAs, f.rehash)
+	s, err := status(ctx, e, &f.datasetFlags, root)
 	if err != nil {
 		return err
 	}
@@ -43,7 +38,7 @@ func runPath(ctx context.Context, e *env, args []string) error {
 		return withCode(exitStale, errors.New(s.Reason()))
 	}
 	f.quiet = true
-	res, err := runBuild(ctx, e, &f, pos[0])
+	res, err := runBuild(ctx, e, &f, root)
 	if err != nil {
 		return err
 	}

@@ -14,8 +14,6 @@ func init() {
 
 type statusFlags struct {
 	datasetFlags
-	rootAs  string
-	rehash  bool
 	json    bool
 	verbose bool
 	failed  bool
@@ -25,19 +23,14 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	var f statusFlags
 	fs := newFlags(e, "status", "status [options] ROOT")
 	f.datasetFlags.register(fs)
-	fs.StringVar(&f.rootAs, "root-as", "", "the --root-as the cache was built with")
-	fs.BoolVar(&f.rehash, "rehash", false, "compare content hashes instead of mtimes (reads every file)")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object")
 	fs.BoolVar(&f.verbose, "verbose", false, "list the new, changed and removed paths")
 	fs.BoolVar(&f.failed, "failed", false, "list the videos without timestamps, with their causes")
-	pos, err := parseArgs(fs, args)
+	root, err := parseOne(fs, args, "ROOT")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usageErr("want exactly one ROOT")
-	}
-	s, err := status(ctx, e, &f.datasetFlags, pos[0], f.rootAs, f.rehash)
+	s, err := status(ctx, e, &f.datasetFlags, root)
 	if err != nil {
 		return err
 	}
@@ -77,12 +70,11 @@ func cacheState(s *indexer.StatusReport) string {
 }
 
 // status opens the index named by the flags and compares.
-func status(ctx context.Context, e *env, d *datasetFlags, root, rootAs string, rehash bool) (*indexer.StatusReport, error) {
+func status(ctx context.Context, e *env, d *datasetFlags, root string) (*indexer.StatusReport, error) {
 	opts, err := d.options(e, root)
 	if err != nil {
 		return nil, err
 	}
-	opts.RootAs, opts.Rehash = rootAs, rehash
 	ix, err := indexer.OpenIndex(ctx, d.db)
 	if err != nil {
 		return nil, err

@@ -28,12 +28,9 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 	root := fs.String("root", "", "also check that ROOT still holds the cached videos, unchanged, in the same order")
 	db := fs.String("db", "", "index to compare with (default $VIDCACHE_HOME/index.db; used with --root)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	pos, err := parseArgs(fs, args)
+	file, err := parseOne(fs, args, "FILE")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		return usageErr("want exactly one FILE")
 	}
 	opts := indexer.VerifyOptions{Root: *root}
 	if *root != "" {
@@ -51,7 +48,7 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 		defer ix.Close()
 		opts.Index = ix
 	}
-	r, err := indexer.Verify(ctx, pos[0], opts)
+	r, err := indexer.Verify(ctx, file, opts)
 	if err != nil {
 		return err
 	}

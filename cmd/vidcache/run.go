@@ -150,6 +150,19 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseOne parses flags and exactly one positional argument, named what.
+func parseOne(fs *flag.FlagSet, args []string, what string) (string, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return "", usageErr("want exactly one %s, got %d arguments", what, len(pos))
+	}
+	return pos[0], nil
+}
+
 // home is $VIDCACHE_HOME, or the user cache folder + /vidcache.
 func home(e *env) (string, error) {
 	if h := e.getenv("VIDCACHE_HOME"); h != "" {
