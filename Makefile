@@ -15,7 +15,7 @@ GOENV = PKG_CONFIG_PATH="$$(scripts/ffmpeg.sh env)$${PKG_CONFIG_PATH:+:$$PKG_CON
 DEMO_HOME ?= $(or $(TMPDIR),/tmp)/vidcache-demo
 FUZZTIME ?= 10s
 
-.PHONY: all deps peer build demo test vet fmt-check unit fuzz bench golden allowlists clean
+.PHONY: all deps peer slurm build demo test vet fmt-check unit fuzz bench golden allowlists clean
 
 all: build
 
@@ -27,6 +27,10 @@ deps:
 
 peer:
 	@scripts/peer.sh ensure
+
+# A single-node Slurm (root only) for the examples/slurm test.
+slurm:
+	@scripts/slurm.sh
 
 build: deps
 	$(GOENV) $(GO) build -trimpath -o bin/vidcache ./cmd/vidcache
@@ -57,7 +61,7 @@ fuzz: deps
 	$(GOENV) $(GO) test -run '^$$' -fuzz '^FuzzProbe$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./decoder
 	$(GOENV) $(GO) test -race -count=1 -run '^FuzzProbe$$' ./decoder
 
-test: deps peer fmt-check vet unit fuzz
+test: deps peer slurm fmt-check vet unit fuzz
 
 bench: build peer
 	/usr/bin/python3 bench/run.py

@@ -28,11 +28,12 @@ esac
 
 if ! /usr/bin/python3 -c 'import torch, torchvision, av' 2>/dev/null; then
 	echo "peer: installing Debian 12 python3-torch/torchvision/av" >&2
+	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch python3-torchvision python3-av >/dev/null
 fi
 
 if [ ! -f "$ROOT/.complete" ]; then
-	command -v debootstrap >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+	command -v debootstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; }
 	echo "peer: debootstrapping Debian 13 with torch 2.6 into $ROOT (about 2 GB)" >&2
 	tmp=$ROOT.tmp
 	rm -rf "$tmp"
