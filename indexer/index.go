@@ -106,17 +106,14 @@ func (r *Row) sameProbe(mode decoder.Mode, ffmpeg string) bool {
 // rowColumns are the videos table's columns; the blob lives in video_pts.
 const rowColumns = `path, size, mtime_ns, inode, status, error, fps, tb_num, tb_den, codec, width, height, frames, mode, ffmpeg, probed_unix, hash, pts_hash`
 
-func scanRow(sc interface{ Scan(...any) error }, withPts bool) (*Row, error) {
+// scanRow reads one videos row joined with its video_pts blob.
+func scanRow(sc interface{ Scan(...any) error }) (*Row, error) {
 	r := &Row{}
 	var fps sql.NullFloat64
 	var inode int64
 	var ptsHash sql.NullInt64
-	dest := []any{&r.Path, &r.Size, &r.MtimeNs, &inode, &r.Status, &r.Error, &fps, &r.TBNum, &r.TBDen,
-		&r.Codec, &r.Width, &r.Height, &r.Frames, &r.Mode, &r.FFmpeg, &r.Probed, &r.Hash, &ptsHash}
-	if withPts {
-		dest = append(dest, &r.Pts)
-	}
-	err := sc.Scan(dest...)
+	err := sc.Scan(&r.Path, &r.Size, &r.MtimeNs, &inode, &r.Status, &r.Error, &fps, &r.TBNum, &r.TBDen,
+		&r.Codec, &r.Width, &r.Height, &r.Frames, &r.Mode, &r.FFmpeg, &r.Probed, &r.Hash, &ptsHash, &r.Pts)
 	if err != nil {
 		return nil, err
 	}
@@ -156,10 +153,10 @@ func (ix *Index) RowMetaUnder(ctx context.Context, prefix string) (map[string]*R
 
 func (ix *Index) rowsUnder(ctx context.Context, prefix string, withPts bool) (map[string]*Row, error) {
 	lo, hi := prefixRange(prefix)
-	q := `SELECT ` + rowColumns + ` FROM videos WHERE path >= ? AND path < ?`
-	if withPts {
-		q = `SELECT v.` + strings.ReplaceAll(rowColumns, ", ", ", v.") + `, p.pts FROM videos v JOIN video_pts p ON p.path = v.path WHERE v.path >= ? AND v.path < ?`
+	if !withPts {
+		return ix.metaUnder(ctx, lo, hi)
 	}
+	q := `SELECT v.` + strings.ReplaceAll(rowColumns, ", ", ", v.") + `, p.pts FROM videos v JOIN video_pts p ON p.path = v.path WHERE v.path >= ? AND v.path < ?`
 	rows, err := ix.db.QueryContext(ctx, q, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("read index: %w", err)
@@ -167,9 +164,54 @@ func (ix *Index) rowsUnder(ctx context.Context, prefix string, withPts bool) (ma
 	defer rows.Close()
 	out := make(map[string]*Row)
 	for rows.Next() {
-		r, err := scanRow(rows, withPts)
+		r, err := scanRow(rows)
 		if err != nil {
 			return nil, fmt.Errorf("read index: %w", err)
+		}
+		out[r.Path] = r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read index: %w", err)
+	}
+	return out, nil
+}
+
+// metaUnder reads what a plan needs of each row (no stream details, no
+// blob), with the few distinct status, mode and FFmpeg strings shared, so a
+// large index costs little memory. Rows read this way are never written
+// back whole (only TouchRows updates them).
+func (ix *Index) metaUnder(ctx context.Context, lo, hi string) (map[string]*Row, error) {
+	rows, err := ix.db.QueryContext(ctx, `SELECT path, size, mtime_ns, inode, status, error, fps, frames, mode, ffmpeg, hash, pts_hash
+		FROM videos WHERE path >= ? AND path < ?`, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("read index: %w", err)
+	}
+	defer rows.Close()
+	interned := map[string]string{}
+	intern := func(b sql.RawBytes) string {
+		if s, ok := interned[string(b)]; ok {
+			return s
+		}
+		s := string(b)
+		interned[s] = s
+		return s
+	}
+	out := make(map[string]*Row)
+	var status, mode, ffmpeg sql.RawBytes
+	for rows.Next() {
+		r := &Row{}
+		var fps sql.NullFloat64
+		var inode int64
+		var ptsHash sql.NullInt64
+		if err := rows.Scan(&r.Path, &r.Size, &r.MtimeNs, &inode, &status, &r.Error, &fps, &r.Frames, &mode, &ffmpeg, &r.Hash, &ptsHash); err != nil {
+			return nil, fmt.Errorf("read index: %w", err)
+		}
+		r.Status, r.Mode, r.FFmpeg = intern(status), intern(mode), intern(ffmpeg)
+		r.Inode = uint64(inode)
+		r.PtsHash, r.HasPtsHash = uint64(ptsHash.Int64), ptsHash.Valid
+		if fps.Valid {
+			v := fps.Float64
+			r.FPS = &v
 		}
 		out[r.Path] = r
 	}
