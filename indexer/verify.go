@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -192,7 +193,7 @@ func checkDataset(ctx context.Context, r *VerifyReport, f *cachefmt.File, opts V
 		return nil
 	}
 	rel := func(p, root string) string { return strings.TrimPrefix(p, pyJoin(root, "")) }
-	if !equalStrings(ds.Classes, f.Classes) {
+	if !slices.Equal(ds.Classes, f.Classes) {
 		r.add(VerifyStale, "classes on disk %q differ from the cache's %q", ds.Classes, f.Classes)
 	}
 	if len(ds.Videos) != len(f.Paths) {
@@ -226,16 +227,4 @@ func checkDataset(ctx context.Context, r *VerifyReport, f *cachefmt.File, opts V
 		}
 	}
 	return nil
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -21,7 +21,6 @@ type inspectReport struct {
 	StorageBytes int64            `json:"storage_bytes"`
 	Structure    *cachefmt.Node   `json:"structure"`
 	Vidcache     *vidcacheSummary `json:"vidcache,omitempty"`
-	storageInfo  map[string]cachefmt.StorageInfo
 }
 
 type vidcacheSummary struct {
@@ -55,7 +54,7 @@ func runInspect(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
-	rep := &inspectReport{File: file, Container: "zip", Globals: l.Globals, Structure: cachefmt.Describe(l.Value, *depth), storageInfo: l.Storages}
+	rep := &inspectReport{File: file, Container: "zip", Globals: l.Globals, Structure: cachefmt.Describe(l.Value, *depth)}
 	if !l.Zip {
 		rep.Container = "legacy"
 	}
