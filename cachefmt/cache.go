@@ -122,13 +122,20 @@ func Encode(f *os.File, c *Cache, opts Options) error {
 	labelStore := storageRef{key: "1", numel: n}
 	clipStore := storageRef{key: "2", numel: n}
 
-	pkl, err := c.pickle(ptsStore, labelStore, clipStore)
+	// The pickle is written twice: once to learn its size (the zip's local
+	// header comes first), then into the file, so a large dataset's pickle
+	// is never held in memory whole.
+	size, err := c.pickle(io.Discard, ptsStore, labelStore, clipStore)
 	if err != nil {
 		return err
 	}
 	z := newZipWriter(f)
 	z.forceZip64 = opts.ForceZip64
-	if err := z.add(archiveDir+"/data.pkl", pkl); err != nil {
+	err = z.addStream(archiveDir+"/data.pkl", size, func(w io.Writer) error {
+		_, err := c.pickle(w, ptsStore, labelStore, clipStore)
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	if err := z.add(archiveDir+"/byteorder", []byte("little")); err != nil {
@@ -191,8 +198,10 @@ func (c *Cache) validate() error {
 }
 
 // pickle builds data.pkl: the top-level dict, keys in the documented order.
-func (c *Cache) pickle(pts, labels, clips storageRef) ([]byte, error) {
+// pickle writes the cache's pickle to w and returns its size.
+func (c *Cache) pickle(w io.Writer, pts, labels, clips storageRef) (int64, error) {
 	p := newPickler()
+	p.w = w
 	p.op(opEmptyDict)
 	p.op(opMark)
 
@@ -224,7 +233,7 @@ func (c *Cache) pickle(pts, labels, clips storageRef) ([]byte, error) {
 
 	p.str("classes")
 	if err := p.value(c.Classes); err != nil {
-		return nil, err
+		return 0, err
 	}
 	p.str("labels")
 	p.tensor(labels, 0, labels.numel)
@@ -233,10 +242,12 @@ func (c *Cache) pickle(pts, labels, clips storageRef) ([]byte, error) {
 
 	p.str("vidcache")
 	if err := p.value(c.Config.dict()); err != nil {
-		return nil, err
+		return 0, err
 	}
 	p.op(opSetItems)
-	return p.finish(), nil
+	p.op(opStop)
+	p.flush(true)
+	return p.n, p.err
 }
 
 func (cfg *Config) dict() *Dict {

@@ -3,6 +3,7 @@ package cachefmt
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 )
 
@@ -59,11 +60,31 @@ func (d *Dict) Set(key string, value any) {
 	d.Values = append(d.Values, value)
 }
 
-// pickler emits protocol-2 pickles into an in-memory buffer.
+// pickler emits protocol-2 pickles into an in-memory buffer, or, with w
+// set, through a small buffer into w (so a cache's pickle never has to be
+// held whole: Encode runs it twice, once to learn its size).
 type pickler struct {
 	buf    []byte
 	memo   map[string]uint32 // memoized globals and constants, by a caller-chosen key
 	nextID uint32
+	w      io.Writer
+	n      int64 // bytes already written to w
+	err    error // first error from w
+}
+
+// flushAt is how much a streaming pickler buffers before writing.
+const flushAt = 64 << 10
+
+// flush hands the buffer to w once it holds flushAt bytes (or always, when
+// final). Without w it does nothing.
+func (p *pickler) flush(final bool) {
+	if p.w == nil || p.err != nil || (!final && len(p.buf) < flushAt) {
+		return
+	}
+	n, err := p.w.Write(p.buf)
+	p.n += int64(n)
+	p.err = err
+	p.buf = p.buf[:0]
 }
 
 func newPickler() *pickler {
@@ -190,8 +211,9 @@ func (p *pickler) list(n int, item func(i int) error) error {
 			}
 		}
 		p.op(opAppends)
+		p.flush(false)
 	}
-	return nil
+	return p.err
 }
 
 // value emits a plain Go value: nil, bool, int, int64, float64, string, Tuple,

@@ -47,7 +47,7 @@ const (
 )
 
 func newZipWriter(f *os.File) *zipWriter {
-	return &zipWriter{f: f, w: bufio.NewWriterSize(f, 1<<20)}
+	return &zipWriter{f: f, w: bufio.NewWriterSize(f, 128<<10)}
 }
 
 func (z *zipWriter) write(b []byte) error {

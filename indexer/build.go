@@ -185,101 +185,159 @@ func sanitize(s string) string {
 	return s
 }
 
+// What a plan does with each video of its dataset.
+const (
+	actNone     uint8 = iota // outside the shard
+	actReuse                 // the index row stands
+	actProbeNew              // never indexed
+	actProbe                 // changed, or probed another way
+)
+
 // plan is one dataset compared with the index, before any probing.
 type plan struct {
 	opts    BuildOptions
 	ffmpeg  string
 	ds      *Dataset
-	rows    map[string]*Row // index rows of the split, updated as work is done
-	todo    []*Entry        // regular files to probe
-	isNew   map[string]bool // of todo: never indexed
-	hashes  map[string]string
-	special []*Row   // rows to store for missing and non-regular files
-	touched []*Row   // rows whose stat fields or hash are refreshed (--rehash)
-	gone    []string // rows of files no longer in the split
+	videos  *videoSet         // by dataset index, updated as work is done
+	act     []uint8           // by dataset index
+	todo    []*Entry          // regular files to probe, in dataset order
+	todoIdx []int             // their dataset indexes
+	hashes  map[string]string // --rehash: content hashes of the dataset's files
+	special []*Row            // rows to store for missing and non-regular files
+	touched []*Row            // rows whose stat fields or hash are refreshed (--rehash)
+	gone    []string          // rows of files no longer in the split
 	reused  int
 	// shardVideos counts the videos of this build's shard (all when unsharded).
 	shardVideos int
 }
 
 // newPlan scans the dataset and sorts its files into reusable and to-probe.
-// It reads the index but writes nothing.
+// It reads the index but writes nothing. The index rows are streamed and
+// compared with the dataset's files one at a time, so memory holds only the
+// per-video summary the cache needs.
 func newPlan(ctx context.Context, ix *Index, opts BuildOptions) (*plan, error) {
 	if err := opts.normalize(); err != nil {
 		return nil, err
 	}
-	p := &plan{opts: opts, ffmpeg: decoder.Version(), isNew: map[string]bool{}, hashes: map[string]string{}}
+	p := &plan{opts: opts, ffmpeg: decoder.Version(), hashes: map[string]string{}}
 	ds, err := Scan(ctx, opts.Root, opts.Split, opts.Extensions)
 	if err != nil {
 		return nil, err
 	}
 	p.ds = ds
-	if p.rows, err = ix.RowMetaUnder(ctx, pyJoin(ds.Dir, "")); err != nil {
-		return nil, err
-	}
-	inSplit := make(map[string]bool, len(ds.Videos))
-	for i := range ds.Videos {
-		e := &ds.Videos[i]
-		inSplit[e.Path] = true
-		if !opts.inShard(e) {
-			continue
-		}
-		p.shardVideos++
-		old := p.rows[e.Path]
-		if !e.Regular() {
-			r := specialRow(e, opts.Mode, p.ffmpeg)
-			if old == nil || old.Status != r.Status || old.Error != r.Error || !old.fresh(e, opts.Mode, p.ffmpeg) {
-				p.special = append(p.special, r)
-				p.rows[e.Path] = r
-			} else {
-				p.reused++
+	p.videos = newVideoSet(len(ds.Videos))
+	p.act = make([]uint8, len(ds.Videos))
+	if opts.Rehash {
+		for i := range ds.Videos {
+			e := &ds.Videos[i]
+			if !e.Regular() || !opts.inShard(e) {
+				continue
 			}
-			continue
-		}
-		if opts.Rehash {
 			h, err := hashFile(ctx, e.Path)
 			if err != nil {
 				if ctx.Err() != nil {
 					return nil, ctx.Err()
 				}
-				p.todo = append(p.todo, e) // the probe will name the problem
-				p.isNew[e.Path] = old == nil
-				continue
+				continue // the probe will name the problem
 			}
 			p.hashes[e.Path] = h
 		}
-		switch {
-		case old == nil:
-			p.isNew[e.Path] = true
-			p.todo = append(p.todo, e)
-		case !old.sameProbe(opts.Mode, p.ffmpeg):
-			p.todo = append(p.todo, e)
-		case opts.Rehash:
-			h := p.hashes[e.Path]
-			if old.Size == e.Size && (old.Hash == h || (old.Hash == "" && old.sameFile(e))) {
-				if old.Hash != h || !old.sameFile(e) {
-					t := *old
-					t.Hash, t.MtimeNs, t.Inode = h, e.MtimeNs, e.Inode
-					p.touched = append(p.touched, &t)
-					p.rows[e.Path] = &t
-				}
-				p.reused++
-			} else {
-				p.todo = append(p.todo, e)
+	}
+	join := newPathJoin(ds)
+	seen := make([]bool, len(ds.Videos))
+	err = ix.eachMeta(ctx, pyJoin(ds.Dir, ""), func(path []byte, old *Row) error {
+		i := join.find(path)
+		if i < 0 {
+			if opts.Shards <= 0 {
+				p.gone = append(p.gone, string(path))
 			}
-		case old.sameFile(e):
-			p.reused++
-		default:
-			p.todo = append(p.todo, e)
+			return nil
+		}
+		seen[i] = true
+		p.decide(i, old)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range ds.Videos {
+		if !seen[i] {
+			p.decide(i, nil)
 		}
 	}
-	for path := range p.rows {
-		if !inSplit[path] && opts.Shards <= 0 {
-			p.gone = append(p.gone, path)
+	for i := range ds.Videos {
+		if p.act[i] == actProbe || p.act[i] == actProbeNew {
+			p.todo = append(p.todo, &ds.Videos[i])
+			p.todoIdx = append(p.todoIdx, i)
 		}
 	}
 	sort.Strings(p.gone)
 	return p, nil
+}
+
+// decide compares dataset video i with its index row (nil when it has none;
+// old is only valid during the call).
+func (p *plan) decide(i int, old *Row) {
+	e := &p.ds.Videos[i]
+	if !p.opts.inShard(e) {
+		return
+	}
+	p.shardVideos++
+	mode, ffmpeg := p.opts.Mode, p.ffmpeg
+	if !e.Regular() {
+		r := specialRow(e, mode, ffmpeg)
+		if old == nil || old.Status != r.Status || old.Error != r.Error || !old.fresh(e, mode, ffmpeg) {
+			p.special = append(p.special, r)
+			p.videos.set(i, r)
+		} else {
+			p.videos.set(i, old)
+			p.reused++
+		}
+		p.act[i] = actReuse
+		return
+	}
+	h, hashed := p.hashes[e.Path]
+	switch {
+	case old == nil:
+		p.act[i] = actProbeNew
+		return
+	case p.opts.Rehash && !hashed, !old.sameProbe(mode, ffmpeg):
+		p.act[i] = actProbe
+		return
+	case p.opts.Rehash:
+		if old.Size != e.Size || (old.Hash != h && !(old.Hash == "" && old.sameFile(e))) {
+			p.act[i] = actProbe
+			return
+		}
+		if old.Hash != h || !old.sameFile(e) {
+			t := *old
+			t.Path, t.Hash, t.MtimeNs, t.Inode = e.Path, h, e.MtimeNs, e.Inode
+			p.touched = append(p.touched, &t)
+		}
+	case !old.sameFile(e):
+		p.act[i] = actProbe
+		return
+	}
+	p.videos.set(i, old)
+	p.act[i] = actReuse
+	p.reused++
+}
+
+// stored takes the committed probe result of dataset video i (index maps
+// the path when i < 0); it reports whether the video was one this plan had
+// to probe.
+func (p *plan) stored(i int, index map[string]int, r *Row) bool {
+	if i < 0 {
+		var ok bool
+		if i, ok = index[r.Path]; !ok {
+			return false
+		}
+	}
+	if p.act[i] != actProbe && p.act[i] != actProbeNew {
+		return false
+	}
+	p.videos.set(i, r)
+	return true
 }
 
 // upToDate: nothing to probe, store or forget.
@@ -296,13 +354,7 @@ func (p *plan) record(ctx context.Context, ix *Index) error {
 	if err := ix.TouchRows(ctx, p.touched); err != nil {
 		return err
 	}
-	if err := ix.DeleteRows(ctx, p.gone); err != nil {
-		return err
-	}
-	for _, g := range p.gone {
-		delete(p.rows, g)
-	}
-	return nil
+	return ix.DeleteRows(ctx, p.gone)
 }
 
 // Build brings the index up to date for the dataset and writes its cache,
@@ -319,12 +371,9 @@ func Build(ctx context.Context, ix *Index, opts BuildOptions) (*BuildResult, err
 	if err := p.record(ctx, ix); err != nil {
 		return nil, err
 	}
-	probed, err := probeEntries(ctx, ix, p.todo, &p.opts, p.ffmpeg, p.hashes)
-	for _, r := range probed {
-		p.rows[r.Path] = r
-	}
+	probed, err := probeEntries(ctx, ix, p.todo, &p.opts, p.ffmpeg, p.hashes, func(k int, r *Row) { p.stored(p.todoIdx[k], nil, r) })
 	res := p.result()
-	res.Probed = len(probed)
+	res.Probed = probed
 	if p.opts.Shards > 0 {
 		// A shard only fills its index; `merge` and a final build make the cache.
 		res.Cache, res.DB, res.Videos = "", ix.Path(), p.shardVideos
@@ -347,7 +396,7 @@ func (p *plan) result() *BuildResult {
 // differs from the registered one (or the file is gone), then registers it.
 func (p *plan) write(ctx context.Context, ix *Index, res *BuildResult) error {
 	res.DB = ix.Path()
-	c, digest, err := assemble(ctx, ix, p.ds, p.rows, &p.opts, p.ffmpeg, res)
+	c, digest, err := assemble(ctx, ix, p.ds, p.videos, &p.opts, p.ffmpeg, res)
 	if err != nil {
 		return err
 	}
@@ -421,22 +470,28 @@ func specialRow(e *Entry, mode decoder.Mode, ffmpeg string) *Row {
 
 // probeEntries probes todo with opts.Jobs workers and commits results
 // in batches as they arrive. On cancellation it stops promptly and commits
-// what is done; it returns the rows it stored.
-func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOptions, ffmpeg string, hashes map[string]string) ([]*Row, error) {
+// what is done. Each committed row goes to stored with its position in todo
+// (its timestamp blob dropped, its pts hash set); it returns how many there
+// were.
+func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOptions, ffmpeg string, hashes map[string]string, stored func(k int, r *Row)) (int, error) {
 	if len(todo) == 0 {
-		return nil, nil
+		return 0, nil
 	}
 	opts.Progress.Start(len(todo))
 	defer opts.Progress.Finish()
 
-	jobs := make(chan *Entry)
-	results := make(chan *Row, opts.Jobs*4)
+	type result struct {
+		k int // position in todo
+		r *Row
+	}
+	jobs := make(chan int)
+	results := make(chan result, opts.Jobs*4)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		defer close(jobs)
-		for _, e := range todo {
+		for k := range todo {
 			select {
-			case jobs <- e:
+			case jobs <- k:
 			case <-gctx.Done():
 				return nil
 			}
@@ -446,7 +501,8 @@ func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOpti
 	workers, wctx := errgroup.WithContext(gctx)
 	for w := 0; w < opts.Jobs; w++ {
 		workers.Go(func() error {
-			for e := range jobs {
+			for k := range jobs {
+				e := todo[k]
 				pr, err := decoder.Probe(wctx, e.Path, decoder.Options{Mode: opts.Mode, Timeout: opts.Timeout})
 				if err != nil {
 					return err // cancelled
@@ -459,7 +515,7 @@ func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOpti
 					r.MtimeNs = -1
 				}
 				select {
-				case results <- r:
+				case results <- result{k, r}:
 				case <-wctx.Done():
 					return wctx.Err()
 				}
@@ -475,8 +531,9 @@ func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOpti
 
 	// The collector runs here, outside the group's context, so that rows
 	// already probed are committed even after cancellation.
-	var stored []*Row
+	n := 0
 	var batch []*Row
+	var batchK []int
 	var commitErr error
 	flush := func() {
 		if len(batch) == 0 || commitErr != nil {
@@ -486,24 +543,26 @@ func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOpti
 			commitErr = err
 			return
 		}
-		for _, r := range batch {
+		for j, r := range batch {
 			// Committed: keep the hash, drop the blob (the cache writer
 			// streams it back from the index).
 			r.PtsHash, r.HasPtsHash, r.Pts = ptsHash(r.Pts), true, nil
+			stored(batchK[j], r)
 		}
-		stored = append(stored, batch...)
-		batch = nil
+		n += len(batch)
+		batch, batchK = batch[:0], batchK[:0]
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for done := false; !done; {
 		select {
-		case r, ok := <-results:
+		case res, ok := <-results:
 			if !ok {
 				done = true
 				break
 			}
-			batch = append(batch, r)
+			r := res.r
+			batch, batchK = append(batch, r), append(batchK, res.k)
 			opts.Progress.Done(r.Path, r.Status != string(decoder.StatusOK))
 			if len(batch) >= opts.BatchSize {
 				flush()
@@ -515,12 +574,12 @@ func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOpti
 	flush()
 	err := g.Wait()
 	if commitErr != nil {
-		return stored, commitErr
+		return n, commitErr
 	}
 	if err == nil {
 		err = ctx.Err()
 	}
-	return stored, err
+	return n, err
 }
 
 func probeRow(e *Entry, pr *decoder.Result, mode decoder.Mode, ffmpeg string) *Row {
@@ -534,7 +593,7 @@ func probeRow(e *Entry, pr *decoder.Result, mode decoder.Mode, ffmpeg string) *R
 
 // assemble builds the cache description from the index rows, in dataset
 // order, and a digest of everything in it but created_unix.
-func assemble(ctx context.Context, ix *Index, ds *Dataset, rows map[string]*Row, opts *BuildOptions, ffmpeg string, res *BuildResult) (*cachefmt.Cache, string, error) {
+func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opts *BuildOptions, ffmpeg string, res *BuildResult) (*cachefmt.Cache, string, error) {
 	root, mapPath := ds.Root, func(p string) string { return p }
 	if opts.RootAs != "" {
 		root = opts.RootAs
@@ -557,33 +616,34 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, rows map[string]*Row,
 	classJSON, _ := json.Marshal(ds.Classes)
 	h.Write(classJSON)
 	var num [8]byte
+	var scratch []byte
 	putInt := func(v int64) { binary.LittleEndian.PutUint64(num[:], uint64(v)); h.Write(num[:]) }
 	for i := range ds.Videos {
 		e := &ds.Videos[i]
-		r := rows[e.Path]
-		if r == nil {
+		if !videos.known(i) {
 			return nil, "", fmt.Errorf("internal: no index row for %s", e.Path)
 		}
-		if r.Status != string(decoder.StatusOK) {
+		if st := videos.status(i); st != string(decoder.StatusOK) {
 			res.Failed++
-			res.Failures[r.Status]++
-			res.FailedAt = append(res.FailedAt, FailedVideo{Path: r.Path, Status: r.Status, Error: r.Error})
+			res.Failures[st]++
+			res.FailedAt = append(res.FailedAt, FailedVideo{Path: e.Path, Status: st, Error: videos.err(i)})
 		}
-		clips, err := VideoClipCount(r.Frames, r.FPS, opts.Clips)
+		fps, frames := videos.fps(i), videos.frames(i)
+		clips, err := VideoClipCount(frames, fps, opts.Clips)
 		if err != nil {
 			return nil, "", fmt.Errorf("%s: %w", e.Path, err)
 		}
-		c.Videos[i] = cachefmt.Video{Path: mapPath(e.Path), NumFrames: int64(r.Frames), FPS: r.FPS, Label: int64(e.Label), ClipCount: int64(clips)}
+		c.Videos[i] = cachefmt.Video{Path: mapPath(e.Path), NumFrames: int64(frames), FPS: fps, Label: int64(e.Label), ClipCount: int64(clips)}
 		res.Clips += int64(clips)
-		res.Frames += int64(r.Frames)
-		h.Write([]byte(c.Videos[i].Path))
-		h.Write([]byte{0})
+		res.Frames += int64(frames)
+		scratch = append(append(scratch[:0], c.Videos[i].Path...), 0)
+		h.Write(scratch)
 		putInt(int64(e.Label))
-		putInt(int64(r.Frames))
-		if r.FPS == nil {
+		putInt(int64(frames))
+		if fps == nil {
 			putInt(-1)
 		} else {
-			putInt(int64(math.Float64bits(*r.FPS)))
+			putInt(int64(math.Float64bits(*fps)))
 		}
 		putInt(int64(clips))
 	}
@@ -592,8 +652,8 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, rows map[string]*Row,
 	// without one are read back from the index instead.
 	complete := true
 	for i := range ds.Videos {
-		if r := rows[ds.Videos[i].Path]; r.HasPtsHash {
-			putInt(int64(r.PtsHash))
+		if ph, ok := videos.ptsHash(i); ok {
+			putInt(int64(ph))
 		} else {
 			complete = false
 			break

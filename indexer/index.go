@@ -37,6 +37,7 @@ func OpenIndex(ctx context.Context, path string) (*Index, error) {
 	q.Set("_busy_timeout", "30000")
 	q.Set("_txlock", "immediate")
 	q.Set("_synchronous", "NORMAL")
+	q.Set("_cache_size", "-256")
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
@@ -142,20 +143,11 @@ func prefixRange(p string) (lo, hi string) {
 // RowsUnder loads every row whose path starts with prefix, keyed by path,
 // with its timestamp blob.
 func (ix *Index) RowsUnder(ctx context.Context, prefix string) (map[string]*Row, error) {
-	return ix.rowsUnder(ctx, prefix, true)
+	return ix.rowsUnder(ctx, prefix)
 }
 
-// RowMetaUnder is RowsUnder without the timestamp blobs (Row.Pts is nil):
-// builds stream those from the index when they write a cache.
-func (ix *Index) RowMetaUnder(ctx context.Context, prefix string) (map[string]*Row, error) {
-	return ix.rowsUnder(ctx, prefix, false)
-}
-
-func (ix *Index) rowsUnder(ctx context.Context, prefix string, withPts bool) (map[string]*Row, error) {
+func (ix *Index) rowsUnder(ctx context.Context, prefix string) (map[string]*Row, error) {
 	lo, hi := prefixRange(prefix)
-	if !withPts {
-		return ix.metaUnder(ctx, lo, hi)
-	}
 	q := `SELECT v.` + strings.ReplaceAll(rowColumns, ", ", ", v.") + `, p.pts FROM videos v JOIN video_pts p ON p.path = v.path WHERE v.path >= ? AND v.path < ?`
 	rows, err := ix.db.QueryContext(ctx, q, lo, hi)
 	if err != nil {
@@ -176,15 +168,17 @@ func (ix *Index) rowsUnder(ctx context.Context, prefix string, withPts bool) (ma
 	return out, nil
 }
 
-// metaUnder reads what a plan needs of each row (no stream details, no
-// blob), with the few distinct status, mode and FFmpeg strings shared, so a
-// large index costs little memory. Rows read this way are never written
-// back whole (only TouchRows updates them).
-func (ix *Index) metaUnder(ctx context.Context, lo, hi string) (map[string]*Row, error) {
+// eachMeta calls fn, in path order, with what a plan needs of each row whose
+// path starts with prefix (no stream details, no blob): the path as raw bytes and a Row
+// without Path, both valid only during the call. The few distinct status,
+// mode and FFmpeg strings are shared, so nothing is allocated per row but
+// non-empty errors and hashes.
+func (ix *Index) eachMeta(ctx context.Context, prefix string, fn func(path []byte, r *Row) error) error {
+	lo, hi := prefixRange(prefix)
 	rows, err := ix.db.QueryContext(ctx, `SELECT path, size, mtime_ns, inode, status, error, fps, frames, mode, ffmpeg, hash, pts_hash
-		FROM videos WHERE path >= ? AND path < ?`, lo, hi)
+		FROM videos WHERE path >= ? AND path < ? ORDER BY path`, lo, hi)
 	if err != nil {
-		return nil, fmt.Errorf("read index: %w", err)
+		return fmt.Errorf("read index: %w", err)
 	}
 	defer rows.Close()
 	interned := map[string]string{}
@@ -196,29 +190,31 @@ func (ix *Index) metaUnder(ctx context.Context, lo, hi string) (map[string]*Row,
 		interned[s] = s
 		return s
 	}
-	out := make(map[string]*Row)
-	var status, mode, ffmpeg sql.RawBytes
+	var path, status, mode, ffmpeg sql.RawBytes
+	var r Row
 	for rows.Next() {
-		r := &Row{}
 		var fps sql.NullFloat64
 		var inode int64
 		var ptsHash sql.NullInt64
-		if err := rows.Scan(&r.Path, &r.Size, &r.MtimeNs, &inode, &status, &r.Error, &fps, &r.Frames, &mode, &ffmpeg, &r.Hash, &ptsHash); err != nil {
-			return nil, fmt.Errorf("read index: %w", err)
+		if err := rows.Scan(&path, &r.Size, &r.MtimeNs, &inode, &status, &r.Error, &fps, &r.Frames, &mode, &ffmpeg, &r.Hash, &ptsHash); err != nil {
+			return fmt.Errorf("read index: %w", err)
 		}
 		r.Status, r.Mode, r.FFmpeg = intern(status), intern(mode), intern(ffmpeg)
 		r.Inode = uint64(inode)
 		r.PtsHash, r.HasPtsHash = uint64(ptsHash.Int64), ptsHash.Valid
+		r.FPS = nil
 		if fps.Valid {
 			v := fps.Float64
 			r.FPS = &v
 		}
-		out[r.Path] = r
+		if err := fn(path, &r); err != nil {
+			return err
+		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read index: %w", err)
+		return fmt.Errorf("read index: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
 // PutRows writes rows in one transaction (insert or replace by path).

@@ -75,7 +75,7 @@ func Refresh(ctx context.Context, ix *Index, opts RefreshOptions) ([]RefreshResu
 	}
 
 	// One probing pass per mode over the union of the plans' files.
-	probed := map[decoder.Mode]map[string]*Row{}
+	probed := map[*plan]int{}
 	byMode := map[decoder.Mode][]*Entry{}
 	seen := map[string]bool{}
 	hashes := map[string]string{}
@@ -99,23 +99,25 @@ func Refresh(ctx context.Context, ix *Index, opts RefreshOptions) ([]RefreshResu
 		}
 	}
 	for m, entries := range byMode {
-		rows, err := probeEntries(ctx, ix, entries, &first[m].opts, first[m].ffmpeg, hashes)
-		probed[m] = map[string]*Row{}
-		for _, r := range rows {
-			probed[m][r.Path] = r
+		indexes := map[*plan]map[string]int{}
+		for _, p := range plans {
+			if p.opts.Mode == m {
+				indexes[p] = p.ds.index()
+			}
 		}
+		_, err := probeEntries(ctx, ix, entries, &first[m].opts, first[m].ffmpeg, hashes, func(_ int, r *Row) {
+			for p, index := range indexes {
+				if p.stored(-1, index, r) {
+					probed[p]++
+				}
+			}
+		})
 		if err != nil {
 			return results, err
 		}
 	}
 	for _, p := range plans {
-		n := 0
-		for _, e := range p.todo {
-			if r := probed[p.opts.Mode][e.Path]; r != nil {
-				p.rows[e.Path] = r
-				n++
-			}
-		}
+		n := probed[p]
 		res := p.result()
 		err := p.write(ctx, ix, res)
 		rr := RefreshResult{Cache: p.opts.Out, Root: p.opts.Root, Probed: n, Videos: len(p.ds.Videos), State: "fresh"}

@@ -1,6 +1,7 @@
 package indexer
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -14,7 +15,7 @@ import (
 // video's timestamps at once.
 type ptsStream struct {
 	rows    *sql.Rows
-	index   map[string]int // path -> dataset index
+	join    *pathJoin
 	pending map[int][]byte
 	next    int
 	ds      *Dataset
@@ -26,14 +27,11 @@ func openPtsStream(ctx context.Context, ix *Index, ds *Dataset) (*ptsStream, err
 	if err != nil {
 		return nil, fmt.Errorf("read index: %w", err)
 	}
-	s := &ptsStream{rows: rows, index: make(map[string]int, len(ds.Videos)), pending: map[int][]byte{}, ds: ds}
-	for i := range ds.Videos {
-		s.index[ds.Videos[i].Path] = i
-	}
-	return s, nil
+	return &ptsStream{rows: rows, join: newPathJoin(ds), pending: map[int][]byte{}, ds: ds}, nil
 }
 
-// get returns the blob of dataset video i; calls must come in order 0, 1, ...
+// get returns the blob of dataset video i, valid until the next call; calls
+// must come in order 0, 1, ...
 func (s *ptsStream) get(i int) ([]byte, error) {
 	if i != s.next {
 		return nil, fmt.Errorf("internal: timestamps asked for video %d, expected %d", i, s.next)
@@ -44,20 +42,19 @@ func (s *ptsStream) get(i int) ([]byte, error) {
 		return b, nil
 	}
 	for s.rows.Next() {
-		var path string
-		var blob []byte
+		var path, blob sql.RawBytes
 		if err := s.rows.Scan(&path, &blob); err != nil {
 			return nil, fmt.Errorf("read index: %w", err)
 		}
-		j, ok := s.index[path]
-		if !ok || j < i {
+		j := s.join.find(path)
+		if j < i {
 			continue // a row of another dataset sharing the prefix, or already served
 		}
 		if j == i {
 			s.next++
 			return blob, nil
 		}
-		s.pending[j] = blob
+		s.pending[j] = bytes.Clone(blob)
 	}
 	if err := s.rows.Err(); err != nil {
 		return nil, fmt.Errorf("read index: %w", err)
@@ -67,7 +64,8 @@ func (s *ptsStream) get(i int) ([]byte, error) {
 
 func (s *ptsStream) close() { s.rows.Close() }
 
-// streamPts calls fn with every video's blob, in dataset order.
+// streamPts calls fn with every video's blob, in dataset order; the blob is
+// valid only during the call.
 func streamPts(ctx context.Context, ix *Index, ds *Dataset, fn func(i int, blob []byte) error) error {
 	s, err := openPtsStream(ctx, ix, ds)
 	if err != nil {

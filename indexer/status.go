@@ -43,8 +43,8 @@ func Status(ctx context.Context, ix *Index, opts BuildOptions) (*StatusReport, e
 	if s.Removed == nil {
 		s.Removed = []string{}
 	}
-	for _, e := range p.todo {
-		if p.isNew[e.Path] {
+	for k, e := range p.todo {
+		if p.act[p.todoIdx[k]] == actProbeNew {
 			s.New = append(s.New, e.Path)
 		} else {
 			s.Changed = append(s.Changed, e.Path)
@@ -83,11 +83,8 @@ func Status(ctx context.Context, ix *Index, opts BuildOptions) (*StatusReport, e
 	// The failed videos and the digest need every row: only meaningful when
 	// nothing is left to probe.
 	res := p.result()
-	for _, g := range p.gone {
-		delete(p.rows, g)
-	}
 	if len(p.todo) == 0 {
-		_, digest, err := assemble(ctx, ix, p.ds, p.rows, &p.opts, p.ffmpeg, res)
+		_, digest, err := assemble(ctx, ix, p.ds, p.videos, &p.opts, p.ffmpeg, res)
 		if err != nil {
 			return nil, err
 		}

@@ -23,6 +23,16 @@ type Dataset struct {
 	Warnings []string // empty classes, unreadable folders, symlink loops
 }
 
+// index maps each video's path to its index in Videos (a new map each call:
+// callers keep it only as long as they need it).
+func (d *Dataset) index() map[string]int {
+	m := make(map[string]int, len(d.Videos))
+	for i := range d.Videos {
+		m[d.Videos[i].Path] = i
+	}
+	return m
+}
+
 // Entry is one video file of the dataset.
 type Entry struct {
 	Path  string // os.path.join(root, split, class, ..., name), as torchvision builds it

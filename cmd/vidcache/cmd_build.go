@@ -126,6 +126,7 @@ type buildFlags struct {
 	shard       string
 	shardEnv    string
 	cpuprofile  string
+	memprofile  string
 }
 
 func runBuildCmd(ctx context.Context, e *env, args []string) error {
@@ -141,6 +142,7 @@ func runBuildCmd(ctx context.Context, e *env, args []string) error {
 	fs.StringVar(&f.shard, "shard", "", "I/N: probe only shard I of N into its own index (no cache); with --shard-index-env just N")
 	fs.StringVar(&f.shardEnv, "shard-index-env", "", "read the shard index I from this environment variable (SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX)")
 	fs.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the build to this file (for `go tool pprof`)")
+	fs.StringVar(&f.memprofile, "memprofile", "", "write a heap profile (live and allocated) at the end of the build to this file")
 	fs.BoolVar(&f.strict, "strict", false, "exit 1 when any video failed (the cache is still written)")
 	root, err := parseOne(fs, args, "ROOT")
 	if err != nil {
@@ -160,6 +162,11 @@ func runBuildCmd(ctx context.Context, e *env, args []string) error {
 	res, err := runBuild(ctx, e, &f, root)
 	if err != nil {
 		return err
+	}
+	if f.memprofile != "" {
+		if err := writeHeapProfile(f.memprofile); err != nil {
+			return err
+		}
 	}
 	if err := reportBuild(e, &f, res); err != nil {
 		return err
@@ -259,4 +266,18 @@ func reportBuild(e *env, f *buildFlags, res *indexer.BuildResult) error {
 		}
 	}
 	return nil
+}
+
+// writeHeapProfile writes the heap profile (in-use and allocated since the
+// start) for `go tool pprof -sample_index=alloc_space`.
+func writeHeapProfile(path string) error {
+	pf, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("memprofile: %w", err)
+	}
+	if err := pprof.Lookup("allocs").WriteTo(pf, 0); err != nil {
+		pf.Close()
+		return fmt.Errorf("memprofile %s: %w", path, err)
+	}
+	return pf.Close()
 }
