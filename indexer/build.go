@@ -220,10 +220,13 @@ func newPlan(ctx context.Context, ix *Index, opts BuildOptions) (*plan, error) {
 		return nil, err
 	}
 	p := &plan{opts: opts, ffmpeg: decoder.Version(), hashes: map[string]string{}}
+	t0 := time.Now()
 	ds, err := Scan(ctx, opts.Root, opts.Split, opts.Extensions)
 	if err != nil {
 		return nil, err
 	}
+	opts.Log.Debug("scanned the dataset", "dir", ds.Dir, "videos", len(ds.Videos), "classes", len(ds.Classes), "seconds", time.Since(t0).Seconds())
+	t0 = time.Now()
 	p.ds = ds
 	p.videos = newVideoSet(len(ds.Videos))
 	p.act = make([]uint8, len(ds.Videos))
@@ -272,6 +275,7 @@ func newPlan(ctx context.Context, ix *Index, opts BuildOptions) (*plan, error) {
 		}
 	}
 	sort.Strings(p.gone)
+	opts.Log.Debug("compared with the index", "reused", p.reused, "to_probe", len(p.todo), "special", len(p.special), "removed", len(p.gone), "seconds", time.Since(t0).Seconds())
 	return p, nil
 }
 
@@ -371,7 +375,11 @@ func Build(ctx context.Context, ix *Index, opts BuildOptions) (*BuildResult, err
 	if err := p.record(ctx, ix); err != nil {
 		return nil, err
 	}
+	t0 := time.Now()
 	probed, err := probeEntries(ctx, ix, p.todo, &p.opts, p.ffmpeg, p.hashes, func(k int, r *Row) { p.stored(p.todoIdx[k], nil, r) })
+	if probed > 0 {
+		p.opts.Log.Debug("probed", "videos", probed, "mode", p.opts.Mode, "jobs", p.opts.Jobs, "seconds", time.Since(t0).Seconds())
+	}
 	res := p.result()
 	res.Probed = probed
 	if p.opts.Shards > 0 {
@@ -381,7 +389,9 @@ func Build(ctx context.Context, ix *Index, opts BuildOptions) (*BuildResult, err
 		return res, err
 	}
 	if err == nil {
+		t0 = time.Now()
 		err = p.write(ctx, ix, res)
+		p.opts.Log.Debug("cache", "path", p.opts.Out, "written", res.Written, "seconds", time.Since(t0).Seconds())
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, err

@@ -3,6 +3,7 @@ package indexer
 import (
 	"encoding/binary"
 	"errors"
+	"slices"
 )
 
 // encodePts stores sorted timestamps compactly: the first value and then each
@@ -19,16 +20,26 @@ func encodePts(pts []int64) []byte {
 
 var errBadPtsBlob = errors.New("corrupt pts blob in index")
 
-// decodePts appends n timestamps decoded from b to dst.
+// decodePts appends n timestamps decoded from b to dst. Deltas of one or
+// two bytes (nearly all of them) are decoded inline.
 func decodePts(dst []int64, b []byte, n int) ([]int64, error) {
+	dst = slices.Grow(dst, n)
 	var prev int64
 	for i := 0; i < n; i++ {
-		d, k := binary.Varint(b)
-		if k <= 0 {
-			return nil, errBadPtsBlob
+		var u uint64
+		switch {
+		case len(b) > 0 && b[0] < 0x80:
+			u, b = uint64(b[0]), b[1:]
+		case len(b) > 1 && b[1] < 0x80:
+			u, b = uint64(b[0]&0x7f)|uint64(b[1])<<7, b[2:]
+		default:
+			var k int
+			if u, k = binary.Uvarint(b); k <= 0 {
+				return nil, errBadPtsBlob
+			}
+			b = b[k:]
 		}
-		b = b[k:]
-		prev += d
+		prev += int64(u>>1) ^ -int64(u&1) // zigzag, as binary.Varint
 		dst = append(dst, prev)
 	}
 	if len(b) != 0 {

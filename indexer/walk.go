@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"syscall"
 	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // Dataset is one split of a Kinetics-layout folder, in torchvision's order.
@@ -117,32 +120,60 @@ func Scan(ctx context.Context, root, split string, exts []string) (*Dataset, err
 		return nil, fmt.Errorf("scan dataset: no class folders in %s", dir)
 	}
 	sort.Strings(ds.Classes)
+	// Classes are walked (listing and stat calls) in parallel, then joined in
+	// label order.
+	scans := make([]classScan, len(ds.Classes))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
 	for label, class := range ds.Classes {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		w := walker{ctx: ctx, onStack: map[devIno]bool{}}
-		w.walk(pyJoin(dir, class))
-		if w.err != nil {
-			return nil, w.err
-		}
-		ds.Warnings = append(ds.Warnings, w.warnings...)
-		sort.Slice(w.dirs, func(i, j int) bool { return w.dirs[i].path < w.dirs[j].path })
-		n := len(ds.Videos)
-		for _, d := range w.dirs {
-			sort.Strings(d.files)
-			for _, name := range d.files {
-				p := pyJoin(d.path, name)
-				if matchExt(p, exts) {
-					ds.Videos = append(ds.Videos, statEntry(p, label))
-				}
-			}
-		}
-		if len(ds.Videos) == n {
-			ds.Warnings = append(ds.Warnings, fmt.Sprintf("class %q has no file with extension %s (torchvision would refuse the dataset); its label %d is kept", class, strings.Join(exts, ","), label))
+		g.Go(func() error {
+			scans[label] = scanClass(gctx, pyJoin(dir, class), label, exts)
+			return scans[label].err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	n := 0
+	for i := range scans {
+		n += len(scans[i].videos)
+	}
+	ds.Videos = make([]Entry, 0, n)
+	for label, sc := range scans {
+		ds.Videos = append(ds.Videos, sc.videos...)
+		ds.Warnings = append(ds.Warnings, sc.warnings...)
+		if len(sc.videos) == 0 {
+			ds.Warnings = append(ds.Warnings, fmt.Sprintf("class %q has no file with extension %s (torchvision would refuse the dataset); its label %d is kept", ds.Classes[label], strings.Join(exts, ","), label))
 		}
 	}
 	return ds, nil
+}
+
+// classScan is one class folder's videos, in torchvision's order.
+type classScan struct {
+	videos   []Entry
+	warnings []string
+	err      error
+}
+
+func scanClass(ctx context.Context, dir string, label int, exts []string) classScan {
+	w := walker{ctx: ctx, onStack: map[devIno]bool{}}
+	w.walk(dir)
+	if w.err != nil {
+		return classScan{err: w.err}
+	}
+	sc := classScan{warnings: w.warnings}
+	sort.Slice(w.dirs, func(i, j int) bool { return w.dirs[i].path < w.dirs[j].path })
+	for _, d := range w.dirs {
+		sort.Strings(d.files)
+		for _, name := range d.files {
+			p := pyJoin(d.path, name)
+			if matchExt(p, exts) {
+				sc.videos = append(sc.videos, statEntry(p, label))
+			}
+		}
+	}
+	return sc
 }
 
 type devIno struct{ dev, ino uint64 }
