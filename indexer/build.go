@@ -406,10 +406,11 @@ func (p *plan) result() *BuildResult {
 // differs from the registered one (or the file is gone), then registers it.
 func (p *plan) write(ctx context.Context, ix *Index, res *BuildResult) error {
 	res.DB = ix.Path()
-	c, digest, err := assemble(ctx, ix, p.ds, p.videos, &p.opts, p.ffmpeg, res)
+	c, digest, done, err := assemble(ctx, ix, p.ds, p.videos, &p.opts, p.ffmpeg, res)
 	if err != nil {
 		return err
 	}
+	defer done()
 	if fresh, err := p.cacheMatches(ctx, ix, digest); err != nil || fresh {
 		return err
 	}
@@ -603,7 +604,7 @@ func probeRow(e *Entry, pr *decoder.Result, mode decoder.Mode, ffmpeg string) *R
 
 // assemble builds the cache description from the index rows, in dataset
 // order, and a digest of everything in it but created_unix.
-func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opts *BuildOptions, ffmpeg string, res *BuildResult) (*cachefmt.Cache, string, error) {
+func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opts *BuildOptions, ffmpeg string, res *BuildResult) (*cachefmt.Cache, string, func(), error) {
 	root, mapPath := ds.Root, func(p string) string { return p }
 	if opts.RootAs != "" {
 		root = opts.RootAs
@@ -631,7 +632,7 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opt
 	for i := range ds.Videos {
 		e := &ds.Videos[i]
 		if !videos.known(i) {
-			return nil, "", fmt.Errorf("internal: no index row for %s", e.Path)
+			return nil, "", nil, fmt.Errorf("internal: no index row for %s", e.Path)
 		}
 		if st := videos.status(i); st != string(decoder.StatusOK) {
 			res.Failed++
@@ -641,7 +642,7 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opt
 		fps, frames := videos.fps(i), videos.frames(i)
 		clips, err := VideoClipCount(frames, fps, opts.Clips)
 		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w", e.Path, err)
+			return nil, "", nil, fmt.Errorf("%s: %w", e.Path, err)
 		}
 		c.Videos[i] = cachefmt.Video{Path: mapPath(e.Path), NumFrames: int64(frames), FPS: fps, Label: int64(e.Label), ClipCount: int64(clips)}
 		res.Clips += int64(clips)
@@ -675,7 +676,7 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opt
 			return nil
 		})
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 	}
 	if opts.CreatedAt == 0 {
@@ -704,5 +705,11 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opt
 		}
 		return buf, nil
 	}
-	return c, hex.EncodeToString(h.Sum(nil)), nil
+	// done releases the index if the writer stops before the last video.
+	done := func() {
+		if stream != nil {
+			stream.close()
+		}
+	}
+	return c, hex.EncodeToString(h.Sum(nil)), done, nil
 }

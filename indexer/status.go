@@ -84,7 +84,7 @@ func Status(ctx context.Context, ix *Index, opts BuildOptions) (*StatusReport, e
 	// nothing is left to probe.
 	res := p.result()
 	if len(p.todo) == 0 {
-		_, digest, err := assemble(ctx, ix, p.ds, p.videos, &p.opts, p.ffmpeg, res)
+		_, digest, _, err := assemble(ctx, ix, p.ds, p.videos, &p.opts, p.ffmpeg, res)
 		if err != nil {
 			return nil, err
 		}
