@@ -164,17 +164,27 @@ func Encode(f *os.File, c *Cache, opts Options) error {
 	if err != nil {
 		return err
 	}
-	labels := make([]byte, 0, 8*n)
-	clips := make([]byte, 0, 8*n)
-	for _, v := range c.Videos {
-		labels = binary.LittleEndian.AppendUint64(labels, uint64(v.Label))
-		clips = binary.LittleEndian.AppendUint64(clips, uint64(v.ClipCount))
-	}
-	if err := z.add(archiveDir+"/data/1", labels); err != nil {
-		return err
-	}
-	if err := z.add(archiveDir+"/data/2", clips); err != nil {
-		return err
+	// Labels and clip counts: one int64 per video each, streamed.
+	for _, rec := range []struct {
+		key   string
+		field func(v *Video) int64
+	}{{labelStore.key, func(v *Video) int64 { return v.Label }}, {clipStore.key, func(v *Video) int64 { return v.ClipCount }}} {
+		err := z.addStream(archiveDir+"/data/"+rec.key, 8*n, func(w io.Writer) error {
+			buf := make([]byte, 0, 8<<10)
+			for i := range c.Videos {
+				buf = binary.LittleEndian.AppendUint64(buf, uint64(rec.field(&c.Videos[i])))
+				if len(buf) == cap(buf) || i == len(c.Videos)-1 {
+					if _, err := w.Write(buf); err != nil {
+						return err
+					}
+					buf = buf[:0]
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 	}
 	if err := z.add(archiveDir+"/version", []byte("3\n")); err != nil {
 		return err

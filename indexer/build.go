@@ -380,6 +380,7 @@ func Build(ctx context.Context, ix *Index, opts BuildOptions) (*BuildResult, err
 	if probed > 0 {
 		p.opts.Log.Debug("probed", "videos", probed, "mode", p.opts.Mode, "jobs", p.opts.Jobs, "seconds", time.Since(t0).Seconds())
 	}
+	p.todo, p.todoIdx = nil, nil // done with: the cache is written from p.videos
 	res := p.result()
 	res.Probed = probed
 	if p.opts.Shards > 0 {

@@ -34,7 +34,7 @@ type ptsBatch struct {
 	data []byte
 }
 
-const ptsBatchRows = 256
+const ptsBatchRows = 64
 
 func (b *ptsBatch) blob(k int) []byte {
 	start := 0

@@ -68,13 +68,13 @@ func (s *videoSet) err(i int) string { return s.errs[i] }
 
 func (s *videoSet) frames(i int) int { return int(s.v[i].frames) }
 
-// fps is video i's frame rate, nil when torchvision has none.
+// fps is video i's frame rate, nil when torchvision has none. It points
+// into the set (no allocation per video): callers must not write through it.
 func (s *videoSet) fps(i int) *float64 {
 	if s.v[i].flags&hasFPS == 0 {
 		return nil
 	}
-	f := s.v[i].fps
-	return &f
+	return &s.v[i].fps
 }
 
 // ptsHash is the stored hash of video i's timestamp blob, if its row has one.
