@@ -20,9 +20,9 @@ FUZZTIME ?= 10s
 all: build
 
 deps:
-	@command -v nasm >/dev/null && command -v pkg-config >/dev/null || { \
-	  echo "installing build tools (nasm pkg-config xz-utils)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nasm pkg-config xz-utils make gcc >/dev/null; }
+	@command -v nasm >/dev/null && command -v pkg-config >/dev/null && dpkg -s libjemalloc-dev >/dev/null 2>&1 || { \
+	  echo "installing build tools (nasm pkg-config xz-utils libjemalloc-dev)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nasm pkg-config xz-utils make gcc libjemalloc-dev >/dev/null; }
 	@scripts/ffmpeg.sh ensure
 
 peer:

@@ -103,7 +103,6 @@ func Version() string { return ffmpegVersion() }
 func Probe(ctx context.Context, path string, opts Options) (*Result, error) {
 	quietOnce.Do(func() {
 		astiav.SetLogLevel(astiav.LogLevelQuiet)
-		tuneMalloc()
 	})
 	start := time.Now()
 	if err := ctx.Err(); err != nil {
