@@ -1,6 +1,9 @@
 package indexer
 
-import "slices"
+import (
+	"cmp"
+	"slices"
+)
 
 // pathJoin matches index rows, read in path order, with a dataset's videos
 // without a path map: it walks the videos' indexes sorted by path (bytewise,
@@ -18,7 +21,7 @@ func newPathJoin(ds *Dataset) *pathJoin {
 		order[i] = int32(i)
 	}
 	// The walk's order is nearly sorted already; pdqsort makes that cheap.
-	slices.SortFunc(order, func(a, b int32) int { return compareStrings(ds.Videos[a].Path, ds.Videos[b].Path) })
+	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(ds.Videos[a].Path, ds.Videos[b].Path) })
 	return &pathJoin{ds: ds, order: order}
 }
 
@@ -40,16 +43,6 @@ func (j *pathJoin) find(path []byte) int {
 	return -1
 }
 
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
 // compareBytes compares s with b bytewise, without converting either.
 func compareBytes(s string, b []byte) int {
 	n := min(len(s), len(b))
@@ -61,15 +54,5 @@ func compareBytes(s string, b []byte) int {
 			return 1
 		}
 	}
-	return compareInts(len(s), len(b))
-}
-
-func compareInts(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Compare(len(s), len(b))
 }
