@@ -244,28 +244,6 @@ func headerComplete(fc *astiav.FormatContext) bool {
 		fr.Num() > 0 && fr.Den() > 0 && tb.Num() > 0 && tb.Den() > 0
 }
 
-// demuxPts collects the pts of the video stream's packets. keepDiscarded
-// follows torchvision's packet path, which keeps packets a decoder would drop.
-func demuxPts(fc *astiav.FormatContext, vs *astiav.Stream, keepDiscarded bool) ([]int64, error) {
-	pkt := astiav.AllocPacket()
-	defer pkt.Free()
-	idx := vs.Index()
-	pts := make([]int64, 0, max(vs.NbFrames(), 64))
-	for {
-		if err := fc.ReadFrame(pkt); err != nil {
-			if errors.Is(err, astiav.ErrEof) {
-				return pts, nil
-			}
-			return nil, fmt.Errorf("read packet %d: %w", len(pts), err)
-		}
-		if pkt.StreamIndex() == idx && pkt.Pts() != astiav.NoPtsValue &&
-			(keepDiscarded || !pkt.Flags().Has(astiav.PacketFlagDiscard)) {
-			pts = append(pts, pkt.Pts())
-		}
-		pkt.Unref()
-	}
-}
-
 // decodePts decodes the video stream and collects the pts of its frames, as
 // PyAV's container.decode(video=0) yields them.
 func decodePts(fc *astiav.FormatContext, vs *astiav.Stream, cp *astiav.CodecParameters, ii *astiav.IOInterrupter, shortcuts bool) ([]int64, error) {
