@@ -281,7 +281,9 @@ func decodePts(fc *astiav.FormatContext, vs *astiav.Stream, cp *astiav.CodecPara
 	frame := astiav.AllocFrame()
 	defer frame.Free()
 	idx := vs.Index()
-	pts := make([]int64, 0, max(vs.NbFrames(), 64))
+	// nb_frames comes from the file's header: trust it only as a hint, so a
+	// damaged or hostile header cannot make the probe allocate gigabytes.
+	pts := make([]int64, 0, min(max(vs.NbFrames(), 64), 1<<16))
 
 	drain := func() error {
 		for {

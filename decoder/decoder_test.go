@@ -153,3 +153,43 @@ func TestCancelStopsAStall(t *testing.T) {
 		t.Errorf("cancelled probe: %v after %v", err, time.Since(start))
 	}
 }
+
+// TestHugeFrameCountHeader probes files whose headers declare billions of
+// frames (an MP4 stts count of 2^32-16; an AVI stream length of 2^32-1). The
+// frame count is only a capacity hint: the probe must neither allocate from
+// it nor trust it (this was FuzzProbe's first crasher: a 32 GB allocation
+// killed the process).
+func TestHugeFrameCountHeader(t *testing.T) {
+	dir := t.TempDir()
+	patch := func(src, atom string, off int, v []byte) string {
+		b, err := os.ReadFile(sample + src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := bytes.Index(b, []byte(atom))
+		if i < 0 {
+			t.Fatalf("%s: no %s", src, atom)
+		}
+		copy(b[i+off:], v)
+		p := filepath.Join(dir, strings.ReplaceAll(src, "/", "_"))
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	files := []string{
+		// stts: size type | version+flags | entry count | first entry's sample count
+		patch("abseiling/h264-25fps.mp4", "stts", 12, []byte{0xff, 0xff, 0xff, 0xf0}),
+		// strh: type | size | fccType fccHandler flags priority language initialFrames scale rate start | length
+		patch("playing guitar/mpeg4-bframes.avi", "strh", 8+32, []byte{0xff, 0xff, 0xff, 0xff}),
+	}
+	for _, p := range files {
+		for _, mode := range []Mode{ModeFast, ModeExact} {
+			r := probeT(t, p, mode)
+			if r.Status == StatusOK && len(r.Pts) > 1000 {
+				t.Errorf("%s (%s): %d timestamps from a 2-second file", p, mode, len(r.Pts))
+			}
+			t.Logf("%s (%s): %s %q, %d timestamps", filepath.Base(p), mode, r.Status, r.Err, len(r.Pts))
+		}
+	}
+}
