@@ -58,7 +58,11 @@ unit: deps
 fuzz: deps
 	$(GOENV) $(GO) test -run '^$$' -fuzz '^FuzzPickleRoundTrip$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./cachefmt
 	$(GOENV) $(GO) test -run '^$$' -fuzz '^FuzzInspect$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./cachefmt
-	$(GOENV) $(GO) test -run '^$$' -fuzz '^FuzzProbe$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./decoder
+	@logs=$$(mktemp -d); \
+	  echo "go test -fuzz '^FuzzProbe$$' -fuzztime $(FUZZTIME) ./decoder  (workers' stderr in $$logs)"; \
+	  $(GOENV) VIDCACHE_FUZZ_STDERR=$$logs $(GO) test -run '^$$' -fuzz '^FuzzProbe$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./decoder || { \
+	    for f in $$logs/*.log; do [ -s "$$f" ] && { echo "== $$f"; head -c 20000 "$$f"; }; done; exit 1; }; \
+	  rm -rf "$$logs"
 	$(GOENV) $(GO) test -race -count=1 -run '^FuzzProbe$$' ./decoder
 
 test: deps peer slurm fmt-check vet unit fuzz

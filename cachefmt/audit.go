@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -160,16 +161,16 @@ func Audit(path string) (*AuditReport, error) {
 		r.Kind = "torch zip"
 		err = r.scanZip(f, fi.Size(), "", 0)
 	case n >= 1 && head[0] == 0x80:
-		br := bufio.NewReader(f)
+		w := newOpWalker(f, fi.Size(), false)
 		if isLegacyMagic(head[:n], f) {
 			r.Kind = "torch legacy"
 			// magic, protocol version, system info, the object, storage keys
 			for i := 0; i < 5 && err == nil; i++ {
-				err = r.scanPickle(br, fmt.Sprintf("pickle %d", i+1))
+				err = r.scanPickle(w, fmt.Sprintf("pickle %d", i+1))
 			}
 		} else {
 			r.Kind = "pickle"
-			err = r.scanPickle(br, "pickle 1")
+			err = r.scanPickle(w, "pickle 1")
 		}
 	default:
 		err = errors.New("neither a zip nor a pickle")
@@ -212,7 +213,7 @@ func (r *AuditReport) scanZip(ra io.ReaderAt, size int64, prefix string, depth i
 		head, _ := br.Peek(4)
 		switch {
 		case isPkl:
-			err = r.scanPickle(br, name)
+			err = r.scanPickle(newOpWalker(br, int64(min(zf.UncompressedSize64, math.MaxInt64)), false), name)
 		case string(head) == "PK\x03\x04" && depth < maxZipDepth && zf.UncompressedSize64 <= 1<<30:
 			var b []byte
 			b, err = io.ReadAll(br)
@@ -230,10 +231,11 @@ func (r *AuditReport) scanZip(ra io.ReaderAt, size int64, prefix string, depth i
 
 // scanPickle walks one pickle to its STOP, recording opcodes and globals.
 // It keeps just enough state to name STACK_GLOBAL targets: the strings pushed
-// most recently, and strings stored in the memo.
-func (r *AuditReport) scanPickle(br *bufio.Reader, entry string) error {
+// most recently, and strings stored in the memo. Offsets are relative to the
+// pickle's start.
+func (r *AuditReport) scanPickle(w *opWalker, entry string) error {
 	r.Pickles++
-	var off int64
+	start := w.off
 	var recent []string          // last string values pushed
 	memo := map[uint64]string{}  // memo index -> string stored there
 	memoLen := map[uint64]bool{} // every index in use, for MEMOIZE
@@ -244,73 +246,15 @@ func (r *AuditReport) scanPickle(br *bufio.Reader, entry string) error {
 			recent = recent[1:]
 		}
 	}
-	readN := func(n uint64) ([]byte, error) {
-		if n > 1<<32 {
-			return nil, fmt.Errorf("argument of %d bytes at offset %d", n, off)
-		}
-		b := make([]byte, 0, min(n, 1<<20))
-		lr := io.LimitReader(br, int64(n))
-		b, err := io.ReadAll(lr)
-		if err == nil && uint64(len(b)) != n {
-			err = io.ErrUnexpectedEOF
-		}
-		off += int64(len(b))
-		return b, err
-	}
-	line := func() (string, error) {
-		s, err := br.ReadString('\n')
-		off += int64(len(s))
-		if err != nil {
-			return "", err
-		}
-		return strings.TrimSuffix(s, "\n"), nil
-	}
 	for {
-		at := off
-		c, err := br.ReadByte()
+		at, op, arg, err := w.next()
 		if err != nil {
-			return fmt.Errorf("pickle ends without STOP at offset %d", off)
+			return err
 		}
-		off++
-		op, ok := opcodes[c]
-		if !ok {
-			return fmt.Errorf("unknown opcode 0x%02x at offset %d", c, at)
-		}
+		at -= start
 		r.Opcodes[op.name]++
-		var arg []byte
-		switch op.kind {
-		case argFixed:
-			arg, err = readN(uint64(op.n))
-		case argLen1:
-			var n []byte
-			if n, err = readN(1); err == nil {
-				arg, err = readN(uint64(n[0]))
-			}
-		case argLen4:
-			var n []byte
-			if n, err = readN(4); err == nil {
-				arg, err = readN(uint64(binary.LittleEndian.Uint32(n)))
-			}
-		case argLen8:
-			var n []byte
-			if n, err = readN(8); err == nil {
-				arg, err = readN(binary.LittleEndian.Uint64(n))
-			}
-		case argLine:
-			var s string
-			s, err = line()
-			arg = []byte(s)
-		case argLines2:
-			var m, n string
-			if m, err = line(); err == nil {
-				n, err = line()
-			}
-			if err == nil {
-				r.Globals = append(r.Globals, Finding{Entry: entry, Offset: at, Op: op.name, Global: m + "." + n})
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("%s at offset %d: %v", op.name, at, err)
+		if op.kind == argLines2 {
+			r.Globals = append(r.Globals, Finding{Entry: entry, Offset: at, Op: op.name, Global: strings.Replace(string(arg), "\n", ".", 1)})
 		}
 		wasString := lastWasString
 		lastWasString = false

@@ -134,6 +134,9 @@ func loadZip(zr *zip.Reader, l *Loaded, findClass func(string, string) (any, err
 	if pkl == nil {
 		return nil, fmt.Errorf("no %s/data.pkl in the zip", dir)
 	}
+	if err := checkZipPickle(pkl); err != nil {
+		return nil, fmt.Errorf("%s: %w", pkl.Name, err)
+	}
 	rc, err := pkl.Open()
 	if err != nil {
 		return nil, err
@@ -171,6 +174,17 @@ func loadZip(zr *zip.Reader, l *Loaded, findClass func(string, string) (any, err
 		return st, nil
 	}
 	return u.Load()
+}
+
+// checkZipPickle walks the pickle record once before gopickle reads it (see
+// opWalker).
+func checkZipPickle(f *zip.File) error {
+	rc, err := f.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return checkPickles(rc, int64(f.UncompressedSize64), 1)
 }
 
 // maxPickle bounds the pickle this reader accepts (a 240,000-video cache's
@@ -228,6 +242,10 @@ func loadLegacy(filename string, l *Loaded, findClass func(string, string) (any,
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
+		return nil, err
+	}
+	// magic, protocol version, system info, the object, the storage keys
+	if err := checkPickles(io.NewSectionReader(f, 0, fi.Size()), fi.Size(), 5); err != nil {
 		return nil, err
 	}
 	r := bufio.NewReader(f)

@@ -1,0 +1,147 @@
+package cachefmt
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// opWalker reads a pickle's opcodes and their arguments without building any
+// value. Every declared length (a string's, a FRAME's) is checked against the
+// bytes the input still holds before anything is read or allocated: gopickle
+// allocates a declared length before it reads, so a 16-byte file declaring a
+// terabyte string would otherwise end the process with "out of memory"
+// instead of an error.
+type opWalker struct {
+	br    *bufio.Reader
+	off   int64 // bytes consumed
+	limit int64 // total bytes the input holds
+	skip  bool  // discard arguments of variable length instead of returning them
+}
+
+func newOpWalker(r io.Reader, limit int64, skip bool) *opWalker {
+	br, ok := r.(*bufio.Reader)
+	if !ok {
+		br = bufio.NewReader(r)
+	}
+	return &opWalker{br: br, limit: limit, skip: skip}
+}
+
+// errNoStop reports a pickle that ends before its STOP opcode.
+var errNoStop = errors.New("pickle ends without STOP")
+
+// next reads one opcode and its argument; at is the opcode's offset. For
+// GLOBAL and INST, arg is "module\nname".
+func (w *opWalker) next() (at int64, op opcode, arg []byte, err error) {
+	at = w.off
+	c, err := w.br.ReadByte()
+	if err == nil && w.left() == 0 {
+		err = io.ErrUnexpectedEOF // more bytes than the input declared
+	}
+	if err != nil {
+		return at, op, nil, fmt.Errorf("%w (offset %d)", errNoStop, at)
+	}
+	w.off++
+	op, ok := opcodes[c]
+	if !ok {
+		return at, op, nil, fmt.Errorf("unknown opcode 0x%02x at offset %d", c, at)
+	}
+	switch op.kind {
+	case argFixed:
+		arg, err = w.read(uint64(op.n), false)
+		if err == nil && op.name == "FRAME" {
+			if n := binary.LittleEndian.Uint64(arg); n > w.left() {
+				err = fmt.Errorf("declares a frame of %d bytes, but only %d are left", n, w.left())
+			}
+		}
+	case argLen1, argLen4, argLen8:
+		width := map[argKind]uint64{argLen1: 1, argLen4: 4, argLen8: 8}[op.kind]
+		var nb []byte
+		if nb, err = w.read(width, false); err == nil {
+			var n uint64
+			switch width {
+			case 1:
+				n = uint64(nb[0])
+			case 4:
+				n = uint64(binary.LittleEndian.Uint32(nb))
+			default:
+				n = binary.LittleEndian.Uint64(nb)
+			}
+			arg, err = w.read(n, w.skip)
+		}
+	case argLine:
+		arg, err = w.line()
+	case argLines2:
+		var m, n []byte
+		if m, err = w.line(); err == nil {
+			n, err = w.line()
+		}
+		arg = append(append(m, '\n'), n...)
+	}
+	if err != nil {
+		return at, op, nil, fmt.Errorf("%s at offset %d: %w", op.name, at, err)
+	}
+	return at, op, arg, nil
+}
+
+func (w *opWalker) left() uint64 { return uint64(max(w.limit-w.off, 0)) }
+
+// read reads (or with discard, skips) n bytes that the input must still hold.
+func (w *opWalker) read(n uint64, discard bool) ([]byte, error) {
+	if n > w.left() {
+		return nil, fmt.Errorf("declares %d bytes, but only %d are left", n, w.left())
+	}
+	if discard {
+		m, err := w.br.Discard(int(n))
+		w.off += int64(m)
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	// Grown as the bytes arrive: limit may itself come from a header (a zip
+	// entry's declared size).
+	b, err := io.ReadAll(io.LimitReader(w.br, int64(n)))
+	w.off += int64(len(b))
+	if err == nil && uint64(len(b)) != n {
+		err = io.ErrUnexpectedEOF
+	}
+	return b, err
+}
+
+func (w *opWalker) line() ([]byte, error) {
+	s, err := w.br.ReadString('\n')
+	w.off += int64(len(s))
+	if err == nil && w.off > w.limit {
+		err = fmt.Errorf("a line runs past the input's %d bytes", w.limit)
+	}
+	if err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return []byte(strings.TrimSuffix(s, "\n")), nil
+}
+
+// checkPickles walks count consecutive pickles of r (which holds limit
+// bytes), so that a declared length larger than the input is an error
+// before gopickle sees it.
+func checkPickles(r io.Reader, limit int64, count int) error {
+	w := newOpWalker(r, limit, true)
+	for i := 0; i < count; i++ {
+		for {
+			_, op, _, err := w.next()
+			if err != nil {
+				return err
+			}
+			if op.name == "STOP" {
+				break
+			}
+		}
+	}
+	return nil
+}
