@@ -198,15 +198,25 @@ func int64Tensor(v any) ([]int64, error) {
 		return nil, fmt.Errorf("tensor has %d dimensions, expected 1", len(t.Size))
 	}
 	n, off, stride := t.Size[0], t.StorageOffset, t.Stride[0]
-	if n == 0 {
-		return []int64{}, nil
-	}
-	if n < 0 || off < 0 || stride < 1 || off+(n-1)*stride >= len(st.Data) {
-		return nil, fmt.Errorf("view (offset %d, size %d, stride %d) outside storage of %d", off, n, stride, len(st.Data))
+	if err := CheckView(n, off, stride, len(st.Data)); err != nil {
+		return nil, err
 	}
 	out := make([]int64, n)
 	for i := range out {
 		out[i] = st.Data[off+i*stride]
 	}
 	return out, nil
+}
+
+// CheckView checks that a 1-D tensor view (size n, storage offset off,
+// stride) lies inside a storage of storageLen elements, without overflow:
+// the three numbers come from the pickle and may be anything.
+func CheckView(n, off, stride, storageLen int) error {
+	switch {
+	case n == 0 && off >= 0:
+		return nil
+	case n < 0 || off < 0 || stride < 1 || off >= storageLen || (n-1) > (storageLen-1-off)/stride:
+		return fmt.Errorf("view (offset %d, size %d, stride %d) outside storage of %d", off, n, stride, storageLen)
+	}
+	return nil
 }

@@ -1,8 +1,10 @@
 package indexer_test
 
 import (
+	"archive/zip"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -138,4 +140,70 @@ func TestImportRecordsExistingVideos(t *testing.T) {
 	if f == nil || !strings.HasPrefix(f.Paths[0], "/mnt/k400/train/") {
 		t.Errorf("--root-as not applied: %v", f)
 	}
+}
+
+// TestImportRefusesHostileViews: a metadata dict whose timestamp tensor
+// declares a size, offset or stride beyond its one-element storage (2^60
+// elements, negative, or large enough to overflow offset+size*stride) is
+// refused by name; it must not allocate from the declared size or index out
+// of the storage.
+func TestImportRefusesHostileViews(t *testing.T) {
+	str := func(s string) string {
+		return "X" + string([]byte{byte(len(s)), 0, 0, 0}) + s
+	}
+	long := func(v int64) string {
+		b := make([]byte, 8)
+		for i := range b {
+			b[i] = byte(uint64(v) >> (8 * i))
+		}
+		return "\x8a\x08" + string(b)
+	}
+	dir := t.TempDir()
+	for i, view := range [][3]int64{
+		{1 << 60, 0, 1},         // size
+		{-5, 0, 1},              // negative size
+		{2, 0, 1 << 62},         // stride: (n-1)*stride overflows nothing but is far out
+		{3, 1 << 62, 1 << 62},   // offset+(n-1)*stride wraps around to a small number
+		{1, 1, 1},               // offset one past the end
+		{4, 0, 0},               // stride 0
+		{1 << 62, 0, -(1 << 2)}, // negative stride
+	} {
+		tensor := "ctorch._utils\n_rebuild_tensor_v2\n(" +
+			"(" + str("storage") + "ctorch\nLongStorage\n" + str("0") + str("cpu") + "K\x01tQ" +
+			long(view[1]) + long(view[0]) + "\x85" + long(view[2]) + "\x85" + "\x89" +
+			"ccollections\nOrderedDict\n)R" + "tR"
+		pkl := "\x80\x02}(" + str("video_paths") + "]" + str("a.mp4") + "a" +
+			str("video_pts") + "]" + tensor + "a" +
+			str("video_fps") + "]Na" + "u."
+		p := filepath.Join(dir, fmt.Sprintf("view%d.pt", i))
+		writeTorchZip(t, p, map[string]string{"archive/data.pkl": pkl, "archive/data/0": "\x01\x00\x00\x00\x00\x00\x00\x00"})
+		dst := p + ".out"
+		_, err := indexer.Import(context.Background(), p, indexer.ImportOptions{Out: dst})
+		if !errors.Is(err, indexer.ErrRefused) || !strings.Contains(err.Error(), "outside storage") {
+			t.Errorf("view %v: %v, want a refusal naming the view", view, err)
+		}
+		if _, err := os.Stat(dst); err == nil {
+			t.Errorf("view %v: refused, but wrote %s", view, dst)
+		}
+	}
+}
+
+func writeTorchZip(t *testing.T, path string, records map[string]string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	for _, name := range []string{"archive/data.pkl", "archive/data/0"} {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(records[name]))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
 }

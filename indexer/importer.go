@@ -415,7 +415,7 @@ func numpyInt64(o *cachefmt.Object) ([]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("numpy data: %v", err)
 	}
-	if len(raw) != 8*shape[0] {
+	if shape[0] < 0 || len(raw)%8 != 0 || len(raw)/8 != shape[0] {
 		return nil, fmt.Errorf("numpy data holds %d bytes for %d int64s", len(raw), shape[0])
 	}
 	var bo binary.ByteOrder = binary.LittleEndian
@@ -463,25 +463,30 @@ func tensorInt64(v any) ([]int64, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s is not a tensor", kind(v))
 	}
-	if len(t.Size) != 1 {
+	if len(t.Size) != 1 || len(t.Stride) != 1 {
 		return nil, fmt.Errorf("tensor of %d dimensions", len(t.Size))
 	}
-	n := t.Size[0]
-	out := make([]int64, n)
-	if n == 0 {
-		return out, nil
-	}
-	get := func(i int) (int64, bool) { return 0, false }
+	var get func(i int) (int64, bool)
+	var storageLen int
 	switch s := t.Source.(type) {
 	case *pytorch.LongStorage:
-		get = func(i int) (int64, bool) { return s.Data[i], true }
+		get, storageLen = func(i int) (int64, bool) { return s.Data[i], true }, len(s.Data)
 	case *pytorch.IntStorage:
-		get = func(i int) (int64, bool) { return int64(s.Data[i]), true }
+		get, storageLen = func(i int) (int64, bool) { return int64(s.Data[i]), true }, len(s.Data)
 	case *pytorch.FloatStorage: // an empty list became a float tensor in old torchvision
 		get = func(i int) (int64, bool) { return int64(s.Data[i]), float32(int64(s.Data[i])) == s.Data[i] }
+		storageLen = len(s.Data)
 	default:
+		if t.Size[0] == 0 {
+			return []int64{}, nil
+		}
 		return nil, fmt.Errorf("tensor storage %T", t.Source)
 	}
+	n := t.Size[0]
+	if err := cachefmt.CheckView(n, t.StorageOffset, t.Stride[0], storageLen); err != nil {
+		return nil, err
+	}
+	out := make([]int64, n)
 	for i := range out {
 		j := t.StorageOffset + i*t.Stride[0]
 		v, ok := get(j)
