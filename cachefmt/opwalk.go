@@ -20,6 +20,8 @@ type opWalker struct {
 	off   int64 // bytes consumed
 	limit int64 // total bytes the input holds
 	skip  bool  // discard arguments of variable length instead of returning them
+
+	scratch [8]byte
 }
 
 func newOpWalker(r io.Reader, limit int64, skip bool) *opWalker {
@@ -34,7 +36,8 @@ func newOpWalker(r io.Reader, limit int64, skip bool) *opWalker {
 var errNoStop = errors.New("pickle ends without STOP")
 
 // next reads one opcode and its argument; at is the opcode's offset. For
-// GLOBAL and INST, arg is "module\nname".
+// GLOBAL and INST, arg is "module\nname". A fixed-width arg is only valid
+// until the next call.
 func (w *opWalker) next() (at int64, op opcode, arg []byte, err error) {
 	at = w.off
 	c, err := w.br.ReadByte()
@@ -45,31 +48,36 @@ func (w *opWalker) next() (at int64, op opcode, arg []byte, err error) {
 		return at, op, nil, fmt.Errorf("%w (offset %d)", errNoStop, at)
 	}
 	w.off++
-	op, ok := opcodes[c]
-	if !ok {
+	op = opcodeTable[c]
+	if op.name == "" {
 		return at, op, nil, fmt.Errorf("unknown opcode 0x%02x at offset %d", c, at)
 	}
 	switch op.kind {
 	case argFixed:
-		arg, err = w.read(uint64(op.n), false)
+		arg, err = w.fixed(op.n)
 		if err == nil && op.name == "FRAME" {
 			if n := binary.LittleEndian.Uint64(arg); n > w.left() {
 				err = fmt.Errorf("declares a frame of %d bytes, but only %d are left", n, w.left())
 			}
 		}
 	case argLen1, argLen4, argLen8:
-		width := map[argKind]uint64{argLen1: 1, argLen4: 4, argLen8: 8}[op.kind]
 		var nb []byte
-		if nb, err = w.read(width, false); err == nil {
-			var n uint64
-			switch width {
-			case 1:
+		var n uint64
+		switch op.kind {
+		case argLen1:
+			if nb, err = w.fixed(1); err == nil {
 				n = uint64(nb[0])
-			case 4:
+			}
+		case argLen4:
+			if nb, err = w.fixed(4); err == nil {
 				n = uint64(binary.LittleEndian.Uint32(nb))
-			default:
+			}
+		default:
+			if nb, err = w.fixed(8); err == nil {
 				n = binary.LittleEndian.Uint64(nb)
 			}
+		}
+		if err == nil {
 			arg, err = w.read(n, w.skip)
 		}
 	case argLine:
@@ -87,7 +95,25 @@ func (w *opWalker) next() (at int64, op opcode, arg []byte, err error) {
 	return at, op, arg, nil
 }
 
+// opcodeTable is opcodes indexed by byte (name "" for none).
+var opcodeTable = func() (t [256]opcode) {
+	for c, op := range opcodes {
+		t[c] = op
+	}
+	return t
+}()
+
 func (w *opWalker) left() uint64 { return uint64(max(w.limit-w.off, 0)) }
+
+// fixed reads n ≤ 8 bytes into the walker's scratch space.
+func (w *opWalker) fixed(n int) ([]byte, error) {
+	if uint64(n) > w.left() {
+		return nil, fmt.Errorf("needs %d bytes, but only %d are left", n, w.left())
+	}
+	m, err := io.ReadFull(w.br, w.scratch[:n])
+	w.off += int64(m)
+	return w.scratch[:n], err
+}
 
 // read reads (or with discard, skips) n bytes that the input must still hold.
 func (w *opWalker) read(n uint64, discard bool) ([]byte, error) {
@@ -102,9 +128,18 @@ func (w *opWalker) read(n uint64, discard bool) ([]byte, error) {
 		}
 		return nil, err
 	}
-	// Grown as the bytes arrive: limit may itself come from a header (a zip
-	// entry's declared size).
-	b, err := io.ReadAll(io.LimitReader(w.br, int64(n)))
+	var b []byte
+	var err error
+	if n <= 1<<16 {
+		b = make([]byte, n)
+		var m int
+		m, err = io.ReadFull(w.br, b)
+		b = b[:m]
+	} else {
+		// Grown as the bytes arrive: limit may itself come from a header
+		// (a zip entry's declared size).
+		b, err = io.ReadAll(io.LimitReader(w.br, int64(n)))
+	}
 	w.off += int64(len(b))
 	if err == nil && uint64(len(b)) != n {
 		err = io.ErrUnexpectedEOF
