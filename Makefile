@@ -58,6 +58,7 @@ unit: deps
 fuzz: deps
 	$(GOENV) $(GO) test -run '^$$' -fuzz '^FuzzPickleRoundTrip$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./cachefmt
 	$(GOENV) $(GO) test -run '^$$' -fuzz '^FuzzInspect$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./cachefmt
+	$(GOENV) $(GO) test -run '^$$' -fuzz '^FuzzImport$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./indexer
 	@logs=$$(mktemp -d); \
 	  echo "go test -fuzz '^FuzzProbe$$' -fuzztime $(FUZZTIME) ./decoder  (workers' stderr in $$logs)"; \
 	  $(GOENV) VIDCACHE_FUZZ_STDERR=$$logs $(GO) test -run '^$$' -fuzz '^FuzzProbe$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./decoder || { \
