@@ -26,6 +26,13 @@ package decoder
 //   unsigned a = 0; size_t n = sizeof a;
 //   return mallctl("opt.narenas", &a, &n, NULL, 0) == 0 ? (int)a : -1;
 // }
+// static long long vidcache_je_allocated(void) {
+//   unsigned long long epoch = 1; size_t allocated = 0, n = sizeof allocated;
+//   if (mallctl("epoch", NULL, NULL, &epoch, sizeof epoch) != 0 ||
+//       mallctl("stats.allocated", &allocated, &n, NULL, 0) != 0)
+//     return -1;
+//   return (long long)allocated;
+// }
 import "C"
 
 // Allocator reports the process allocator: jemalloc's version and its arena
@@ -36,3 +43,7 @@ func Allocator() (version string, arenas int) {
 	}
 	return version, int(C.vidcache_je_narenas())
 }
+
+// cHeapBytes is what the C side (FFmpeg, SQLite) holds allocated right now,
+// from jemalloc's statistics; -1 if they are unavailable. For leak tests.
+func cHeapBytes() int64 { return int64(C.vidcache_je_allocated()) }
