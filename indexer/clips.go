@@ -28,11 +28,15 @@ func (s ClipSpec) Validate() error {
 }
 
 // Resampling is VideoClips._resample_video_idx's result: either every Step-th
-// frame (Slice) or an explicit index list.
+// frame (Slice) or N frames where frame k is floor(float32(k) * Ratio).
+// The index list torchvision materializes is computed on demand: a frame
+// rate taken from a damaged header (1/2147483647 fps, say) would otherwise
+// make a 50-frame video allocate terabytes.
 type Resampling struct {
 	Slice bool
-	Step  int   // when Slice
-	Idxs  []int // otherwise
+	Step  int     // when Slice
+	N     int     // otherwise: the number of resampled frames
+	Ratio float32 // otherwise
 }
 
 // Len is the number of frames after resampling n frames.
@@ -40,7 +44,7 @@ func (r Resampling) Len(n int) int {
 	if r.Slice {
 		return (n + r.Step - 1) / r.Step
 	}
-	return len(r.Idxs)
+	return r.N
 }
 
 // Frame maps the k-th resampled frame to an index into the original frames.
@@ -48,14 +52,20 @@ func (r Resampling) Frame(k int) int {
 	if r.Slice {
 		return k * r.Step
 	}
-	return r.Idxs[k]
+	return int(math.Floor(float64(float32(k) * r.Ratio)))
 }
+
+// maxResampled bounds the resampled frame count: float32 indexes stop
+// being distinct long before, and torchvision could not allocate the list.
+const maxResampled = 1 << 53
 
 // Resample reproduces torchvision 0.21's compute_clips_for_video resampling of
 // n frames at fps to frameRate (nil fps: 1; nil frameRate: fps):
 // total = n * frame_rate / fps (float64, left to right); ratio = fps /
 // frame_rate; an integer ratio keeps pts[::ratio], otherwise frame i of
-// floor(total) maps to floor(float32(i) * float32(ratio)).
+// floor(total) maps to floor(float32(i) * float32(ratio)). Where torchvision
+// raises (an index past the last frame, a NaN or negative total), so does
+// Resample, with an error.
 func Resample(n int, fps, frameRate *float64) (Resampling, error) {
 	f := 1.0
 	if fps != nil {
@@ -73,17 +83,19 @@ func Resample(n int, fps, frameRate *float64) (Resampling, error) {
 		}
 		return Resampling{Slice: true, Step: int(ratio)}, nil
 	}
-	m := int(math.Floor(total))
-	idxs := make([]int, m)
-	r32 := float32(ratio)
-	for i := range idxs {
-		idxs[i] = int(math.Floor(float64(float32(i) * r32)))
-		if idxs[i] >= n {
+	if !(total >= 0 && total < maxResampled) {
+		return Resampling{}, fmt.Errorf("resample: %d frames at %v fps to %v fps make %v frames", n, f, fr, total)
+	}
+	r := Resampling{N: int(math.Floor(total)), Ratio: float32(ratio)}
+	// float32(k) * Ratio never decreases with k, so the last index is the
+	// largest.
+	if r.N > 0 {
+		if last := r.Frame(r.N - 1); last >= n {
 			// torchvision would raise IndexError indexing video_pts here.
-			return Resampling{}, fmt.Errorf("resample: frame index %d out of range for %d frames", idxs[i], n)
+			return Resampling{}, fmt.Errorf("resample: frame index %d out of range for %d frames", last, n)
 		}
 	}
-	return Resampling{Idxs: idxs}, nil
+	return r, nil
 }
 
 // ClipCount is unfold's window count over m resampled frames.

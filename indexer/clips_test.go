@@ -3,6 +3,7 @@ package indexer
 import (
 	"bufio"
 	"encoding/binary"
+	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -138,5 +139,46 @@ func TestPtsBlobRoundTrip(t *testing.T) {
 				t.Fatalf("%v: truncated blob accepted", pts)
 			}
 		}
+	}
+}
+
+// TestResampleHostileRates: frame rates from damaged headers neither
+// allocate per resampled frame nor panic. 50 frames at 1/2147483647 fps
+// resampled to 15 fps are 1.6e12 frames whose float32 indexes run past the
+// last frame (torchvision's IndexError, had it the memory); 3 frames at
+// 1/90000 fps are 4,050,000, each index as the explicit float32 formula
+// gives it; NaN, negative and overflowing totals are errors, as they are in
+// torchvision.
+func TestResampleHostileRates(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	if r, err := Resample(50, f(1.0/2147483647), f(15)); err == nil || !strings.Contains(err.Error(), "out of range") {
+		t.Fatalf("1/2147483647 fps: %+v %v", r, err)
+	}
+	fps := 1.0 / 90000
+	r, err := Resample(3, f(fps), f(15))
+	if err != nil || r.Len(3) != 4050000 {
+		t.Fatalf("1/90000 fps: %+v %v", r, err)
+	}
+	// torchvision 0.14 and 0.21 both give: last index 2, and 4062 as the sum
+	// of every 997th index (VideoClips._resample_video_idx).
+	sum := 0
+	for k := 0; k < r.Len(3); k += 997 {
+		sum += r.Frame(k)
+	}
+	if last := r.Frame(r.Len(3) - 1); last != 2 || sum != 4062 {
+		t.Fatalf("1/90000 fps: last index %d, sum of every 997th %d; torchvision: 2, 4062", last, sum)
+	}
+	if n, err := VideoClipCount(3, f(fps), ClipSpec{FramesPerClip: 16, StepBetweenClips: 1, FrameRate: f(15)}); err != nil || n != 4050000-15 {
+		t.Fatalf("1/90000 fps: %d clips, %v", n, err)
+	}
+	for _, c := range []struct{ fps, rate float64 }{
+		{math.NaN(), 15}, {-2.5, 15}, {5e-324, 15}, {25, math.NaN()},
+	} {
+		if r, err := Resample(50, f(c.fps), f(c.rate)); err == nil {
+			t.Errorf("fps %v -> %v: %+v, want an error", c.fps, c.rate, r)
+		}
+	}
+	if r, err := Resample(50, f(math.Inf(1)), f(15)); err != nil || r.Len(50) != 0 {
+		t.Errorf("infinite fps: %+v %v, want no frames", r, err)
 	}
 }
