@@ -13,7 +13,6 @@ export PATH := $(PATH):/usr/local/go/bin
 GOENV = PKG_CONFIG_PATH="$$(scripts/ffmpeg.sh env)$${PKG_CONFIG_PATH:+:$$PKG_CONFIG_PATH}" PKG_CONFIG="pkg-config --static" CGO_ENABLED=1
 
 DEMO_HOME ?= $(or $(TMPDIR),/tmp)/vidcache-demo
-FUZZTIME ?= 10s
 
 .PHONY: all deps peer slurm build demo test vet fmt-check unit fuzz bench golden allowlists clean
 
@@ -55,13 +54,19 @@ fmt-check:
 unit: deps
 	$(GOENV) $(GO) test -count=1 -timeout 20m ./...
 
+# Fuzz budgets are execution counts (about 10 s each on 2 cores), not
+# durations: Go 1.26's fuzz coordinator can report its own -fuzztime deadline
+# as "context deadline exceeded", a failure without a crasher
+# (golang/go#75804, fixed in Go 1.27). FUZZTIME=1m (or =50000x) overrides.
+fuzztime = -fuzztime $(or $(FUZZTIME),$(1)) -fuzzminimizetime 200x
+
 fuzz: deps
-	$(GOENV) $(GO) test -run '^$$' -fuzz '^FuzzPickleRoundTrip$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./cachefmt
-	$(GOENV) $(GO) test -run '^$$' -fuzz '^FuzzInspect$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./cachefmt
-	$(GOENV) $(GO) test -run '^$$' -fuzz '^FuzzImport$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./indexer
+	$(GOENV) $(GO) test -run '^$$' -fuzz '^FuzzPickleRoundTrip$$' $(call fuzztime,8000x) ./cachefmt
+	$(GOENV) $(GO) test -run '^$$' -fuzz '^FuzzInspect$$' $(call fuzztime,8000x) ./cachefmt
+	$(GOENV) $(GO) test -run '^$$' -fuzz '^FuzzImport$$' $(call fuzztime,2000x) ./indexer
 	@logs=$$(mktemp -d); \
-	  echo "go test -fuzz '^FuzzProbe$$' -fuzztime $(FUZZTIME) ./decoder  (workers' stderr in $$logs)"; \
-	  $(GOENV) VIDCACHE_FUZZ_STDERR=$$logs $(GO) test -run '^$$' -fuzz '^FuzzProbe$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./decoder || { \
+	  echo "go test -fuzz '^FuzzProbe$$' $(call fuzztime,10000x) ./decoder  (workers' stderr in $$logs)"; \
+	  $(GOENV) VIDCACHE_FUZZ_STDERR=$$logs $(GO) test -run '^$$' -fuzz '^FuzzProbe$$' $(call fuzztime,10000x) ./decoder || { \
 	    for f in $$logs/*.log; do [ -s "$$f" ] && { echo "== $$f"; head -c 20000 "$$f"; }; done; exit 1; }; \
 	  rm -rf "$$logs"
 	$(GOENV) $(GO) test -race -count=1 -run '^FuzzProbe$$' ./decoder
