@@ -3,7 +3,6 @@ package cachefmt
 import (
 	"bufio"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -32,9 +31,6 @@ func newOpWalker(r io.Reader, limit int64, skip bool) *opWalker {
 	return &opWalker{br: br, limit: limit, skip: skip}
 }
 
-// errNoStop reports a pickle that ends before its STOP opcode.
-var errNoStop = errors.New("pickle ends without STOP")
-
 // next reads one opcode and its argument; at is the opcode's offset. For
 // GLOBAL and INST, arg is "module\nname". A fixed-width arg is only valid
 // until the next call.
@@ -45,7 +41,7 @@ func (w *opWalker) next() (at int64, op opcode, arg []byte, err error) {
 		err = io.ErrUnexpectedEOF // more bytes than the input declared
 	}
 	if err != nil {
-		return at, op, nil, fmt.Errorf("%w (offset %d)", errNoStop, at)
+		return at, op, nil, fmt.Errorf("pickle ends without STOP at offset %d", at)
 	}
 	w.off++
 	op = opcodeTable[c]

@@ -51,17 +51,26 @@ func TestProbeSample(t *testing.T) {
 	}
 }
 
-func TestProbeFailures(t *testing.T) {
-	dir := t.TempDir()
+// damagedSample returns an H.264 sample file and a copy whose coded data is
+// scrambled from 30% to 50% into its mdat: it demuxes cleanly, and decoding
+// fails.
+func damagedSample(t *testing.T) (good, flipped []byte) {
+	t.Helper()
 	good, err := os.ReadFile(sample + "abseiling/h264-25fps.mp4")
 	if err != nil {
 		t.Fatal(err)
 	}
-	flipped := bytes.Clone(good)
+	flipped = bytes.Clone(good)
 	i := bytes.Index(flipped, []byte("mdat")) + 8
 	for k := i + (len(flipped)-i)*3/10; k < i+(len(flipped)-i)/2; k++ {
 		flipped[k] = flipped[k]*31 + 0x5a
 	}
+	return good, flipped
+}
+
+func TestProbeFailures(t *testing.T) {
+	dir := t.TempDir()
+	good, flipped := damagedSample(t)
 	files := map[string][]byte{
 		"empty.mp4":   nil,
 		"text.mp4":    []byte("not a video\n"),

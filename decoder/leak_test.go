@@ -1,7 +1,6 @@
 package decoder
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -20,15 +19,7 @@ func TestProbeNoLeak(t *testing.T) {
 		t.Fatal("jemalloc statistics unavailable")
 	}
 	dir := t.TempDir()
-	good, err := os.ReadFile(sample + "abseiling/h264-25fps.mp4")
-	if err != nil {
-		t.Fatal(err)
-	}
-	flipped := bytes.Clone(good)
-	i := bytes.Index(flipped, []byte("mdat")) + 8
-	for k := i + (len(flipped)-i)*3/10; k < i+(len(flipped)-i)/2; k++ {
-		flipped[k] = flipped[k]*31 + 0x5a
-	}
+	good, flipped := damagedSample(t)
 	write := func(name string, b []byte) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, b, 0o644); err != nil {
