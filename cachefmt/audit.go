@@ -34,8 +34,9 @@ type opcode struct {
 	n    int // for argFixed
 }
 
-// opcodes is every pickle opcode of protocols 0-5.
-var opcodes = map[byte]opcode{
+// opcodes is every pickle opcode of protocols 0-5, indexed by its byte
+// (name "" for bytes that are no opcode).
+var opcodes = [256]opcode{
 	'(': {"MARK", argNone, 0}, '.': {"STOP", argNone, 0}, '0': {"POP", argNone, 0}, '1': {"POP_MARK", argNone, 0},
 	'2': {"DUP", argNone, 0}, 'F': {"FLOAT", argLine, 0}, 'I': {"INT", argLine, 0}, 'J': {"BININT", argFixed, 4},
 	'K': {"BININT1", argFixed, 1}, 'L': {"LONG", argLine, 0}, 'M': {"BININT2", argFixed, 2}, 'N': {"NONE", argNone, 0},

@@ -44,7 +44,7 @@ func (w *opWalker) next() (at int64, op opcode, arg []byte, err error) {
 		return at, op, nil, fmt.Errorf("pickle ends without STOP at offset %d", at)
 	}
 	w.off++
-	op = opcodeTable[c]
+	op = opcodes[c]
 	if op.name == "" {
 		return at, op, nil, fmt.Errorf("unknown opcode 0x%02x at offset %d", c, at)
 	}
@@ -90,14 +90,6 @@ func (w *opWalker) next() (at int64, op opcode, arg []byte, err error) {
 	}
 	return at, op, arg, nil
 }
-
-// opcodeTable is opcodes indexed by byte (name "" for none).
-var opcodeTable = func() (t [256]opcode) {
-	for c, op := range opcodes {
-		t[c] = op
-	}
-	return t
-}()
 
 func (w *opWalker) left() uint64 { return uint64(max(w.limit-w.off, 0)) }
 
