@@ -52,6 +52,22 @@ func bigDataset(t *testing.T, n int) string {
 	return root
 }
 
+// committedRows counts the videos a running build has committed so far; 0
+// while the index does not exist yet or cannot be read.
+func committedRows(db string) int {
+	if _, err := os.Stat(db); err != nil {
+		return 0
+	}
+	ix, err := indexer.OpenIndex(context.Background(), db)
+	if err != nil {
+		return 0
+	}
+	defer ix.Close()
+	var n int
+	ix.DB().QueryRow(`SELECT COUNT(*) FROM videos`).Scan(&n)
+	return n
+}
+
 func integrityOK(t *testing.T, db string) int {
 	t.Helper()
 	ix, err := indexer.OpenIndex(context.Background(), db)
@@ -149,7 +165,15 @@ func TestInterruptStopsQuickly(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	// Interrupt once the first batch is committed, not after a fixed time:
+	// on a loaded machine the walk alone can take longer than any sleep.
+	db := filepath.Join(home, "index.db")
+	for deadline := time.Now().Add(2 * time.Minute); committedRows(db) == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("nothing committed after 2 minutes\n%s", stderr.String())
+		}
+	}
 	sent := time.Now()
 	cmd.Process.Signal(syscall.SIGINT)
 	err := cmd.Wait()
@@ -161,7 +185,7 @@ func TestInterruptStopsQuickly(t *testing.T) {
 	if !strings.Contains(stderr.String(), "interrupted") {
 		t.Errorf("stderr: %s", stderr.String())
 	}
-	if rows := integrityOK(t, filepath.Join(home, "index.db")); rows == 0 || rows == 3000 {
+	if rows := integrityOK(t, db); rows == 0 || rows == 3000 {
 		t.Errorf("%d rows kept after the interrupt; want the finished part", rows)
 	}
 }
