@@ -207,8 +207,8 @@ func (c *Cache) validate() error {
 	return nil
 }
 
-// pickle builds data.pkl: the top-level dict, keys in the documented order.
-// pickle writes the cache's pickle to w and returns its size.
+// pickle writes data.pkl to w (the top-level dict, keys in the documented
+// order) and returns its size.
 func (c *Cache) pickle(w io.Writer, pts, labels, clips storageRef) (int64, error) {
 	p := newPickler()
 	p.w = w
