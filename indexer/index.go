@@ -143,10 +143,6 @@ func prefixRange(p string) (lo, hi string) {
 // RowsUnder loads every row whose path starts with prefix, keyed by path,
 // with its timestamp blob.
 func (ix *Index) RowsUnder(ctx context.Context, prefix string) (map[string]*Row, error) {
-	return ix.rowsUnder(ctx, prefix)
-}
-
-func (ix *Index) rowsUnder(ctx context.Context, prefix string) (map[string]*Row, error) {
 	lo, hi := prefixRange(prefix)
 	q := `SELECT v.` + strings.ReplaceAll(rowColumns, ", ", ", v.") + `, p.pts FROM videos v JOIN video_pts p ON p.path = v.path WHERE v.path >= ? AND v.path < ?`
 	rows, err := ix.db.QueryContext(ctx, q, lo, hi)
@@ -169,10 +165,10 @@ func (ix *Index) rowsUnder(ctx context.Context, prefix string) (map[string]*Row,
 }
 
 // eachMeta calls fn, in path order, with what a plan needs of each row whose
-// path starts with prefix (no stream details, no blob): the path as raw bytes and a Row
-// without Path, both valid only during the call. The few distinct status,
-// mode and FFmpeg strings are shared, so nothing is allocated per row but
-// non-empty errors and hashes.
+// path starts with prefix (no stream details, no blob): the path as raw
+// bytes and a Row without Path, both valid only during the call. The few
+// distinct status, mode and FFmpeg strings are shared, so nothing is
+// allocated per row but non-empty errors and hashes.
 func (ix *Index) eachMeta(ctx context.Context, prefix string, fn func(path []byte, r *Row) error) error {
 	lo, hi := prefixRange(prefix)
 	rows, err := ix.db.QueryContext(ctx, `SELECT path, size, mtime_ns, inode, status, error, fps, frames, mode, ffmpeg, hash, pts_hash
