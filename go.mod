@@ -3,7 +3,7 @@ module github.com/vidcache/vidcache
 go 1.26.8
 
 require (
-	github.com/asticode/go-astiav v0.39.0 // indirect
+	github.com/asticode/go-astiav v0.43.0 // indirect
 	github.com/asticode/go-astikit v0.42.0 // indirect
 	github.com/mattn/go-sqlite3 v1.14.53 // indirect
 	github.com/nlpodyssey/gopickle v0.2.0 // indirect

@@ -5,12 +5,25 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 )
 
-// FormatVersion is the value of vidcache.format_version in files this package writes.
-const FormatVersion = 1
+// FormatVersion is the value of vidcache.format_version in files this
+// package writes. Version 2 added the target (and, for the torchvision
+// target, frame-index pts and int frame rates); version 1 files are all
+// torchvision-pyav caches and are still read.
+const FormatVersion = 2
+
+// MinFormatVersion is the oldest format_version this package reads.
+const MinFormatVersion = 1
+
+// Targets, as stored in the vidcache dict.
+const (
+	TargetTorchvision = "torchvision"      // torchvision 0.26+: torchcodec, frame indices
+	TargetPyAV        = "torchvision-pyav" // torchvision 0.25 and earlier: PyAV timestamps
+)
 
 // archiveDir is the folder every entry of the zip lives under.
 const archiveDir = "vidcache"
@@ -24,7 +37,8 @@ type Config struct {
 	FramesPerClip    int
 	StepBetweenClips int
 	FrameRate        *float64 // nil: each video's native rate
-	Mode             string   // "fast" or "exact"
+	Target           string   // TargetTorchvision or TargetPyAV
+	Mode             string   // "scan" (torchvision), "fast" or "exact" (torchvision-pyav)
 	FFmpeg           string
 	ToolVersion      string
 	CreatedUnix      int64
@@ -36,8 +50,18 @@ type Video struct {
 	Path      string
 	NumFrames int64
 	FPS       *float64 // nil: torchvision's None (not openable, or no video stream)
+	// FPSInt stores FPS as a Python int (it must be a whole number; see
+	// JSONInt): torchcodec's average_fps reaches Python through JSON.
+	FPSInt    bool
 	Label     int64
 	ClipCount int64
+}
+
+// JSONInt reports whether fmt::to_string, which torchcodec uses to hand
+// average_fps to Python as JSON, writes f without a fraction or exponent, so
+// that json.loads makes it a Python int: whole numbers below 1e16.
+func JSONInt(f float64) bool {
+	return f == math.Trunc(f) && math.Abs(f) < 1e16
 }
 
 // Cache is everything a cache file holds.
@@ -48,6 +72,11 @@ type Cache struct {
 	// Pts returns the sorted timestamps of Videos[i]; it is called once per
 	// video, in order, and the result must have Videos[i].NumFrames entries.
 	Pts func(i int) ([]int64, error)
+	// FrameIndices: every video's pts are its frame indices 0..NumFrames-1
+	// (torchvision 0.26+). The file then holds one storage arange(max
+	// NumFrames) that every video_pts tensor views from offset 0, and Pts
+	// is not called.
+	FrameIndices bool
 }
 
 // Options tune how a cache is written.
@@ -115,7 +144,11 @@ func Encode(f *os.File, c *Cache, opts Options) error {
 	}
 	var total int64
 	for _, v := range c.Videos {
-		total += v.NumFrames
+		if c.FrameIndices {
+			total = max(total, v.NumFrames)
+		} else {
+			total += v.NumFrames
+		}
 	}
 	n := int64(len(c.Videos))
 	ptsStore := storageRef{key: "0", numel: total}
@@ -143,6 +176,19 @@ func Encode(f *os.File, c *Cache, opts Options) error {
 	}
 	err = z.addStream(archiveDir+"/data/0", total*8, func(w io.Writer) error {
 		var buf []byte
+		if c.FrameIndices {
+			buf = make([]byte, 0, 8<<10)
+			for k := int64(0); k < total; k++ {
+				buf = binary.LittleEndian.AppendUint64(buf, uint64(k))
+				if len(buf) == cap(buf) || k == total-1 {
+					if _, err := w.Write(buf); err != nil {
+						return err
+					}
+					buf = buf[:0]
+				}
+			}
+			return nil
+		}
 		for i, v := range c.Videos {
 			pts, err := c.Pts(i)
 			if err != nil {
@@ -193,7 +239,7 @@ func Encode(f *os.File, c *Cache, opts Options) error {
 }
 
 func (c *Cache) validate() error {
-	if c.Pts == nil && len(c.Videos) > 0 {
+	if c.Pts == nil && len(c.Videos) > 0 && !c.FrameIndices {
 		return errors.New("cachefmt: Cache.Pts is nil")
 	}
 	for _, v := range c.Videos {
@@ -202,6 +248,9 @@ func (c *Cache) validate() error {
 		}
 		if v.NumFrames < 0 || v.ClipCount < 0 {
 			return fmt.Errorf("cachefmt: %s: negative frame or clip count", v.Path)
+		}
+		if v.FPSInt && (v.FPS == nil || !JSONInt(*v.FPS)) {
+			return fmt.Errorf("cachefmt: %s: frame rate %v stored as an int is not a whole number", v.Path, v.FPS)
 		}
 	}
 	return nil
@@ -222,8 +271,8 @@ func (c *Cache) pickle(w io.Writer, pts, labels, clips storageRef) (int64, error
 	var off int64
 	p.list(len(c.Videos), func(i int) error {
 		n := c.Videos[i].NumFrames
-		if n == 0 {
-			p.tensor(pts, 0, 0)
+		if n == 0 || c.FrameIndices {
+			p.tensor(pts, 0, n)
 		} else {
 			p.tensor(pts, off, n)
 		}
@@ -233,7 +282,9 @@ func (c *Cache) pickle(w io.Writer, pts, labels, clips storageRef) (int64, error
 
 	p.str("video_fps")
 	p.list(len(c.Videos), func(i int) error {
-		if fps := c.Videos[i].FPS; fps != nil {
+		if fps := c.Videos[i].FPS; fps != nil && c.Videos[i].FPSInt {
+			p.int(int64(*fps))
+		} else if fps != nil {
 			p.float(*fps)
 		} else {
 			p.op(opNone)
@@ -277,6 +328,11 @@ func (cfg *Config) dict() *Dict {
 	} else {
 		d.Set("frame_rate", nil)
 	}
+	target := cfg.Target
+	if target == "" {
+		target = TargetPyAV
+	}
+	d.Set("target", target)
 	d.Set("mode", cfg.Mode)
 	d.Set("ffmpeg", cfg.FFmpeg)
 	d.Set("tool_version", cfg.ToolVersion)

@@ -14,6 +14,7 @@ type File struct {
 	Paths      []string
 	Pts        [][]int64
 	FPS        []*float64
+	FPSInt     []bool // FPS[i] was stored as a Python int
 	Classes    []string
 	Labels     []int64
 	ClipCounts []int64
@@ -80,9 +81,15 @@ func fromObject(obj any) (*File, error) {
 			f.FPS = append(f.FPS, nil)
 		case float64:
 			f.FPS = append(f.FPS, &x)
+		case int:
+			v := float64(x)
+			f.FPS = append(f.FPS, &v)
+			f.FPSInt = append(f.FPSInt, true)
+			continue
 		default:
 			return nil, fmt.Errorf("video_fps[%d] is %T", i, x)
 		}
+		f.FPSInt = append(f.FPSInt, false)
 	}
 	if len(f.Pts) != len(f.Paths) || len(f.FPS) != len(f.Paths) {
 		return nil, fmt.Errorf("lengths differ: %d paths, %d pts, %d fps", len(f.Paths), len(f.Pts), len(f.FPS))
@@ -145,6 +152,10 @@ func (f *File) readConfig(v any) error {
 	c.FramesPerClip = int(integer("frames_per_clip"))
 	c.StepBetweenClips = int(integer("step_between_clips"))
 	c.Mode = str("mode")
+	c.Target = TargetPyAV // format 1 had no target: every such cache is torchvision-pyav
+	if _, ok := d.Get("target"); ok {
+		c.Target = str("target")
+	}
 	c.FFmpeg = str("ffmpeg")
 	c.ToolVersion = str("tool_version")
 	c.CreatedUnix = integer("created_unix")

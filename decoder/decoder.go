@@ -1,6 +1,8 @@
 // Package decoder reads the frame timestamps and stream facts of one video
-// file through FFmpeg (go-astiav), the way torchvision's
-// read_video_timestamps (pyav backend, pts_unit="pts") sees them:
+// file through FFmpeg (go-astiav), the way torchvision sees them. ModeScan
+// is torchvision 0.26 and later (torchcodec; see probeScan). ModeFast and
+// ModeExact are torchvision 0.25 and earlier, whose read_video_timestamps
+// (pyav backend, pts_unit="pts") works like this:
 //
 //   - The input is opened with AVFMT_FLAG_GENPTS and avformat_find_stream_info
 //     runs, as PyAV does. A file that cannot be opened, or has no video stream,
@@ -35,17 +37,20 @@ import (
 type Mode string
 
 const (
-	ModeFast  Mode = "fast"  // demux only
-	ModeExact Mode = "exact" // decode where torchvision decodes
+	ModeFast  Mode = "fast"  // PyAV timestamps, demux only
+	ModeExact Mode = "exact" // PyAV timestamps, decode where torchvision decodes
+	// ModeScan is torchcodec's exact-mode packet scan (torchvision 0.26+):
+	// a frame count and average_fps, no timestamps. See probeScan.
+	ModeScan Mode = "scan"
 )
 
 // ParseMode validates a mode name.
 func ParseMode(s string) (Mode, error) {
 	switch Mode(s) {
-	case ModeFast, ModeExact:
+	case ModeFast, ModeExact, ModeScan:
 		return Mode(s), nil
 	}
-	return "", fmt.Errorf("unknown mode %q (want fast or exact)", s)
+	return "", fmt.Errorf("unknown mode %q (want fast, exact or scan)", s)
 }
 
 // Status classifies a probe's outcome. Everything but StatusOK is a failure
@@ -77,9 +82,13 @@ type Options struct {
 
 // Result is what one probe learned.
 type Result struct {
-	Status   Status
-	Err      string   // one-line cause when Status != StatusOK
-	Pts      []int64  // sorted ascending
+	Status Status
+	Err    string  // one-line cause when Status != StatusOK
+	Pts    []int64 // sorted ascending; none in ModeScan
+	// Frames is the frame count: len(Pts), or in ModeScan the packets counted.
+	Frames int
+	// Stream is the index of the video stream read.
+	Stream   int
 	FPS      *float64 // nil: torchvision's None
 	TBNum    int
 	TBDen    int
@@ -123,13 +132,18 @@ func Probe(ctx context.Context, path string, opts Options) (*Result, error) {
 	defer stop()
 
 	r := &Result{}
-	probe(path, opts, ii, r)
+	if opts.Mode == ModeScan {
+		probeScan(path, ii, r)
+	} else {
+		probe(path, opts, ii, r)
+		r.Frames = len(r.Pts)
+	}
 	r.Duration = time.Since(start)
 	if ii.Interrupted() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		r.Status, r.Err, r.Pts = StatusTimeout, fmt.Sprintf("probe exceeded the %s time limit", opts.Timeout), nil
+		r.Status, r.Err, r.Pts, r.Frames = StatusTimeout, fmt.Sprintf("probe exceeded the %s time limit", opts.Timeout), nil, 0
 	}
 	if r.Pts == nil {
 		r.Pts = []int64{}
@@ -172,6 +186,7 @@ func probe(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 		r.Status, r.Err = StatusNoVideo, fmt.Sprintf("no video stream among %d streams", len(streams))
 		return
 	}
+	r.Stream = vs.Index()
 	cp := vs.CodecParameters()
 	if fr := vs.AvgFrameRate(); fr.Num() != 0 && fr.Den() != 0 {
 		fps := float64(fr.Num()) / float64(fr.Den())

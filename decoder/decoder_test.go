@@ -118,8 +118,8 @@ func TestProbeCancelled(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	if v := Version(); !strings.HasPrefix(v, "7.") {
-		t.Errorf("FFmpeg version %q, want 7.x", v)
+	if v := Version(); !strings.HasPrefix(v, "9.") {
+		t.Errorf("FFmpeg version %q, want 9.x", v)
 	}
 }
 

@@ -77,7 +77,7 @@ func demuxPts(fc *astiav.FormatContext, vs *astiav.Stream, keepDiscarded bool) (
 	return pts, nil
 }
 
-// rawFormatContext is the AVFormatContext behind fc. go-astiav v0.39.0 (the
+// rawFormatContext is the AVFormatContext behind fc. go-astiav v0.43.0 (the
 // pinned version) keeps it as the only field of FormatContext and has no
 // accessor for it; TestRawFormatContext checks the two agree.
 func rawFormatContext(fc *astiav.FormatContext) *C.AVFormatContext {

@@ -33,16 +33,63 @@ const (
 	StatusNotRegular = "not_regular_file" // FIFO, socket, device: never opened
 )
 
+// Target is the torchvision generation a cache is for.
+type Target string
+
+const (
+	// TargetTorchvision is torchvision 0.26 and later: VideoClips reads videos
+	// with torchcodec, video_pts are frame indices, fps is torchcodec's
+	// average_fps. Probed in decoder.ModeScan.
+	TargetTorchvision Target = "torchvision"
+	// TargetPyAV is torchvision 0.25 and earlier: PyAV timestamps, probed in
+	// decoder.ModeFast or decoder.ModeExact.
+	TargetPyAV Target = "torchvision-pyav"
+)
+
+// ParseTarget validates a target name.
+func ParseTarget(s string) (Target, error) {
+	switch Target(s) {
+	case TargetTorchvision, TargetPyAV:
+		return Target(s), nil
+	}
+	return "", fmt.Errorf("unknown target %q (want torchvision for torchvision 0.26 and later, or torchvision-pyav for 0.25 and earlier)", s)
+}
+
+// ResolveMode checks a target and mode against each other and fills in the
+// default mode: scan for torchvision, fast for torchvision-pyav. A mode that
+// means nothing for the target is an error, never silently reinterpreted.
+func ResolveMode(t Target, m decoder.Mode) (decoder.Mode, error) {
+	switch t {
+	case TargetTorchvision:
+		switch m {
+		case "", decoder.ModeScan:
+			return decoder.ModeScan, nil
+		}
+		return "", fmt.Errorf("mode %s reads PyAV timestamps, which only torchvision 0.25 and earlier use: add --target torchvision-pyav, or drop --mode (the torchvision target reads what torchcodec reads: an exact packet scan, nothing decoded)", m)
+	case TargetPyAV:
+		switch m {
+		case "":
+			return decoder.ModeFast, nil
+		case decoder.ModeFast, decoder.ModeExact:
+			return m, nil
+		}
+		return "", fmt.Errorf("mode %s is torchcodec's scan, for --target torchvision; torchvision-pyav takes fast or exact", m)
+	}
+	_, err := ParseTarget(string(t))
+	return "", err
+}
+
 // BuildOptions configure one build.
 type BuildOptions struct {
 	Root       string   // dataset root; made absolute
 	Split      string   // default "train"
 	Extensions []string // default avi, mp4
 	Clips      ClipSpec
-	Mode       decoder.Mode
-	RootAs     string // write paths with Root replaced by this prefix
-	Rehash     bool   // trust content hashes, not mtimes
-	Shard      int    // with Shards > 0: probe only this shard's videos, write no cache
+	Target     Target       // default TargetTorchvision
+	Mode       decoder.Mode // default from Target (ResolveMode)
+	RootAs     string       // write paths with Root replaced by this prefix
+	Rehash     bool         // trust content hashes, not mtimes
+	Shard      int          // with Shards > 0: probe only this shard's videos, write no cache
 	Shards     int
 	Jobs       int           // probing workers; default 1
 	Timeout    time.Duration // per video; 0 = none
@@ -97,12 +144,14 @@ func (o *BuildOptions) normalize() error {
 	if len(o.Extensions) == 0 {
 		o.Extensions = []string{"avi", "mp4"}
 	}
-	if o.Mode == "" {
-		o.Mode = decoder.ModeFast
+	if o.Target == "" {
+		o.Target = TargetTorchvision
 	}
-	if _, err := decoder.ParseMode(string(o.Mode)); err != nil {
+	m, err := ResolveMode(o.Target, o.Mode)
+	if err != nil {
 		return err
 	}
+	o.Mode = m
 	if o.Jobs < 1 {
 		o.Jobs = 1
 	}
@@ -146,15 +195,27 @@ type ConfigKey struct {
 	FrameRate        *float64 `json:"frame_rate"`
 	Mode             string   `json:"mode"`
 	RootAs           string   `json:"root_as,omitempty"`
+	// Target is omitted for torchvision-pyav, so the keys (and so the cache
+	// names and digests) of caches written before targets existed, all of
+	// which were torchvision-pyav, stay what they were.
+	Target Target `json:"target,omitempty"`
 }
 
 func (o *BuildOptions) configKey() ConfigKey {
-	return ConfigKey{o.Root, o.Split, o.Extensions, o.Clips.FramesPerClip, o.Clips.StepBetweenClips, o.Clips.FrameRate, string(o.Mode), o.RootAs}
+	k := ConfigKey{o.Root, o.Split, o.Extensions, o.Clips.FramesPerClip, o.Clips.StepBetweenClips, o.Clips.FrameRate, string(o.Mode), o.RootAs, o.Target}
+	if k.Target == TargetPyAV {
+		k.Target = ""
+	}
+	return k
 }
 
 // Options turns a stored configuration back into build options.
 func (k ConfigKey) Options() BuildOptions {
-	return BuildOptions{Root: k.Root, Split: k.Split, Extensions: k.Extensions, Mode: decoder.Mode(k.Mode), RootAs: k.RootAs,
+	t := k.Target
+	if t == "" {
+		t = TargetPyAV
+	}
+	return BuildOptions{Root: k.Root, Split: k.Split, Extensions: k.Extensions, Target: t, Mode: decoder.Mode(k.Mode), RootAs: k.RootAs,
 		Clips: ClipSpec{FramesPerClip: k.FramesPerClip, StepBetweenClips: k.StepBetweenClips, FrameRate: k.FrameRate}}
 }
 
@@ -169,7 +230,11 @@ func (o *BuildOptions) DefaultCacheName() string {
 		fr = strconv.FormatFloat(*k.FrameRate, 'f', -1, 64)
 	}
 	base := sanitize(filepath.Base(k.Root))
-	return fmt.Sprintf("%s-%s-f%d-s%d-r%s-%s-%s.pt", base, sanitize(k.Split), k.FramesPerClip, k.StepBetweenClips, fr, k.Mode, hex.EncodeToString(h[:5]))
+	how := "pyav-" + k.Mode
+	if k.Target == TargetTorchvision {
+		how = "tv"
+	}
+	return fmt.Sprintf("%s-%s-f%d-s%d-r%s-%s-%s.pt", base, sanitize(k.Split), k.FramesPerClip, k.StepBetweenClips, fr, how, hex.EncodeToString(h[:5]))
 }
 
 func sanitize(s string) string {
@@ -248,7 +313,7 @@ func newPlan(ctx context.Context, ix *Index, opts BuildOptions) (*plan, error) {
 	}
 	join := newPathJoin(ds)
 	seen := make([]bool, len(ds.Videos))
-	err = ix.eachMeta(ctx, pyJoin(ds.Dir, ""), func(path []byte, old *Row) error {
+	err = ix.eachMeta(ctx, pyJoin(ds.Dir, ""), opts.Mode, func(path []byte, old *Row) error {
 		i := join.find(path)
 		if i < 0 {
 			if opts.Shards <= 0 {
@@ -599,7 +664,7 @@ func probeRow(e *Entry, pr *decoder.Result, mode decoder.Mode, ffmpeg string) *R
 		Path: e.Path, Size: e.Size, MtimeNs: e.MtimeNs, Inode: e.Inode,
 		Status: string(pr.Status), Error: oneLine(pr.Err), FPS: pr.FPS,
 		TBNum: pr.TBNum, TBDen: pr.TBDen, Codec: pr.Codec, Width: pr.Width, Height: pr.Height,
-		Frames: len(pr.Pts), Pts: encodePts(pr.Pts), Mode: string(mode), FFmpeg: ffmpeg, Probed: nowUnix(),
+		Frames: pr.Frames, Pts: encodePts(pr.Pts), Mode: string(mode), FFmpeg: ffmpeg, Probed: nowUnix(),
 	}
 }
 
@@ -615,11 +680,13 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opt
 		Config: cachefmt.Config{
 			Root: root, Split: ds.Split, Extensions: opts.Extensions,
 			FramesPerClip: opts.Clips.FramesPerClip, StepBetweenClips: opts.Clips.StepBetweenClips,
-			FrameRate: opts.Clips.FrameRate, Mode: string(opts.Mode), FFmpeg: ffmpeg, ToolVersion: Version,
+			FrameRate: opts.Clips.FrameRate, Target: string(opts.Target), Mode: string(opts.Mode), FFmpeg: ffmpeg, ToolVersion: Version,
 			CreatedUnix: opts.CreatedAt,
 		},
 		Classes: ds.Classes,
 		Videos:  make([]cachefmt.Video, len(ds.Videos)),
+		// torchvision 0.26+ stores frame indices, not timestamps.
+		FrameIndices: opts.Target == TargetTorchvision,
 	}
 	h := sha256.New()
 	c.Config.CreatedUnix = 0
@@ -645,7 +712,9 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opt
 		if err != nil {
 			return nil, "", nil, fmt.Errorf("%s: %w", e.Path, err)
 		}
-		c.Videos[i] = cachefmt.Video{Path: mapPath(e.Path), NumFrames: int64(frames), FPS: fps, Label: int64(e.Label), ClipCount: int64(clips)}
+		c.Videos[i] = cachefmt.Video{Path: mapPath(e.Path), NumFrames: int64(frames), FPS: fps, Label: int64(e.Label), ClipCount: int64(clips),
+			// torchcodec hands average_fps to Python as JSON, so a whole number arrives as an int.
+			FPSInt: c.FrameIndices && fps != nil && cachefmt.JSONInt(*fps)}
 		res.Clips += int64(clips)
 		res.Frames += int64(frames)
 		scratch = append(append(scratch[:0], c.Videos[i].Path...), 0)
@@ -664,6 +733,9 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opt
 	// without one are read back from the index instead.
 	complete := true
 	for i := range ds.Videos {
+		if c.FrameIndices {
+			break // no timestamps: the frame counts above are the content
+		}
 		if ph, ok := videos.ptsHash(i); ok {
 			putInt(int64(ph))
 		} else {
@@ -672,7 +744,7 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opt
 		}
 	}
 	if !complete {
-		err := streamPts(ctx, ix, ds, func(i int, blob []byte) error {
+		err := streamPts(ctx, ix, ds, opts.Mode, func(i int, blob []byte) error {
 			putInt(int64(ptsHash(blob)))
 			return nil
 		})
@@ -690,7 +762,7 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opt
 	c.Pts = func(i int) ([]int64, error) {
 		if stream == nil {
 			var err error
-			if stream, err = openPtsStream(ctx, ix, ds); err != nil {
+			if stream, err = openPtsStream(ctx, ix, ds, opts.Mode); err != nil {
 				return nil, err
 			}
 		}

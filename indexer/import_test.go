@@ -131,7 +131,7 @@ func TestImportRecordsExistingVideos(t *testing.T) {
 	if err != nil || res.Indexed != 16 || res.Root != root {
 		t.Fatalf("import: %+v %v", res, err)
 	}
-	b, err := indexer.Build(context.Background(), ix, indexer.BuildOptions{Root: root, Mode: decoder.ModeExact,
+	b, err := indexer.Build(context.Background(), ix, indexer.BuildOptions{Root: root, Target: indexer.TargetPyAV, Mode: decoder.ModeExact,
 		Clips: indexer.ClipSpec{FramesPerClip: 4, StepBetweenClips: 2}, Out: filepath.Join(t.TempDir(), "b.pt"), NoSync: true})
 	if err != nil || b.Probed != 0 || b.Reused != 16 {
 		t.Errorf("build after import: %+v %v", b, err)

@@ -104,7 +104,7 @@ func TestIncrementalReprobesExactlyWhatChanged(t *testing.T) {
 	if strings.Join(probed, ",") != strings.Join(want, ",") || !res.Written {
 		t.Errorf("re-probed %v, want %v (written %v)", probed, want, res.Written)
 	}
-	rows, _ := ix.RowsUnder(ctx, tr+"/")
+	rows, _ := ix.RowsUnder(ctx, tr+"/", decoder.ModeScan)
 	if _, ok := rows[filepath.Join(tr, "juggling/nested-dir/x.mp4")]; ok {
 		t.Error("row of the deleted video kept")
 	}
@@ -112,11 +112,24 @@ func TestIncrementalReprobesExactlyWhatChanged(t *testing.T) {
 	if !st.Fresh || len(st.Failed) != 2 {
 		t.Errorf("after rebuild: %+v", st)
 	}
-	// A different mode re-probes everything; a clip option nothing.
-	if res, _ := build(t, ix, root, func(o *BuildOptions) { o.Mode = decoder.ModeExact }); res.Probed != res.Videos {
+	// Another probe kind (target or mode) probes everything once; the index
+	// keeps each kind's rows, so switching back probes nothing, and a clip
+	// option change probes nothing either.
+	pyav := func(m decoder.Mode) func(*BuildOptions) {
+		return func(o *BuildOptions) { o.Target, o.Mode = TargetPyAV, m }
+	}
+	if res, _ := build(t, ix, root, pyav(decoder.ModeFast)); res.Probed != res.Videos {
+		t.Errorf("pyav fast after torchvision probed %d of %d", res.Probed, res.Videos)
+	}
+	if res, _ := build(t, ix, root, pyav(decoder.ModeExact)); res.Probed != res.Videos {
 		t.Errorf("exact after fast probed %d of %d", res.Probed, res.Videos)
 	}
-	if res, _ := build(t, ix, root, func(o *BuildOptions) { o.Mode = decoder.ModeExact; o.Clips.FramesPerClip = 9 }); res.Probed != 0 {
+	for _, back := range []func(*BuildOptions){nil, pyav(decoder.ModeFast), pyav(decoder.ModeExact)} {
+		if res, _ := build(t, ix, root, back); res.Probed != 0 || !res.Written {
+			t.Errorf("switching back probed %d (written %v)", res.Probed, res.Written)
+		}
+	}
+	if res, _ := build(t, ix, root, func(o *BuildOptions) { pyav(decoder.ModeExact)(o); o.Clips.FramesPerClip = 9 }); res.Probed != 0 {
 		t.Errorf("clip option change probed %d", res.Probed)
 	}
 }

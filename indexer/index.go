@@ -140,39 +140,53 @@ func prefixRange(p string) (lo, hi string) {
 	return p, "\xff\xff\xff\xff\xff\xff\xff\xff"
 }
 
-// RowsUnder loads every row whose path starts with prefix, keyed by path,
-// with its timestamp blob.
-func (ix *Index) RowsUnder(ctx context.Context, prefix string) (map[string]*Row, error) {
+// RowsUnder loads every row of probe kind mode whose path starts with
+// prefix, keyed by path, with its timestamp blob.
+func (ix *Index) RowsUnder(ctx context.Context, prefix string, mode decoder.Mode) (map[string]*Row, error) {
+	out := make(map[string]*Row)
+	err := ix.eachRow(ctx, prefix, string(mode), func(r *Row) { out[r.Path] = r })
+	return out, err
+}
+
+// AllRows loads every row of every probe kind, with its timestamp blob.
+func (ix *Index) AllRows(ctx context.Context) ([]*Row, error) {
+	var out []*Row
+	err := ix.eachRow(ctx, "", "", func(r *Row) { out = append(out, r) })
+	return out, err
+}
+
+// eachRow calls fn with every row under prefix, of probe kind mode ("": all).
+func (ix *Index) eachRow(ctx context.Context, prefix, mode string, fn func(*Row)) error {
 	lo, hi := prefixRange(prefix)
-	q := `SELECT v.` + strings.ReplaceAll(rowColumns, ", ", ", v.") + `, p.pts FROM videos v JOIN video_pts p ON p.path = v.path WHERE v.path >= ? AND v.path < ?`
-	rows, err := ix.db.QueryContext(ctx, q, lo, hi)
+	q := `SELECT v.` + strings.ReplaceAll(rowColumns, ", ", ", v.") + `, p.pts FROM videos v JOIN video_pts p ON p.path = v.path AND p.mode = v.mode
+		WHERE v.path >= ? AND v.path < ? AND (? = '' OR v.mode = ?) ORDER BY v.path, v.mode`
+	rows, err := ix.db.QueryContext(ctx, q, lo, hi, mode, mode)
 	if err != nil {
-		return nil, fmt.Errorf("read index: %w", err)
+		return fmt.Errorf("read index: %w", err)
 	}
 	defer rows.Close()
-	out := make(map[string]*Row)
 	for rows.Next() {
 		r, err := scanRow(rows)
 		if err != nil {
-			return nil, fmt.Errorf("read index: %w", err)
+			return fmt.Errorf("read index: %w", err)
 		}
-		out[r.Path] = r
+		fn(r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read index: %w", err)
+		return fmt.Errorf("read index: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
-// eachMeta calls fn, in path order, with what a plan needs of each row whose
-// path starts with prefix (no stream details, no blob): the path as raw
+// eachMeta calls fn, in path order, with what a plan needs of each row of
+// probe kind mode whose path starts with prefix (no stream details, no blob): the path as raw
 // bytes and a Row without Path, both valid only during the call. The few
 // distinct status, mode and FFmpeg strings are shared, so nothing is
 // allocated per row but non-empty errors and hashes.
-func (ix *Index) eachMeta(ctx context.Context, prefix string, fn func(path []byte, r *Row) error) error {
+func (ix *Index) eachMeta(ctx context.Context, prefix string, mode decoder.Mode, fn func(path []byte, r *Row) error) error {
 	lo, hi := prefixRange(prefix)
 	rows, err := ix.db.QueryContext(ctx, `SELECT path, size, mtime_ns, inode, status, error, fps, frames, mode, ffmpeg, hash, pts_hash
-		FROM videos WHERE path >= ? AND path < ? ORDER BY path`, lo, hi)
+		FROM videos WHERE path >= ? AND path < ? AND mode = ? ORDER BY path`, lo, hi, string(mode))
 	if err != nil {
 		return fmt.Errorf("read index: %w", err)
 	}
@@ -186,16 +200,16 @@ func (ix *Index) eachMeta(ctx context.Context, prefix string, fn func(path []byt
 		interned[s] = s
 		return s
 	}
-	var path, status, mode, ffmpeg sql.RawBytes
+	var path, status, rowMode, ffmpeg sql.RawBytes
 	var r Row
 	for rows.Next() {
 		var fps sql.NullFloat64
 		var inode int64
 		var ptsHash sql.NullInt64
-		if err := rows.Scan(&path, &r.Size, &r.MtimeNs, &inode, &status, &r.Error, &fps, &r.Frames, &mode, &ffmpeg, &r.Hash, &ptsHash); err != nil {
+		if err := rows.Scan(&path, &r.Size, &r.MtimeNs, &inode, &status, &r.Error, &fps, &r.Frames, &rowMode, &ffmpeg, &r.Hash, &ptsHash); err != nil {
 			return fmt.Errorf("read index: %w", err)
 		}
-		r.Status, r.Mode, r.FFmpeg = intern(status), intern(mode), intern(ffmpeg)
+		r.Status, r.Mode, r.FFmpeg = intern(status), intern(rowMode), intern(ffmpeg)
 		r.Inode = uint64(inode)
 		r.PtsHash, r.HasPtsHash = uint64(ptsHash.Int64), ptsHash.Valid
 		r.FPS = nil
@@ -213,7 +227,7 @@ func (ix *Index) eachMeta(ctx context.Context, prefix string, fn func(path []byt
 	return nil
 }
 
-// PutRows writes rows in one transaction (insert or replace by path).
+// PutRows writes rows in one transaction (insert or replace by path and mode).
 func (ix *Index) PutRows(ctx context.Context, rs []*Row) error {
 	if len(rs) == 0 {
 		return nil
@@ -225,7 +239,7 @@ func (ix *Index) PutRows(ctx context.Context, rs []*Row) error {
 			return err
 		}
 		defer st.Close()
-		pst, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO video_pts (path, pts) VALUES (?, ?)`)
+		pst, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO video_pts (path, mode, pts) VALUES (?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -243,7 +257,7 @@ func (ix *Index) PutRows(ctx context.Context, rs []*Row) error {
 			if pts == nil {
 				pts = []byte{}
 			}
-			if _, err := pst.ExecContext(ctx, r.Path, pts); err != nil {
+			if _, err := pst.ExecContext(ctx, r.Path, r.Mode, pts); err != nil {
 				return fmt.Errorf("store %s: %w", r.Path, err)
 			}
 		}
@@ -265,13 +279,13 @@ func (ix *Index) TouchRows(ctx context.Context, rs []*Row) error {
 		return nil
 	}
 	return ix.tx(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `UPDATE videos SET size = ?, mtime_ns = ?, inode = ?, hash = ? WHERE path = ?`)
+		st, err := tx.PrepareContext(ctx, `UPDATE videos SET size = ?, mtime_ns = ?, inode = ?, hash = ? WHERE path = ? AND mode = ?`)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
 		for _, r := range rs {
-			if _, err := st.ExecContext(ctx, r.Size, r.MtimeNs, int64(r.Inode), r.Hash, r.Path); err != nil {
+			if _, err := st.ExecContext(ctx, r.Size, r.MtimeNs, int64(r.Inode), r.Hash, r.Path, r.Mode); err != nil {
 				return fmt.Errorf("update %s: %w", r.Path, err)
 			}
 		}
@@ -279,7 +293,7 @@ func (ix *Index) TouchRows(ctx context.Context, rs []*Row) error {
 	})
 }
 
-// DeleteRows forgets paths in one transaction.
+// DeleteRows forgets paths, every probe kind of them, in one transaction.
 func (ix *Index) DeleteRows(ctx context.Context, paths []string) error {
 	if len(paths) == 0 {
 		return nil
@@ -321,7 +335,7 @@ func (ix *Index) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 
 // AllPaths lists every video path in the index.
 func (ix *Index) AllPaths(ctx context.Context) ([]string, error) {
-	rows, err := ix.db.QueryContext(ctx, `SELECT path FROM videos ORDER BY path`)
+	rows, err := ix.db.QueryContext(ctx, `SELECT DISTINCT path FROM videos ORDER BY path`)
 	if err != nil {
 		return nil, fmt.Errorf("read index: %w", err)
 	}

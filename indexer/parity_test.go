@@ -106,7 +106,7 @@ func checkAgainstTorchvision(t *testing.T, root string, mode decoder.Mode, confi
 	for i, c := range configs {
 		out := filepath.Join(tmp, fmt.Sprintf("cache%d.pt", i))
 		res, err := indexer.Build(context.Background(), ix, indexer.BuildOptions{
-			Root: root, Clips: c.spec(), Mode: mode, Jobs: 2, Out: out, NoSync: true,
+			Root: root, Clips: c.spec(), Target: indexer.TargetPyAV, Mode: mode, Jobs: 2, Out: out, NoSync: true,
 		})
 		if err != nil {
 			t.Fatal(err)

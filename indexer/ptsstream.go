@@ -5,6 +5,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/vidcache/vidcache/decoder"
 )
 
 // ptsStream hands out the index's timestamp blobs of a dataset's videos in
@@ -44,10 +46,10 @@ func (b *ptsBatch) blob(k int) []byte {
 	return b.data[start:b.end[k]]
 }
 
-func openPtsStream(ctx context.Context, ix *Index, ds *Dataset) (*ptsStream, error) {
+func openPtsStream(ctx context.Context, ix *Index, ds *Dataset, mode decoder.Mode) (*ptsStream, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	lo, hi := prefixRange(pyJoin(ds.Dir, ""))
-	rows, err := ix.db.QueryContext(ctx, `SELECT path, pts FROM video_pts WHERE path >= ? AND path < ? ORDER BY path`, lo, hi)
+	rows, err := ix.db.QueryContext(ctx, `SELECT path, pts FROM video_pts WHERE path >= ? AND path < ? AND mode = ? ORDER BY path`, lo, hi, string(mode))
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("read index: %w", err)
@@ -152,8 +154,8 @@ func (s *ptsStream) close() {
 
 // streamPts calls fn with every video's blob, in dataset order; the blob is
 // valid only during the call.
-func streamPts(ctx context.Context, ix *Index, ds *Dataset, fn func(i int, blob []byte) error) error {
-	s, err := openPtsStream(ctx, ix, ds)
+func streamPts(ctx context.Context, ix *Index, ds *Dataset, mode decoder.Mode, fn func(i int, blob []byte) error) error {
+	s, err := openPtsStream(ctx, ix, ds, mode)
 	if err != nil {
 		return err
 	}

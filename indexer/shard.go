@@ -34,7 +34,7 @@ type MergeResult struct {
 }
 
 // Merge folds shard indexes into ix: every video row of every shard is
-// inserted or replaces the row of the same path, so merging again (after a
+// inserted or replaces the row of the same path and probe kind, so merging again (after a
 // failed shard was re-run) gives the same index. Shard files are opened
 // read-only in spirit: their schema is brought up to date, nothing else.
 func Merge(ctx context.Context, ix *Index, shards []string) (*MergeResult, error) {
@@ -47,16 +47,12 @@ func Merge(ctx context.Context, ix *Index, shards []string) (*MergeResult, error
 		if err != nil {
 			return res, fmt.Errorf("merge: %w", err)
 		}
-		rows, err := sx.RowsUnder(ctx, "")
+		rows, err := sx.AllRows(ctx)
 		sx.Close()
 		if err != nil {
 			return res, fmt.Errorf("merge %s: %w", p, err)
 		}
-		batch := make([]*Row, 0, len(rows))
-		for _, r := range rows {
-			batch = append(batch, r)
-		}
-		if err := ix.PutRows(ctx, batch); err != nil {
+		if err := ix.PutRows(ctx, rows); err != nil {
 			return res, fmt.Errorf("merge %s: %w", p, err)
 		}
 		res.Shards++

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/vidcache/vidcache/cachefmt"
+	"github.com/vidcache/vidcache/decoder"
 )
 
 // VerifyClass names what kind of problem a check found; the CLI maps each to
@@ -126,8 +127,8 @@ func Verify(ctx context.Context, path string, opts VerifyOptions) (*VerifyReport
 		r.add(VerifyFormat, "not a vidcache cache: %v", err)
 		return r, nil
 	}
-	if f.Format != cachefmt.FormatVersion {
-		r.add(VerifyFormat, "format_version %d, this vidcache reads %d", f.Format, cachefmt.FormatVersion)
+	if f.Format < cachefmt.MinFormatVersion || f.Format > cachefmt.FormatVersion {
+		r.add(VerifyFormat, "format_version %d, this vidcache reads %d to %d", f.Format, cachefmt.MinFormatVersion, cachefmt.FormatVersion)
 		return r, nil
 	}
 	r.Videos = len(f.Paths)
@@ -168,6 +169,14 @@ func checkConsistency(r *VerifyReport, f *cachefmt.File) {
 			r.add(VerifyInconsistent, "%s: label %d out of range for %d classes", p, l, len(f.Classes))
 		}
 		pts := f.Pts[i]
+		if f.Config.Target == cachefmt.TargetTorchvision {
+			for k, v := range pts {
+				if v != int64(k) {
+					r.add(VerifyInconsistent, "%s: pts[%d] is %d; torchvision 0.26+ caches hold frame indices", p, k, v)
+					break
+				}
+			}
+		}
 		for k := 1; k < len(pts); k++ {
 			if pts[k] < pts[k-1] {
 				r.add(VerifyInconsistent, "%s: timestamps not sorted at frame %d", p, k)
@@ -208,7 +217,11 @@ func checkDataset(ctx context.Context, r *VerifyReport, f *cachefmt.File, opts V
 	if opts.Index == nil {
 		return nil
 	}
-	rows, err := opts.Index.RowsUnder(ctx, pyJoin(ds.Dir, ""))
+	mode := decoder.Mode(f.Config.Mode)
+	if mode == "imported" {
+		mode = decoder.ModeExact // imports are recorded as exact-mode rows
+	}
+	rows, err := opts.Index.RowsUnder(ctx, pyJoin(ds.Dir, ""), mode)
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,7 @@ type datasetFlags struct {
 	step          int
 	frameRate     string
 	mode          string
+	target        string
 	db            string
 	dbDefaulted   bool
 	out           string
@@ -44,7 +45,8 @@ func (d *datasetFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&d.framesPerClip, "frames-per-clip", 16, "frames in each clip")
 	fs.IntVar(&d.step, "step-between-clips", 1, "frames between the starts of consecutive clips")
 	fs.StringVar(&d.frameRate, "frame-rate", "", "resample videos to this rate (e.g. 15, 7.5, 30000/1001); unset: native")
-	fs.StringVar(&d.mode, "mode", "fast", "how timestamps are read: fast (demux only) or exact (decode where torchvision decodes)")
+	fs.StringVar(&d.target, "target", string(indexer.TargetTorchvision), "the torchvision the cache is for: torchvision (0.26 and later: torchcodec, frame indices) or torchvision-pyav (0.25 and earlier: PyAV timestamps)")
+	fs.StringVar(&d.mode, "mode", "", "with --target torchvision-pyav: fast (demux only, the default) or exact (decode where torchvision decodes); the torchvision target has one way, torchcodec's packet scan")
 	fs.StringVar(&d.db, "db", "", "index file (default $VIDCACHE_HOME/index.db)")
 	fs.StringVar(&d.out, "out", "", "cache file (default: a name derived from the dataset and options under $VIDCACHE_HOME/caches)")
 	fs.StringVar(&d.rootAs, "root-as", "", "paths in the cache have ROOT replaced by this prefix (the dataset's path on training nodes)")
@@ -72,11 +74,20 @@ func (d *datasetFlags) options(e *env, root string) (indexer.BuildOptions, error
 		}
 		o.Clips.FrameRate = &fr
 	}
-	m, err := decoder.ParseMode(d.mode)
+	t, err := indexer.ParseTarget(d.target)
 	if err != nil {
-		return o, usageErr("--mode: %v", err)
+		return o, usageErr("--target: %v", err)
 	}
-	o.Mode = m
+	if d.mode != "" {
+		if _, err := decoder.ParseMode(d.mode); err != nil {
+			return o, usageErr("--mode: %v", err)
+		}
+	}
+	m, err := indexer.ResolveMode(t, decoder.Mode(d.mode))
+	if err != nil {
+		return o, usageErr("--mode %s with --target %s: %v", d.mode, t, err)
+	}
+	o.Target, o.Mode = t, m
 	if err := o.Clips.Validate(); err != nil {
 		return o, usageErr("%v", err)
 	}

@@ -31,6 +31,7 @@ type vidcacheSummary struct {
 	FramesPerClip    int      `json:"frames_per_clip"`
 	StepBetweenClips int      `json:"step_between_clips"`
 	FrameRate        *float64 `json:"frame_rate"`
+	Target           string   `json:"target"`
 	Mode             string   `json:"mode"`
 	FFmpeg           string   `json:"ffmpeg"`
 	ToolVersion      string   `json:"tool_version"`
@@ -80,7 +81,7 @@ func runInspect(ctx context.Context, e *env, args []string) error {
 		if v.FrameRate != nil {
 			fr = fmt.Sprint(*v.FrameRate)
 		}
-		fmt.Fprintf(&b, "vidcache format %d, written by vidcache %s with FFmpeg %s (mode %s)\n", v.FormatVersion, v.ToolVersion, v.FFmpeg, v.Mode)
+		fmt.Fprintf(&b, "vidcache format %d, written by vidcache %s with FFmpeg %s (target %s, mode %s)\n", v.FormatVersion, v.ToolVersion, v.FFmpeg, v.Target, v.Mode)
 		fmt.Fprintf(&b, "dataset: %s split %s, extensions %s\n", v.Root, v.Split, strings.Join(v.Extensions, ","))
 		fmt.Fprintf(&b, "clips: %d frames per clip, step %d, frame rate %s\n", v.FramesPerClip, v.StepBetweenClips, fr)
 		fmt.Fprintf(&b, "totals: %d videos (%d without timestamps), %d frames, %d clips\n", v.Videos, v.Failed, v.Frames, v.Clips)
@@ -94,7 +95,7 @@ func summarize(f *cachefmt.File) *vidcacheSummary {
 	s := &vidcacheSummary{
 		FormatVersion: f.Format, Root: f.Config.Root, Split: f.Config.Split, Extensions: f.Config.Extensions,
 		FramesPerClip: f.Config.FramesPerClip, StepBetweenClips: f.Config.StepBetweenClips, FrameRate: f.Config.FrameRate,
-		Mode: f.Config.Mode, FFmpeg: f.Config.FFmpeg, ToolVersion: f.Config.ToolVersion, CreatedUnix: f.Config.CreatedUnix,
+		Target: f.Config.Target, Mode: f.Config.Mode, FFmpeg: f.Config.FFmpeg, ToolVersion: f.Config.ToolVersion, CreatedUnix: f.Config.CreatedUnix,
 		Videos: len(f.Paths), Classes: f.Classes,
 	}
 	for i, p := range f.Pts {

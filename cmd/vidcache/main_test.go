@@ -95,7 +95,7 @@ func TestBuildIncremental(t *testing.T) {
 		t.Errorf("clip-option change: %+v", clips)
 	}
 
-	exact := buildJ(t, home, root, "--mode", "exact")
+	exact := buildJ(t, home, root, "--target", "torchvision-pyav", "--mode", "exact")
 	if exact.Probed != 16 {
 		t.Errorf("a different mode must re-probe: %+v", exact)
 	}

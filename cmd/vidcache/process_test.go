@@ -92,7 +92,7 @@ func TestKillAndResume(t *testing.T) {
 	const n = 1500
 	root := bigDataset(t, n)
 	args := func(home, out string) []string {
-		return []string{"build", root, "--mode", "exact", "--jobs", "2", "--out", out, "--created-unix", "42", "--json"}
+		return []string{"build", root, "--target", "torchvision-pyav", "--mode", "exact", "--jobs", "2", "--out", out, "--created-unix", "42", "--json"}
 	}
 	// The reference: one clean build.
 	refHome := t.TempDir()
@@ -159,7 +159,7 @@ func TestKillAndResume(t *testing.T) {
 func TestInterruptStopsQuickly(t *testing.T) {
 	root := bigDataset(t, 3000)
 	home := t.TempDir()
-	cmd := vcProc(home, "build", root, "--mode", "exact", "--jobs", "2")
+	cmd := vcProc(home, "build", root, "--target", "torchvision-pyav", "--mode", "exact", "--jobs", "2")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

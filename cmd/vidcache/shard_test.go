@@ -31,7 +31,7 @@ func TestShardedBuild(t *testing.T) {
 			shardDB := func(i int) string { return filepath.Join(dir, fmt.Sprintf("shard-%d.db", i)) }
 			if n == 3 {
 				// A shard that dies: killed just after it starts probing.
-				cmd := vcProc(home, "build", root, "--shard", "1/3", "--db", shardDB(1), "--mode", "exact", "--jobs", "1")
+				cmd := vcProc(home, "build", root, "--shard", "1/3", "--db", shardDB(1), "--target", "torchvision-pyav", "--mode", "exact", "--jobs", "1")
 				cmd.Start()
 				time.Sleep(300 * time.Millisecond)
 				cmd.Process.Signal(syscall.SIGKILL)

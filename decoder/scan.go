@@ -1,0 +1,155 @@
+package decoder
+
+// #cgo pkg-config: libavformat libavcodec libavutil
+// #include <libavformat/avformat.h>
+//
+// // vidcache_scan does what torchcodec's exact-mode scan does: av_read_frame
+// // to the end, skipping packets flagged AV_PKT_FLAG_DISCARD; for stream idx
+// // it counts the packets and tracks min(ts) and max(ts + duration), ts being
+// // the pts or, without one, the dts. Afterwards it seeks back to the start
+// // as torchcodec does (avformat_seek_file(fc, 0, INT64_MIN, 0, 0, 0)).
+// // Returns 0, or the av_read_frame error (*where = 1) or the seek error
+// // (*where = 2). *n counts the packets seen before an error.
+// static int vidcache_scan(AVFormatContext *fc, int idx, int64_t *n, int64_t *begin, int64_t *end, int *where) {
+//   AVPacket *pkt = av_packet_alloc();
+//   int ret;
+//   *n = 0;
+//   *begin = INT64_MAX;
+//   *end = INT64_MIN;
+//   *where = 0;
+//   if (!pkt)
+//     return AVERROR(ENOMEM);
+//   for (;;) {
+//     if ((ret = av_read_frame(fc, pkt)) < 0)
+//       break;
+//     if (pkt->stream_index == idx && !(pkt->flags & AV_PKT_FLAG_DISCARD)) {
+//       int64_t ts = pkt->pts == AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+//       // torchcodec adds in int64; wrap as it does instead of trapping.
+//       int64_t e = (int64_t)((uint64_t)ts + (uint64_t)pkt->duration);
+//       if (ts < *begin) *begin = ts;
+//       if (e > *end) *end = e;
+//       (*n)++;
+//     }
+//     av_packet_unref(pkt);
+//   }
+//   av_packet_free(&pkt);
+//   if (ret != AVERROR_EOF) {
+//     *where = 1;
+//     return ret;
+//   }
+//   ret = avformat_seek_file(fc, 0, INT64_MIN, 0, 0, 0);
+//   if (ret < 0) {
+//     *where = 2;
+//     return ret;
+//   }
+//   return 0;
+// }
+import "C"
+
+import (
+	"fmt"
+
+	"github.com/asticode/go-astiav"
+)
+
+// probeScan reads what torchvision 0.26+ stores for a video: torchcodec's
+// VideoDecoder(path) in its default exact seek mode, then
+// metadata.num_frames and metadata.average_fps.
+//
+//   - avformat_open_input and avformat_find_stream_info with FFmpeg's
+//     defaults: no GENPTS, no discard, no flags.
+//   - The stream is av_find_best_stream(VIDEO, -1, -1, &decoder): streams
+//     without a decoder are skipped, ties go to the first.
+//   - The scan counts every non-discarded packet of that stream; nothing is
+//     decoded. fps = n / (end_s - begin_s) in float64, the seconds computed
+//     separately as double(ts)*tb.num/tb.den; when the difference is exactly
+//     zero, the header's r_frame_rate if positive, else None.
+//   - The decoder for the stream is opened, as VideoDecoder does.
+//
+// Every failure is one torchvision 0.27 raises on; the Result says why.
+func probeScan(path string, ii *astiav.IOInterrupter, r *Result) {
+	fc := astiav.AllocFormatContext()
+	if fc == nil {
+		r.Status, r.Err = StatusOpenFailed, "cannot allocate a format context"
+		return
+	}
+	defer fc.Free()
+	fc.SetIOInterrupter(ii)
+	if err := fc.OpenInput(path, nil, nil); err != nil {
+		r.Status, r.Err = StatusOpenFailed, "open: "+err.Error()
+		return
+	}
+	defer fc.CloseInput()
+	r.StreamInfo = true
+	if err := fc.FindStreamInfo(nil); err != nil {
+		r.Status, r.Err = StatusOpenFailed, "find stream info: "+err.Error()
+		return
+	}
+	streams := fc.Streams()
+	r.Streams = len(streams)
+	vs, codec, err := fc.FindBestStream(astiav.MediaTypeVideo, -1, -1)
+	if err != nil || vs == nil || codec == nil {
+		r.Status, r.Err = StatusNoVideo, fmt.Sprintf("no decodable video stream among %d streams", len(streams))
+		return
+	}
+	cp := vs.CodecParameters()
+	tb := vs.TimeBase()
+	r.TBNum, r.TBDen = tb.Num(), tb.Den()
+	r.Codec = cp.CodecID().Name()
+	r.Width, r.Height = cp.Width(), cp.Height()
+	r.Stream = vs.Index()
+
+	var n, begin, end C.int64_t
+	var where C.int
+	ret := C.vidcache_scan(rawFormatContext(fc), C.int(vs.Index()), &n, &begin, &end, &where)
+	if ret < 0 {
+		r.Status = StatusReadError
+		if where == 2 {
+			r.Err = fmt.Sprintf("seek to pts=0 after the scan: %v", astiav.Error(ret))
+		} else {
+			r.Err = fmt.Sprintf("read packet %d: %v", int64(n), astiav.Error(ret))
+		}
+		return
+	}
+	if err := openDecoder(codec, cp); err != nil {
+		r.Status, r.Err = StatusDecodeError, err.Error()
+		return
+	}
+	r.Frames = int(n)
+	if n > 0 {
+		bs := float64(int64(begin)) * float64(tb.Num()) / float64(tb.Den())
+		es := float64(int64(end)) * float64(tb.Num()) / float64(tb.Den())
+		if d := es - bs; d != 0 {
+			fps := float64(int64(n)) / d
+			r.FPS = &fps
+		}
+	}
+	if r.FPS == nil {
+		// No packet, or begin == end: the header's rate, when positive.
+		if fr := vs.RFrameRate(); fr.Den() != 0 {
+			if h := float64(fr.Num()) / float64(fr.Den()); h > 0 {
+				r.FPS = &h
+			}
+		}
+	}
+	r.Status = StatusOK
+}
+
+// openDecoder opens (and frees) a decoder for the stream, as torchcodec's
+// add_video_stream does: a stream whose parameters its decoder rejects
+// makes VideoDecoder raise.
+func openDecoder(codec *astiav.Codec, cp *astiav.CodecParameters) error {
+	cc := astiav.AllocCodecContext(codec)
+	if cc == nil {
+		return fmt.Errorf("cannot allocate a codec context")
+	}
+	defer cc.Free()
+	if err := cp.ToCodecContext(cc); err != nil {
+		return fmt.Errorf("codec parameters: %w", err)
+	}
+	cc.SetThreadCount(1)
+	if err := cc.Open(codec, nil); err != nil {
+		return fmt.Errorf("open decoder %s: %w", codec.Name(), err)
+	}
+	return nil
+}

@@ -1,0 +1,25 @@
+# deps.sh — sourced by the scripts, the Makefile and CI: where the machine-wide
+# dependencies live and which Debian packages they need. One place for both.
+#
+#   . scripts/deps.sh            sets DEPS, APT_BUILD, APT_PEER, APT_SLURM
+#   bash scripts/deps.sh dir     prints DEPS
+#   bash scripts/deps.sh apt     prints every package CI installs
+
+# Built FFmpeg, peers and bench data: outside the repository, shared by clones.
+DEPS=${VIDCACHE_DEPS:-${XDG_CACHE_HOME:-$HOME/.cache}/vidcache-deps}
+# Building: FFmpeg 9 and dav1d from source (nasm, meson, ninja), cgo (gcc),
+# jemalloc (linked statically as the process allocator).
+APT_BUILD="nasm meson ninja-build pkg-config xz-utils make gcc libc6-dev libjemalloc-dev git ca-certificates"
+# Peers: Debian 12's torch 1.13 stack; debootstrap for the Debian 13 and sid roots;
+# python3-venv for the wheel tests; chromium for the report test.
+APT_PEER="python3-torch python3-torchvision python3-av python3-venv debootstrap debian-archive-keyring gpgv util-linux procps"
+# The Slurm example runs for real on a single node.
+APT_SLURM="slurm-wlm munge"
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	case ${1:-} in
+	dir) echo "$DEPS" ;;
+	apt) echo "$APT_BUILD $APT_PEER $APT_SLURM" ;;
+	*) echo "usage: $0 dir|apt" >&2; exit 2 ;;
+	esac
+fi
