@@ -48,6 +48,7 @@ import "C"
 
 import (
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/asticode/go-astiav"
 )
@@ -66,8 +67,17 @@ import (
 //     zero, the header's r_frame_rate if positive, else None.
 //   - The decoder for the stream is opened, as VideoDecoder does.
 //
+//   - A path that is not valid UTF-8 fails: torchcodec's binding takes a C++
+//     string, and Python's surrogate-escaped str does not convert.
+//
 // Every failure is one torchvision 0.27 raises on; the Result says why.
 func probeScan(path string, ii *astiav.IOInterrupter, r *Result) {
+	if !utf8.ValidString(path) {
+		// Python hands such a path over as a str with lone surrogates
+		// (surrogateescape), which torchcodec's C++ binding cannot convert.
+		r.Status, r.Err = StatusOpenFailed, "the path is not valid UTF-8, which torchcodec cannot open"
+		return
+	}
 	fc := astiav.AllocFormatContext()
 	if fc == nil {
 		r.Status, r.Err = StatusOpenFailed, "cannot allocate a format context"

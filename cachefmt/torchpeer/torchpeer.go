@@ -7,6 +7,9 @@
 //     torchvision 0.21, PyAV 14 on FFmpeg 7.1), entered with chroot inside a
 //     private mount namespace in which the folders a test names are
 //     bind-mounted at the same paths, so file paths mean the same on both sides.
+//   - Sid: a Debian sid root made the same way (torch 2.14, torchvision 0.27,
+//     torchcodec 0.14 on FFmpeg 9.0, Python 3.14), with a tmpfs on /dev/shm
+//     for DataLoader workers.
 //
 // A test that needs a missing peer is skipped, unless CI is set, in which case
 // it fails: CI must never pass by skipping the comparison it exists for.
@@ -65,14 +68,25 @@ func Bookworm(t testing.TB) *Stack {
 // Trixie returns the Debian 13 stack (torch 2.6 / torchvision 0.21).
 func Trixie(t testing.TB) *Stack {
 	t.Helper()
-	root := filepath.Join(DepsDir(), "peer-trixie")
+	return chrootStack(t, "torch2.6", "trixie", "Debian 13")
+}
+
+// Sid returns the Debian sid stack (torch 2.14 / torchvision 0.27 / torchcodec 0.14).
+func Sid(t testing.TB) *Stack {
+	t.Helper()
+	return chrootStack(t, "torch2.14", "sid", "Debian sid")
+}
+
+func chrootStack(t testing.TB, name, dir, what string) *Stack {
+	t.Helper()
+	root := filepath.Join(DepsDir(), "peer-"+dir)
 	if _, err := os.Stat(filepath.Join(root, ".complete")); err != nil {
-		missing(t, "Debian 13 root at "+root)
+		missing(t, what+" root at "+root)
 	}
 	if os.Geteuid() != 0 {
-		missing(t, "the Debian 13 peer needs root for chroot")
+		missing(t, "the "+what+" peer needs root for chroot")
 	}
-	return &Stack{Name: "torch2.6", root: root}
+	return &Stack{Name: name, root: root}
 }
 
 // Both returns every stack, for tests that compare against each generation.
@@ -96,7 +110,7 @@ func (s *Stack) Run(t testing.TB, share []string, name string, args ...string) [
 	} else {
 		// A private mount namespace: the bind mounts vanish with the process.
 		var sh strings.Builder
-		sh.WriteString(`set -e; mount -t proc proc "$R/proc" 2>/dev/null || true; `)
+		sh.WriteString(`set -e; mount -t proc proc "$R/proc" 2>/dev/null || true; mount -t tmpfs shm "$R/dev/shm" 2>/dev/null || true; `)
 		env = append(env, "R="+s.root)
 		for i, dir := range share {
 			real, err := filepath.EvalSymlinks(dir)
