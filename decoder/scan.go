@@ -59,12 +59,15 @@ import (
 //
 //   - avformat_open_input and avformat_find_stream_info with FFmpeg's
 //     defaults: no GENPTS, no discard, no flags.
+//
 //   - The stream is av_find_best_stream(VIDEO, -1, -1, &decoder): streams
 //     without a decoder are skipped, ties go to the first.
+//
 //   - The scan counts every non-discarded packet of that stream; nothing is
 //     decoded. fps = n / (end_s - begin_s) in float64, the seconds computed
 //     separately as double(ts)*tb.num/tb.den; when the difference is exactly
 //     zero, the header's r_frame_rate if positive, else None.
+//
 //   - The decoder for the stream is opened, as VideoDecoder does.
 //
 //   - A path that is not valid UTF-8 fails: torchcodec's binding takes a C++
