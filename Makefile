@@ -8,9 +8,9 @@ SHELL := /bin/bash
 GO ?= go
 export PATH := $(PATH):/usr/local/go/bin
 
-# FFmpeg 7.1 comes from scripts/ffmpeg.sh (system pkg-config, or its own static
-# build outside the repo). Evaluated per recipe, after `deps` has run.
-GOENV = PKG_CONFIG_PATH="$$(scripts/ffmpeg.sh env)$${PKG_CONFIG_PATH:+:$$PKG_CONFIG_PATH}" PKG_CONFIG="pkg-config --static" CGO_ENABLED=1
+# FFmpeg 9.0 + dav1d come from scripts/ffmpeg.sh (its own static build outside
+# the repo). Evaluated per recipe, after `deps` has run.
+CGOENV = PKG_CONFIG_PATH="$$(scripts/ffmpeg.sh env)$${PKG_CONFIG_PATH:+:$$PKG_CONFIG_PATH}" PKG_CONFIG="pkg-config --static" CGO_ENABLED=1
 
 DEMO_HOME ?= $(or $(TMPDIR),/tmp)/vidcache-demo
 
@@ -19,9 +19,9 @@ DEMO_HOME ?= $(or $(TMPDIR),/tmp)/vidcache-demo
 all: build
 
 deps:
-	@command -v nasm >/dev/null && command -v pkg-config >/dev/null && dpkg -s libjemalloc-dev >/dev/null 2>&1 || { \
-	  echo "installing build tools (nasm pkg-config xz-utils libjemalloc-dev)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nasm pkg-config xz-utils make gcc libjemalloc-dev >/dev/null; }
+	@. scripts/deps.sh; dpkg -s $$APT_BUILD >/dev/null 2>&1 || { \
+	  echo "installing build tools ($$APT_BUILD)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$APT_BUILD >/dev/null; }
 	@scripts/ffmpeg.sh ensure
 
 peer:
@@ -32,7 +32,7 @@ slurm:
 	@scripts/slurm.sh
 
 build: deps
-	$(GOENV) $(GO) build -trimpath -o bin/vidcache ./cmd/vidcache
+	$(CGOENV) $(GO) build -trimpath -o bin/vidcache ./cmd/vidcache
 
 demo: build
 	@rm -rf "$(DEMO_HOME)"
@@ -45,14 +45,14 @@ demo: build
 	@echo "            _precomputed_metadata=torch.load('$$(cat "$(DEMO_HOME).path")', weights_only=True))"
 
 vet: deps
-	$(GOENV) $(GO) vet ./...
+	$(CGOENV) $(GO) vet ./...
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 unit: deps
-	$(GOENV) $(GO) test -count=1 -timeout 20m ./...
+	$(CGOENV) $(GO) test -count=1 -timeout 20m ./...
 
 # Fuzz budgets are execution counts (about 10 s each on 2 cores), not
 # durations: Go 1.26's fuzz coordinator can report its own -fuzztime deadline
@@ -61,25 +61,28 @@ unit: deps
 fuzztime = -fuzztime $(or $(FUZZTIME),$(1)) -fuzzminimizetime 200x
 
 fuzz: deps
-	$(GOENV) $(GO) test -run '^$$' -fuzz '^FuzzPickleRoundTrip$$' $(call fuzztime,8000x) ./cachefmt
-	$(GOENV) $(GO) test -run '^$$' -fuzz '^FuzzInspect$$' $(call fuzztime,8000x) ./cachefmt
-	$(GOENV) $(GO) test -run '^$$' -fuzz '^FuzzImport$$' $(call fuzztime,2000x) ./indexer
+	$(CGOENV) $(GO) test -run '^$$' -fuzz '^FuzzPickleRoundTrip$$' $(call fuzztime,8000x) ./cachefmt
+	$(CGOENV) $(GO) test -run '^$$' -fuzz '^FuzzInspect$$' $(call fuzztime,8000x) ./cachefmt
+	$(CGOENV) $(GO) test -run '^$$' -fuzz '^FuzzImport$$' $(call fuzztime,2000x) ./indexer
 	@logs=$$(mktemp -d); \
 	  echo "go test -fuzz '^FuzzProbe$$' $(call fuzztime,10000x) ./decoder  (workers' stderr in $$logs)"; \
-	  $(GOENV) VIDCACHE_FUZZ_STDERR=$$logs $(GO) test -run '^$$' -fuzz '^FuzzProbe$$' $(call fuzztime,10000x) ./decoder || { \
+	  $(CGOENV) VIDCACHE_FUZZ_STDERR=$$logs $(GO) test -run '^$$' -fuzz '^FuzzProbe$$' $(call fuzztime,10000x) ./decoder || { \
 	    for f in $$logs/*.log; do [ -s "$$f" ] && { echo "== $$f"; head -c 20000 "$$f"; }; done; exit 1; }; \
 	  rm -rf "$$logs"
-	$(GOENV) $(GO) test -race -count=1 -run '^FuzzProbe$$' ./decoder
+	$(CGOENV) $(GO) test -race -count=1 -run '^FuzzProbe$$' ./decoder
 
 test: deps peer slurm fmt-check vet unit fuzz
 
 bench: build peer
 	/usr/bin/python3 bench/run.py
 
-# Regenerate the clip-math golden table from torchvision 0.21 (the Debian 13 peer).
+# Regenerate the clip-math golden tables from torchvision 0.21 (the Debian 13
+# peer) and 0.27 (the sid peer).
 golden: peer
-	chroot "$$(scripts/peer.sh root)" python3 - < cachefmt/torchpeer/scripts/clips_golden.py 2>/dev/null \
+	chroot "$$(scripts/peer.sh root trixie)" python3 - < cachefmt/torchpeer/scripts/clips_golden.py 2>/dev/null \
 	  | grep -E '^(#|[0-9])' > indexer/testdata/clips-golden.tsv
+	chroot "$$(scripts/peer.sh root sid)" python3 - < cachefmt/torchpeer/scripts/clips_golden.py 2>/dev/null \
+	  | grep -E '^(#|[0-9])' > indexer/testdata/clips-golden-0.27.tsv
 
 # Regenerate the weights_only allowlists that `vidcache audit` grades against.
 allowlists: peer

@@ -18,8 +18,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-DEPS = os.environ.get("VIDCACHE_DEPS") or os.path.join(
-    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "vidcache-deps")
+DEPS = subprocess.run(["bash", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts", "deps.sh"), "dir"],
+                      check=True, capture_output=True, text=True).stdout.strip()
 BIN = os.path.join(REPO, "bin", "vidcache")
 CORPUS = os.path.join(DEPS, "bench-corpus")
 SUBSET = os.path.join(DEPS, "bench-subset200")

@@ -13,10 +13,16 @@ import (
 )
 
 // TestClipMathGolden checks the Go clip math against 12,000 cases computed
-// by torchvision 0.21's own VideoClips.compute_clips_for_video (see
-// cachefmt/torchpeer/scripts/clips_golden.py; `make golden` regenerates).
+// by torchvision 0.21's and 0.27's own VideoClips.compute_clips_for_video
+// (see cachefmt/torchpeer/scripts/clips_golden.py; `make golden` regenerates).
 func TestClipMathGolden(t *testing.T) {
-	f, err := os.Open("testdata/clips-golden.tsv")
+	for _, table := range []string{"testdata/clips-golden.tsv", "testdata/clips-golden-0.27.tsv"} {
+		t.Run(table, func(t *testing.T) { checkClipGolden(t, table) })
+	}
+}
+
+func checkClipGolden(t *testing.T, table string) {
+	f, err := os.Open(table)
 	if err != nil {
 		t.Fatal(err)
 	}

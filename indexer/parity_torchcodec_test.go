@@ -12,6 +12,7 @@ import (
 
 	"github.com/vidcache/vidcache/cachefmt"
 	"github.com/vidcache/vidcache/cachefmt/torchpeer"
+	"github.com/vidcache/vidcache/decoder"
 	"github.com/vidcache/vidcache/indexer"
 )
 
@@ -201,4 +202,20 @@ func TestTorchvision027Parity(t *testing.T) {
 	short := []config{{4, 1, "native"}, {4, 2, "15"}}
 	t.Run("damaged", func(t *testing.T) { checkAgainstTorchvision027(t, makeDamaged(t), short) })
 	t.Run("hostile", func(t *testing.T) { checkAgainstTorchvision027(t, makeHostile(t), short) })
+}
+
+// TestCodecsParity: one clip per codec the minimal FFmpeg build must handle
+// (testdata/codecs: AV1 through libdav1d, HEVC, VP9, VP8, 10-bit H.264), in
+// every target and mode, against all three torchvision stacks. Exact mode
+// decodes: without libdav1d the AV1 clip has no timestamps there.
+func TestCodecsParity(t *testing.T) {
+	root, err := filepath.Abs("../testdata/codecs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	configs := []config{{4, 1, "native"}, {8, 4, "15"}}
+	for _, mode := range []decoder.Mode{decoder.ModeFast, decoder.ModeExact} {
+		t.Run("pyav-"+string(mode), func(t *testing.T) { checkAgainstTorchvision(t, root, mode, configs, nil) })
+	}
+	t.Run("torchvision", func(t *testing.T) { checkAgainstTorchvision027(t, copyTree(t, root), configs) })
 }

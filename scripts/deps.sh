@@ -10,9 +10,8 @@ DEPS=${VIDCACHE_DEPS:-${XDG_CACHE_HOME:-$HOME/.cache}/vidcache-deps}
 # Building: FFmpeg 9 and dav1d from source (nasm, meson, ninja), cgo (gcc),
 # jemalloc (linked statically as the process allocator).
 APT_BUILD="nasm meson ninja-build pkg-config xz-utils make gcc libc6-dev libjemalloc-dev git ca-certificates"
-# Peers: Debian 12's torch 1.13 stack; debootstrap for the Debian 13 and sid roots;
-# python3-venv for the wheel tests; chromium for the report test.
-APT_PEER="python3-torch python3-torchvision python3-av python3-venv debootstrap debian-archive-keyring gpgv util-linux procps"
+# Peers: Debian 12's torch 1.13 stack; debootstrap for the Debian 13 and sid roots.
+APT_PEER="python3-torch python3-torchvision python3-av debootstrap debian-archive-keyring gpgv util-linux procps"
 # The Slurm example runs for real on a single node.
 APT_SLURM="slurm-wlm munge"
 

@@ -7,8 +7,9 @@ if pgrep -x slurmctld >/dev/null && pgrep -x slurmd >/dev/null && sinfo -h >/dev
 	echo "slurm: already running" >&2
 	exit 0
 fi
+. "$(dirname "$0")/deps.sh"
 command -v slurmctld >/dev/null && command -v munged >/dev/null ||
-	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge procps >/dev/null; }
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $APT_SLURM procps >/dev/null; }
 host=$(hostname -s)
 mem=$(awk '/MemTotal/ {print int($2 / 1024 * 0.8)}' /proc/meminfo)
 # The test cluster's state is disposable and its own: a fresh state folder on

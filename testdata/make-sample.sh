@@ -88,3 +88,15 @@ open("hostile/decreasing-ts.flv", "wb").write(b)
 PY
 rm hostile/plain.flv
 du -sh "$out"
+
+# codecs/: one short clip per codec the minimal FFmpeg build must decode in
+# exact mode (the torchvision-pyav target decodes): AV1 (needs libdav1d: FFmpeg's
+# own av1 decoder only drives hardware), HEVC, VP9, VP8, 10-bit H.264.
+c=codecs/train/codecs
+rm -rf codecs
+mkdir -p "$c"
+ff $(src 24 2) -c:v libaom-av1 -cpu-used 8 -crf 50 -g 12 -pix_fmt yuv420p "$c/av1.mp4"
+ff $(src 25 2) -c:v libx265 -preset ultrafast -x265-params log-level=error:bframes=3 -pix_fmt yuv420p "$c/hevc.mp4"
+ff $(src 30 2) -c:v libvpx-vp9 -b:v 50k -g 15 -pix_fmt yuv420p -f matroska "$c/vp9-in-mkv.mp4"
+ff $(src 15 2) -c:v libvpx -b:v 50k -g 15 -f webm "$c/vp8-in-webm.mp4"
+ff $(src 25 2) -c:v libx264 -preset veryfast -crf 32 -bf 3 -pix_fmt yuv420p10le "$c/h264-10bit.mp4"

@@ -23,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -36,16 +37,20 @@ type Stack struct {
 	root string // chroot root; "" for the host's /usr/bin/python3
 }
 
-// DepsDir is where scripts/peer.sh and scripts/ffmpeg.sh keep their output.
+// DepsDir is where scripts/peer.sh and scripts/ffmpeg.sh keep their output,
+// as scripts/deps.sh (the one definition) says.
 func DepsDir() string {
-	if d := os.Getenv("VIDCACHE_DEPS"); d != "" {
-		return d
+	out, err := exec.Command("bash", depsScript(), "dir").Output()
+	if err != nil {
+		return ""
 	}
-	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
-		return filepath.Join(d, "vidcache-deps")
-	}
-	home, _ := os.UserHomeDir()
-	return filepath.Join(home, ".cache", "vidcache-deps")
+	return strings.TrimSpace(string(out))
+}
+
+// depsScript is scripts/deps.sh of this checkout (tests run in a package folder).
+func depsScript() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "scripts", "deps.sh")
 }
 
 func missing(t testing.TB, what string) {
