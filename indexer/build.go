@@ -108,6 +108,8 @@ type BuildOptions struct {
 type BuildResult struct {
 	Cache    string         `json:"cache"`
 	DB       string         `json:"db"`
+	Target   Target         `json:"target"`
+	Mode     decoder.Mode   `json:"mode"`
 	Videos   int            `json:"videos"`
 	Probed   int            `json:"probed"`
 	Reused   int            `json:"reused"`
@@ -464,7 +466,7 @@ func Build(ctx context.Context, ix *Index, opts BuildOptions) (*BuildResult, err
 }
 
 func (p *plan) result() *BuildResult {
-	return &BuildResult{Cache: p.opts.Out, Failures: map[string]int{}, FailedAt: []FailedVideo{}, Warnings: p.ds.Warnings,
+	return &BuildResult{Cache: p.opts.Out, Target: p.opts.Target, Mode: p.opts.Mode, Failures: map[string]int{}, FailedAt: []FailedVideo{}, Warnings: p.ds.Warnings,
 		Videos: len(p.ds.Videos), Classes: len(p.ds.Classes), Reused: p.reused}
 }
 

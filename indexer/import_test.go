@@ -21,21 +21,27 @@ type original struct {
 	VideoPaths []string   `json:"video_paths"`
 	VideoPts   [][]int64  `json:"video_pts"`
 	VideoFPS   []*float64 `json:"video_fps"`
+	FPSTypes   []string   `json:"fps_types"`
 	Labels     []int64    `json:"labels"`
 	Classes    []string   `json:"classes"`
 }
 
-// TestImportMatchesPeers: every fixture, made by torchvision 0.14 or 0.21,
-// imports to a cache whose paths, pts, fps and labels equal what that
-// torchvision reads from the original, and which torch 2.6 loads with
-// weights_only=True.
+// TestImportMatchesPeers: every fixture, made by torchvision 0.14, 0.21 or
+// 0.27, imports to a cache whose paths, pts, fps (and their int/float type)
+// and labels equal what that torchvision reads from the original, for the
+// target that torchvision needs (detected), and which torch 2.6 loads with
+// weights_only=True. The 0.27 fixtures come from the sample without its two
+// unreadable files, on which torchvision 0.27 raises.
 func TestImportMatchesPeers(t *testing.T) {
 	dir, _ := filepath.Abs("testdata/import")
 	out := t.TempDir()
 	for _, gen := range []struct {
-		tag  string
-		peer func(testing.TB) *torchpeer.Stack
-	}{{"tv0.14", torchpeer.Bookworm}, {"tv0.21", torchpeer.Trixie}} {
+		tag    string
+		peer   func(testing.TB) *torchpeer.Stack
+		videos int
+		target indexer.Target
+	}{{"tv0.14", torchpeer.Bookworm, 16, indexer.TargetPyAV}, {"tv0.21", torchpeer.Trixie, 16, indexer.TargetPyAV},
+		{"tv0.27", torchpeer.Sid, 14, indexer.TargetTorchvision}} {
 		t.Run(gen.tag, func(t *testing.T) {
 			files, _ := filepath.Glob(filepath.Join(dir, gen.tag+"-*.pt"))
 			if len(files) != 5 {
@@ -54,8 +60,16 @@ func TestImportMatchesPeers(t *testing.T) {
 					t.Fatal(err)
 				}
 				w := want[f]
-				if len(w.VideoPaths) != 16 || !reflect.DeepEqual(got.Paths, w.VideoPaths) || !reflect.DeepEqual(got.FPS, w.VideoFPS) {
+				if len(w.VideoPaths) != gen.videos || !reflect.DeepEqual(got.Paths, w.VideoPaths) || !reflect.DeepEqual(got.FPS, w.VideoFPS) {
 					t.Errorf("%s: paths/fps differ:\n got %q %v\nwant %q %v", f, got.Paths, got.FPS, w.VideoPaths, w.VideoFPS)
+				}
+				if res.Target != gen.target || got.Config.Target != string(gen.target) {
+					t.Errorf("%s: imported as target %s (cache %s), want %s", f, res.Target, got.Config.Target, gen.target)
+				}
+				for i, typ := range w.FPSTypes {
+					if i < len(got.FPSInt) && got.FPSInt[i] != (typ == "int") {
+						t.Errorf("%s: fps of %s is a %s, the import stores int=%v", f, w.VideoPaths[i], typ, got.FPSInt[i])
+					}
 				}
 				for i := range w.VideoPts {
 					if len(got.Pts[i]) != len(w.VideoPts[i]) || (len(w.VideoPts[i]) > 0 && !reflect.DeepEqual(got.Pts[i], w.VideoPts[i])) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -23,6 +24,10 @@ var ErrRefused = errors.New("refused")
 
 // ImportOptions configure Import.
 type ImportOptions struct {
+	// Target is the torchvision that wrote the file; "" detects it: frame
+	// indices (every video's pts 0..n-1) with at least one int frame rate
+	// are torchvision 0.26+ (torchcodec), anything else torchvision-pyav.
+	Target    Target
 	Out       string
 	RootAs    string
 	CreatedAt int64
@@ -44,6 +49,7 @@ type ImportResult struct {
 	FramesPerClip int      `json:"frames_per_clip"`
 	Step          int      `json:"step_between_clips"`
 	FrameRate     *float64 `json:"frame_rate"`
+	Target        Target   `json:"target"`
 	Indexed       int      `json:"indexed"`
 	UnsafeGlobals []string `json:"unsafe_globals"`
 }
@@ -62,6 +68,7 @@ type imported struct {
 	paths      []string
 	pts        [][]int64
 	fps        []*float64
+	fpsInt     []bool // video_fps[i] was a Python int
 	classes    []string
 	labels     []int64
 	numFrames  int
@@ -96,6 +103,14 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 			}
 		}
 	}
+	target := opts.Target
+	if target == "" {
+		target = im.detectTarget()
+	}
+	if _, err := ParseTarget(string(target)); err != nil {
+		return nil, err
+	}
+	res.Target = target
 	spec := ClipSpec{FramesPerClip: im.numFrames, StepBetweenClips: im.step, FrameRate: im.frameRate}
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %s: clip configuration: %v", ErrRefused, file, err)
@@ -110,9 +125,13 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 	}
 	c := &cachefmt.Cache{
 		Config: cachefmt.Config{Root: root, Split: im.split, Extensions: []string{}, FramesPerClip: spec.FramesPerClip,
-			StepBetweenClips: spec.StepBetweenClips, FrameRate: spec.FrameRate, Mode: "imported", ToolVersion: Version, CreatedUnix: opts.CreatedAt},
-		Classes: im.classes,
-		Pts:     func(i int) ([]int64, error) { return im.pts[i], nil },
+			StepBetweenClips: spec.StepBetweenClips, FrameRate: spec.FrameRate, Target: string(target), Mode: "imported", ToolVersion: Version, CreatedUnix: opts.CreatedAt},
+		Classes:      im.classes,
+		Pts:          func(i int) ([]int64, error) { return im.pts[i], nil },
+		FrameIndices: target == TargetTorchvision,
+	}
+	if c.FrameIndices && !im.frameIndices() {
+		return nil, fmt.Errorf("%w: %s: --target torchvision needs frame indices (0, 1, 2, ...) as video_pts; these are timestamps from torchvision 0.25 or earlier", ErrRefused, file)
 	}
 	if c.Config.CreatedUnix == 0 {
 		c.Config.CreatedUnix = nowUnix()
@@ -122,7 +141,8 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %s: %v", ErrRefused, file, p, err)
 		}
-		c.Videos = append(c.Videos, cachefmt.Video{Path: mapPath(p), NumFrames: int64(len(im.pts[i])), FPS: im.fps[i], Label: im.labels[i], ClipCount: int64(n)})
+		c.Videos = append(c.Videos, cachefmt.Video{Path: mapPath(p), NumFrames: int64(len(im.pts[i])), FPS: im.fps[i], Label: im.labels[i], ClipCount: int64(n),
+			FPSInt: c.FrameIndices && im.fpsInt[i]})
 		res.Frames += int64(len(im.pts[i]))
 		res.Clips += int64(n)
 	}
@@ -136,7 +156,7 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 		return nil, err
 	}
 	if opts.Index != nil {
-		if res.Indexed, err = recordImported(ctx, opts.Index, im); err != nil {
+		if res.Indexed, err = recordImported(ctx, opts.Index, im, target); err != nil {
 			return res, err
 		}
 	}
@@ -145,8 +165,13 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 
 // recordImported stores the videos that exist at their recorded paths as
 // exact-mode probe results (torchvision's own timestamps are what exact mode
-// reproduces), so `build --mode exact` reuses them.
-func recordImported(ctx context.Context, ix *Index, im *imported) (int, error) {
+// reproduces), so `build --mode exact` reuses them; for the torchvision
+// target, as scan results (frame counts and fps).
+func recordImported(ctx context.Context, ix *Index, im *imported, target Target) (int, error) {
+	mode := decoder.ModeExact
+	if target == TargetTorchvision {
+		mode = decoder.ModeScan
+	}
 	ffmpeg := decoder.Version()
 	var rows []*Row
 	for i, p := range im.paths {
@@ -155,13 +180,37 @@ func recordImported(ctx context.Context, ix *Index, im *imported) (int, error) {
 			continue
 		}
 		r := &Row{Path: p, Size: e.Size, MtimeNs: e.MtimeNs, Inode: e.Inode, Status: string(decoder.StatusOK), FPS: im.fps[i],
-			Frames: len(im.pts[i]), Pts: encodePts(im.pts[i]), Mode: string(decoder.ModeExact), FFmpeg: ffmpeg, Probed: nowUnix()}
+			Frames: len(im.pts[i]), Pts: encodePts(im.pts[i]), Mode: string(mode), FFmpeg: ffmpeg, Probed: nowUnix()}
+		if mode == decoder.ModeScan {
+			r.Pts = []byte{}
+		}
 		if len(im.pts[i]) == 0 {
 			r.Status, r.Error = "imported_empty", "the imported cache holds no timestamps for this video"
 		}
 		rows = append(rows, r)
 	}
 	return len(rows), ix.PutRows(ctx, rows)
+}
+
+// frameIndices: every video's pts are 0, 1, ..., n-1.
+func (im *imported) frameIndices() bool {
+	for _, pts := range im.pts {
+		for k, v := range pts {
+			if v != int64(k) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// detectTarget: frame indices with an int frame rate somewhere can only come
+// from torchvision 0.26+ (PyAV-era frame rates are always floats).
+func (im *imported) detectTarget() Target {
+	if im.frameIndices() && slices.Contains(im.fpsInt, true) {
+		return TargetTorchvision
+	}
+	return TargetPyAV
 }
 
 // extract finds the metadata in the loaded value.
@@ -198,7 +247,7 @@ func extract(v any) (*imported, error) {
 	if im.paths, err = strList(vc["video_paths"], "video_paths"); err != nil {
 		return nil, err
 	}
-	if im.fps, err = fpsList(vc["video_fps"]); err != nil {
+	if im.fps, im.fpsInt, err = fpsList(vc["video_fps"]); err != nil {
 		return nil, err
 	}
 	if im.pts, err = ptsOf(vc); err != nil {
@@ -563,13 +612,17 @@ func intList(v any, what string) ([]int, error) {
 	return out, nil
 }
 
-func fpsList(v any) ([]*float64, error) {
+// fpsList reads video_fps; ints reports which entries were Python ints
+// (torchcodec's average_fps of a whole number).
+func fpsList(v any) (out []*float64, ints []bool, err error) {
 	l, ok := v.(*types.List)
 	if !ok {
-		return nil, fmt.Errorf("video_fps is %s, not a list", kind(v))
+		return nil, nil, fmt.Errorf("video_fps is %s, not a list", kind(v))
 	}
-	out := make([]*float64, 0, l.Len())
+	out = make([]*float64, 0, l.Len())
+	ints = make([]bool, 0, l.Len())
 	for i, x := range *l {
+		isInt := false
 		switch x := x.(type) {
 		case nil:
 			out = append(out, nil)
@@ -578,11 +631,13 @@ func fpsList(v any) ([]*float64, error) {
 		case int:
 			f := float64(x)
 			out = append(out, &f)
+			isInt = cachefmt.JSONInt(f)
 		default:
-			return nil, fmt.Errorf("video_fps[%d] is %s", i, kind(x))
+			return nil, nil, fmt.Errorf("video_fps[%d] is %s", i, kind(x))
 		}
+		ints = append(ints, isInt)
 	}
-	return out, nil
+	return out, ints, nil
 }
 
 // kind names a loaded value's Python type for error messages.

@@ -11,6 +11,8 @@ import (
 // cache is fresh, and why not.
 type StatusReport struct {
 	Cache      string        `json:"cache"`
+	Target     Target        `json:"target"`
+	Mode       string        `json:"mode"`
 	Fresh      bool          `json:"fresh"`
 	Reasons    []string      `json:"reasons,omitempty"`
 	Videos     int           `json:"videos"`
@@ -39,7 +41,7 @@ func Status(ctx context.Context, ix *Index, opts BuildOptions) (*StatusReport, e
 	if err != nil {
 		return nil, err
 	}
-	s := &StatusReport{Cache: p.opts.Out, Videos: len(p.ds.Videos), New: []string{}, Changed: []string{}, Removed: p.gone, Warnings: p.ds.Warnings}
+	s := &StatusReport{Cache: p.opts.Out, Target: p.opts.Target, Mode: string(p.opts.Mode), Videos: len(p.ds.Videos), New: []string{}, Changed: []string{}, Removed: p.gone, Warnings: p.ds.Warnings}
 	if s.Removed == nil {
 		s.Removed = []string{}
 	}

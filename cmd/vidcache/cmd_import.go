@@ -22,11 +22,19 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	noIndex := fs.Bool("no-index", false, "do not record anything in the index")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	createdUnix := fs.Int64("created-unix", 0, "created_unix to store (default: now)")
+	target := fs.String("target", "", "the torchvision that wrote FILE: torchvision (0.26+) or torchvision-pyav (0.25 and earlier); default: detected (frame-index pts with int frame rates are 0.26+)")
 	file, err := parseOne(fs, args, "FILE")
 	if err != nil {
 		return err
 	}
 	opts := indexer.ImportOptions{Out: *out, RootAs: *rootAs, CreatedAt: *createdUnix}
+	if *target != "" {
+		t, err := indexer.ParseTarget(*target)
+		if err != nil {
+			return usageErr("--target: %v", err)
+		}
+		opts.Target = t
+	}
 	if !*noIndex {
 		ix, err := openDefaultIndex(ctx, e, *db)
 		if err != nil {
@@ -54,7 +62,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	if res.FrameRate != nil {
 		fr = fmt.Sprint(*res.FrameRate)
 	}
-	fmt.Fprintf(e.stderr, "imported %s: %d videos, %d classes (labels from %s), %d frames, %d clips of %d frames, step %d, frame rate %s; %d videos recorded in the index\n",
-		res.Source, res.Videos, res.Classes, res.LabelsFrom, res.Frames, res.Clips, res.FramesPerClip, res.Step, fr, res.Indexed)
+	fmt.Fprintf(e.stderr, "imported %s (target %s): %d videos, %d classes (labels from %s), %d frames, %d clips of %d frames, step %d, frame rate %s; %d videos recorded in the index\n",
+		res.Source, res.Target, res.Videos, res.Classes, res.LabelsFrom, res.Frames, res.Clips, res.FramesPerClip, res.Step, fr, res.Indexed)
 	return nil
 }

@@ -27,6 +27,7 @@ for f in sys.argv[2:]:
         "video_paths": list(meta["video_paths"]),
         "video_pts": [[int(x) for x in t] for t in meta["video_pts"]],
         "video_fps": list(meta["video_fps"]),
+        "fps_types": [type(f).__name__ for f in meta["video_fps"]],
         "labels": labels,
         "classes": classes,
     }
