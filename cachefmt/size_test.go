@@ -51,3 +51,51 @@ func TestSizeBudget(t *testing.T) {
 		t.Fatalf("cache is %d bytes, budget %d", fi.Size(), budget)
 	}
 }
+
+// TestSizeFrameIndices: the torchvision target's Kinetics-400-sized cache
+// (240,000 videos of 300 frames, int frame rates) holds no per-frame data:
+// one arange of the longest video, so the file is paths and ~25 bytes of
+// pickle per video.
+func TestSizeFrameIndices(t *testing.T) {
+	const videos, frames = 240000, 300
+	fps := 30.0
+	c := &Cache{
+		Config: Config{Root: "/data/kinetics400", Split: "train", Extensions: []string{"avi", "mp4"},
+			FramesPerClip: 16, StepBetweenClips: 1, Target: TargetTorchvision, Mode: "scan", FFmpeg: "9.0.2", ToolVersion: "test"},
+		Videos:       make([]Video, videos),
+		FrameIndices: true,
+	}
+	for i := 0; i < 400; i++ {
+		c.Classes = append(c.Classes, fmt.Sprintf("class name number %03d of kinetics", i))
+	}
+	var paths int64
+	for i := range c.Videos {
+		label := i * 400 / videos
+		n := int64(frames - i%7) // lengths vary; the storage is the longest
+		c.Videos[i] = Video{
+			Path:      fmt.Sprintf("/data/kinetics400/train/%s/%011x_%06d_%06d.mp4", c.Classes[label], i*7919, i%1000, i%1000+10),
+			NumFrames: n, FPS: &fps, FPSInt: true, Label: int64(label), ClipCount: n - 15,
+		}
+		paths += int64(len(c.Videos[i].Path))
+	}
+	p := filepath.Join(t.TempDir(), "k400-tv.pt")
+	if err := WriteFile(p, c, Options{NoSync: true}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perVideo := float64(fi.Size()-paths) / videos
+	t.Logf("%d bytes (%.1f MB): paths %d + %.1f bytes per video", fi.Size(), float64(fi.Size())/1e6, paths, perVideo)
+	if perVideo > 60 {
+		t.Fatalf("%.1f bytes per video besides its path, want at most 60", perVideo)
+	}
+	f, err := ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Pts) != videos || len(f.Pts[1]) != frames-1 || f.Pts[1][frames-2] != frames-2 || !f.FPSInt[0] {
+		t.Fatalf("read back: %d videos, video 1 has %d pts", len(f.Pts), len(f.Pts[1]))
+	}
+}
