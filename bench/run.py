@@ -39,9 +39,14 @@ def run(cmd, env=None, **kw):
     return subprocess.run(cmd, env=e, check=True, text=True, stdout=subprocess.PIPE, **kw).stdout
 
 
+# This benchmark measures the torchvision-pyav target against torchvision 0.21
+# (the PyAV era); the torchvision 0.27 comparison is issue 14's to add.
+PYAV = ["--target", "torchvision-pyav"]
+
+
 def build(root, home, *args):
     """vidcache build with its own VIDCACHE_HOME; returns its --json result."""
-    out = run([BIN, "build", root, "--jobs", str(JOBS), "--json", *args], env={"VIDCACHE_HOME": home})
+    out = run([BIN, "build", root, "--jobs", str(JOBS), "--json", *PYAV, *args], env={"VIDCACHE_HOME": home})
     return json.loads(out)
 
 
@@ -52,7 +57,7 @@ def build_rss(root, home, *args):
     if pid == 0:
         fd = os.open(os.devnull, os.O_WRONLY)
         os.dup2(fd, 1)
-        os.execve(BIN, [BIN, "build", root, "--jobs", str(JOBS), "--quiet", *args], e)
+        os.execve(BIN, [BIN, "build", root, "--jobs", str(JOBS), "--quiet", *PYAV, *args], e)
     _, status, ru = os.wait4(pid, 0)
     if status != 0:
         raise SystemExit(f"bench: vidcache build {root} failed")
