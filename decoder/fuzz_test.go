@@ -34,29 +34,43 @@ func FuzzProbe(f *testing.F) {
 		if exact {
 			mode = ModeExact
 		}
-		start := time.Now()
-		r, err := Probe(context.Background(), p, Options{Mode: mode, Timeout: 5 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if time.Since(start) > 10*time.Second {
-			t.Fatalf("probe took %v despite the 5s limit", time.Since(start))
-		}
-		switch r.Status {
-		case StatusOK, StatusOpenFailed, StatusNoVideo, StatusReadError, StatusDecodeError, StatusTimeout:
-		default:
-			t.Fatalf("status %q", r.Status)
-		}
-		if r.Status != StatusOK && len(r.Pts) != 0 {
-			t.Fatalf("%s with %d timestamps", r.Status, len(r.Pts))
-		}
-		if (r.Status == StatusOpenFailed || r.Status == StatusNoVideo) && r.FPS != nil {
-			t.Fatalf("%s with fps %v", r.Status, *r.FPS)
-		}
-		for i := 1; i < len(r.Pts); i++ {
-			if r.Pts[i] < r.Pts[i-1] {
-				t.Fatal("timestamps not sorted")
-			}
+		// Every input is also scanned as torchcodec would (ModeScan).
+		for _, m := range []Mode{mode, ModeScan} {
+			checkFuzzProbe(t, p, m)
 		}
 	})
+}
+
+// checkFuzzProbe probes p in mode and checks what any result must satisfy.
+func checkFuzzProbe(t *testing.T, p string, mode Mode) {
+	start := time.Now()
+	r, err := Probe(context.Background(), p, Options{Mode: mode, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Fatalf("probe took %v despite the 5s limit", time.Since(start))
+	}
+	switch r.Status {
+	case StatusOK, StatusOpenFailed, StatusNoVideo, StatusReadError, StatusDecodeError, StatusTimeout:
+	default:
+		t.Fatalf("status %q", r.Status)
+	}
+	if r.Status != StatusOK && len(r.Pts) != 0 {
+		t.Fatalf("%s with %d timestamps", r.Status, len(r.Pts))
+	}
+	if (r.Status == StatusOpenFailed || r.Status == StatusNoVideo) && r.FPS != nil {
+		t.Fatalf("%s with fps %v", r.Status, *r.FPS)
+	}
+	for i := 1; i < len(r.Pts); i++ {
+		if r.Pts[i] < r.Pts[i-1] {
+			t.Fatal("timestamps not sorted")
+		}
+	}
+	if mode == ModeScan && (len(r.Pts) != 0 || r.Frames < 0 || (r.Status != StatusOK && r.Frames != 0)) {
+		t.Fatalf("scan: %s with %d pts and %d frames", r.Status, len(r.Pts), r.Frames)
+	}
+	if mode != ModeScan && r.Frames != len(r.Pts) {
+		t.Fatalf("%d frames but %d timestamps", r.Frames, len(r.Pts))
+	}
 }

@@ -43,6 +43,11 @@ func TestProbeNoLeak(t *testing.T) {
 		{write("flipped.mp4", flipped), ModeExact},
 		{"../testdata/stall-prefix.ts", ModeExact},
 		{"missing.mp4", ModeFast},
+		{sample + "abseiling/h264-25fps.mp4", ModeScan},
+		{sample + "playing guitar/mpeg4-bframes.avi", ModeScan},
+		{write("text-scan.mp4", []byte("not a video\n")), ModeScan},
+		{write("flipped-scan.mp4", flipped), ModeScan},
+		{"../testdata/stall-prefix.ts", ModeScan},
 	}
 	round := func() {
 		for _, in := range inputs {
