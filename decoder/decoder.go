@@ -121,15 +121,31 @@ func Probe(ctx context.Context, path string, opts Options) (*Result, error) {
 	// The interrupter makes FFmpeg's blocking I/O return AVERROR_EXIT when the
 	// context ends or the per-video time limit passes.
 	ii := astiav.NewIOInterrupter()
-	defer ii.Free()
 	pctx := ctx
 	if opts.Timeout > 0 {
 		var cancel context.CancelFunc
 		pctx, cancel = context.WithTimeout(ctx, opts.Timeout)
 		defer cancel()
 	}
-	stop := context.AfterFunc(pctx, ii.Interrupt)
-	defer stop()
+	// The AfterFunc may already be running when the probe returns (stop does
+	// not wait for it), and Interrupt on a freed interrupter writes through
+	// a nil pointer: the mutex makes Free wait for it, and it skips a freed one.
+	var mu sync.Mutex
+	freed := false
+	stop := context.AfterFunc(pctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !freed {
+			ii.Interrupt()
+		}
+	})
+	defer func() {
+		stop()
+		mu.Lock()
+		freed = true
+		ii.Free()
+		mu.Unlock()
+	}()
 
 	r := &Result{}
 	if opts.Mode == ModeScan {

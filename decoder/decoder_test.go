@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -201,4 +202,31 @@ func TestHugeFrameCountHeader(t *testing.T) {
 			t.Logf("%s (%s): %s %q, %d timestamps", filepath.Base(p), mode, r.Status, r.Err, len(r.Pts))
 		}
 	}
+}
+
+// TestCancelDuringReturn: a context cancelled just as a probe returns must
+// not interrupt the freed interrupter (go-astiav's Interrupt writes through
+// its C pointer, which Free sets to nil: a SIGSEGV in CI once, on SIGINT).
+func TestCancelDuringReturn(t *testing.T) {
+	path := "../testdata/sample/train/juggling/nested/z.mp4"
+	t0 := time.Now()
+	Probe(context.Background(), path, Options{Mode: ModeScan})
+	probeTime := time.Since(t0)
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 1500; i++ {
+				ctx, cancel := context.WithCancel(context.Background())
+				// Cancel around the moment the probe returns.
+				d := probeTime * time.Duration(80+i%40) / 100
+				timer := time.AfterFunc(d, cancel)
+				Probe(ctx, path, Options{Mode: []Mode{ModeFast, ModeScan}[i%2]})
+				timer.Stop()
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -3,6 +3,7 @@ package indexer
 import (
 	"context"
 	"crypto/sha256"
+	_ "embed"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -24,8 +25,12 @@ import (
 	"github.com/vidcache/vidcache/decoder"
 )
 
-// Version is vidcache's version, stored in every cache.
-var Version = "0.1.0-dev"
+// Version is vidcache's version, stored in every cache. It lives in
+// version.txt, which the Python package (python/, `make wheel`) reads too.
+var Version = strings.TrimSpace(versionTxt)
+
+//go:embed version.txt
+var versionTxt string
 
 // Failure classes of videos that are never handed to the decoder.
 const (
