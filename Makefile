@@ -14,7 +14,7 @@ CGOENV = PKG_CONFIG_PATH="$$(scripts/ffmpeg.sh env)$${PKG_CONFIG_PATH:+:$$PKG_CO
 
 DEMO_HOME ?= $(or $(TMPDIR),/tmp)/vidcache-demo
 
-.PHONY: all deps peer slurm build demo test vet fmt-check unit fuzz bench golden allowlists clean
+.PHONY: all deps peer slurm build wheel wheel-test demo test vet fmt-check unit fuzz bench golden allowlists clean
 
 all: build
 
@@ -33,6 +33,16 @@ slurm:
 
 build: deps
 	$(CGOENV) $(GO) build -trimpath -o bin/vidcache ./cmd/vidcache
+
+# dist/vidcache-<version>-py3-none-manylinux_2_<glibc>_<arch>.whl: the Python
+# package (python/) with the static binary, built offline with Debian's tools.
+wheel: build
+	scripts/wheel.sh bin/vidcache dist
+
+# The wheel installed into a fresh venv in the torch 2.14 and 2.6 peers, and
+# python/tests run there with each peer's unittest.
+wheel-test: wheel peer
+	scripts/wheel-test.sh dist/vidcache-$$(tr -d ' \n' < indexer/version.txt)-py3-none-*.whl
 
 demo: build
 	@rm -rf "$(DEMO_HOME)"
@@ -71,7 +81,7 @@ fuzz: deps
 	  rm -rf "$$logs"
 	$(CGOENV) $(GO) test -race -count=1 -run '^FuzzProbe$$' ./decoder
 
-test: deps peer slurm fmt-check vet unit fuzz
+test: deps peer slurm fmt-check vet unit fuzz wheel-test
 
 bench: build peer
 	/usr/bin/python3 bench/run.py
@@ -91,4 +101,4 @@ allowlists: peer
 	  | grep -E '^(#|[a-z_])' > cachefmt/allowlist/torch2.6.txt
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

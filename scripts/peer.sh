@@ -51,12 +51,22 @@ debootstrap_root() {
 }
 
 # The two roots download in parallel (the network, not the CPU, is the limit).
-debootstrap_root trixie trixie python3-torch,python3-torchvision,python3-av &
+# python3-pip and python3-venv: the wheel tests install the wheel into a venv.
+debootstrap_root trixie trixie python3-torch,python3-torchvision,python3-av,python3-pip,python3-venv &
 t=$!
-debootstrap_root sid sid python3-torch,python3-torchvision,python3-torchcodec,python3-av &
+debootstrap_root sid sid python3-torch,python3-torchvision,python3-torchcodec,python3-av,python3-pip,python3-venv &
 s=$!
 wait $t
 wait $s
+
+# Roots made before the wheel tests existed lack pip and venv: add them.
+for r in trixie sid; do
+	if ! chroot "$DEPS/peer-$r" python3 -c 'import pip, venv, ensurepip' 2>/dev/null; then
+		echo "peer: installing python3-pip python3-venv into the $r root" >&2
+		chroot "$DEPS/peer-$r" sh -c 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pip python3-venv' >"$DEPS/apt-$r.log" 2>&1 ||
+			{ tail -20 "$DEPS/apt-$r.log" >&2; exit 1; }
+	fi
+done
 
 check() { # NAME IMPORTS
 	chroot "$DEPS/peer-$1" python3 -W ignore -c "import torch, torchvision, $2 as m; print('peer: $1 torch', torch.__version__, 'torchvision', torchvision.__version__, '$2', m.__version__)" 3>&2 2>/dev/null 1>&3 ||

@@ -1,0 +1,2 @@
+# Replaced by `make wheel` with the version in indexer/version.txt.
+__version__ = "0+source"

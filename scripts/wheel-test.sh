@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# wheel-test.sh WHEEL — install the wheel into a fresh venv
+# (python3 -m venv --system-site-packages) inside each torch 2.x peer root
+# (sid: torchvision 0.27; trixie: torchvision 0.21) and run python/tests
+# there with the peer's own unittest. Needs root (chroot), like the peers.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+. "$here/scripts/deps.sh"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp "$1" "$work/"
+whl=$work/$(basename "$1")
+# The test dataset: the sample without its two unreadable files, on which
+# torchvision 0.27's own precompute raises.
+cp -a "$here/testdata/sample" "$work/data"
+rm "$work/data/train/juggling/not-a-video.mp4" "$work/data/train/juggling/zero-bytes.mp4"
+status=0
+for peer in sid trixie; do
+	R=$DEPS/peer-$peer
+	[ -f "$R/.complete" ] || { echo "wheel-test: no $peer root at $R (make peer)" >&2; exit 1; }
+	echo "== wheel tests in the $peer peer" >&2
+	R=$R HERE=$here WORK=$work PEER=$peer WHL=$whl unshare --mount --propagation private sh -c '
+		set -e
+		mount -t proc proc "$R/proc"
+		mount -t tmpfs shm "$R/dev/shm"
+		for d in "$HERE" "$WORK"; do mkdir -p "$R$d"; mount --bind "$d" "$R$d"; done
+		exec chroot "$R" sh -c "
+			set -e
+			python3 -m venv --system-site-packages \"$WORK/venv-$PEER\"
+			\"$WORK/venv-$PEER/bin/python\" -m pip install -q --no-index --no-deps \"$WHL\"
+			cd \"$HERE/python/tests\" && VIDCACHE_TEST_DATA=\"$WORK/data\" PYTHONWARNINGS=ignore PYTHONDONTWRITEBYTECODE=1 \
+				\"$WORK/venv-$PEER/bin/python\" -m unittest -v test_vidcache 2>&1
+		"' 2>&1 | grep -v 'UCX  ERROR' || status=1
+done
+exit $status
