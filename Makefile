@@ -39,7 +39,7 @@ build: deps
 wheel: build
 	scripts/wheel.sh bin/vidcache dist
 
-# The wheel installed into a fresh venv in the torch 2.14 and 2.6 peers, and
+# The wheel installed into a fresh venv in each peer (torch 2.14, 2.6, 1.13), and
 # python/tests run there with each peer's unittest.
 wheel-test: wheel peer
 	scripts/wheel-test.sh dist/vidcache-$$(tr -d ' \n' < indexer/version.txt)-py3-none-*.whl

@@ -11,8 +11,9 @@ DEPS=${VIDCACHE_DEPS:-${XDG_CACHE_HOME:-$HOME/.cache}/vidcache-deps}
 # jemalloc (linked statically as the process allocator); setuptools, wheel,
 # pip and binutils (objdump) for the wheel.
 APT_BUILD="nasm meson ninja-build pkg-config xz-utils make gcc libc6-dev libjemalloc-dev git ca-certificates binutils python3-setuptools python3-wheel python3-pip"
-# Peers: Debian 12's torch 1.13 stack; debootstrap for the Debian 13 and sid roots.
-APT_PEER="python3-torch python3-torchvision python3-av debootstrap debian-archive-keyring gpgv util-linux procps"
+# Peers: Debian 12's torch 1.13 stack (and venv, for the wheel tests); debootstrap
+# for the Debian 13 and sid roots.
+APT_PEER="python3-torch python3-torchvision python3-av python3-venv debootstrap debian-archive-keyring gpgv util-linux procps"
 # The Slurm example runs for real on a single node.
 APT_SLURM="slurm-wlm munge"
 

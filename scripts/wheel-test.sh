@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # wheel-test.sh WHEEL — install the wheel into a fresh venv
-# (python3 -m venv --system-site-packages) inside each torch 2.x peer root
-# (sid: torchvision 0.27; trixie: torchvision 0.21) and run python/tests
-# there with the peer's own unittest. Needs root (chroot), like the peers.
+# (python3 -m venv --system-site-packages) in each peer — the sid root
+# (torch 2.14 / torchvision 0.27), the trixie root (2.6 / 0.21) and this
+# machine's Debian 12 python3 (1.13 / 0.14) — and run python/tests there with
+# the peer's own unittest. Needs root (chroot), like the peers.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 . "$here/scripts/deps.sh"
@@ -32,4 +33,11 @@ for peer in sid trixie; do
 				\"$WORK/venv-$PEER/bin/python\" -m unittest -v test_vidcache 2>&1
 		"' 2>&1 | grep -v 'UCX  ERROR' || status=1
 done
+echo "== wheel tests with Debian 12's python3 (torch 1.13)" >&2
+(
+	/usr/bin/python3 -m venv --system-site-packages "$work/venv-bookworm"
+	"$work/venv-bookworm/bin/python" -m pip install -q --no-index --no-deps "$whl"
+	cd "$here/python/tests" && VIDCACHE_TEST_DATA=$work/data PYTHONWARNINGS=ignore PYTHONDONTWRITEBYTECODE=1 \
+		"$work/venv-bookworm/bin/python" -m unittest -v test_vidcache 2>&1
+) || status=1
 exit $status

@@ -143,6 +143,19 @@ class WheelTest(unittest.TestCase):
         with self.assertRaises(vidcache.FormatError):
             vidcache.load(os.path.join(self.tmp, "missing.pt"))
 
+    def test_refuses_code(self):
+        marker = os.path.join(self.tmp, "ran")
+
+        class Evil:
+            def __reduce__(self):
+                return (os.system, ("touch " + marker,))
+
+        p = os.path.join(self.tmp, "evil.pt")
+        torch.save({"video_paths": [], "vidcache": {"format_version": 2}, "x": Evil()}, p)
+        with self.assertRaises(vidcache.FormatError):
+            vidcache.load(p)
+        self.assertFalse(os.path.exists(marker), "loading ran the pickle's code")
+
 
 if __name__ == "__main__":
     unittest.main()
