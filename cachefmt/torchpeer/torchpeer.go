@@ -104,9 +104,9 @@ func Both(t testing.TB) []*Stack {
 // folder in share is made visible to the peer at the same path.
 func (s *Stack) Run(t testing.TB, share []string, name string, args ...string) []byte {
 	t.Helper()
-	src, err := scripts.ReadFile("scripts/" + name)
+	src, err := script(name)
 	if err != nil {
-		t.Fatalf("torchpeer: no script %s", name)
+		t.Fatalf("torchpeer: %v", err)
 	}
 	env := append(os.Environ(), "PYTHONWARNINGS=ignore", "PYTHONDONTWRITEBYTECODE=1")
 	var cmd *exec.Cmd
@@ -149,6 +149,28 @@ func (s *Stack) RunJSON(t testing.TB, share []string, out any, name string, args
 	if err := json.Unmarshal(b, out); err != nil {
 		t.Fatalf("torchpeer %s %s: bad JSON: %v\n%s", s.Name, name, err, tail(string(b), 2000))
 	}
+}
+
+// script is the embedded script name, each "# include: FILE" line replaced
+// by that script (shared helpers: the scripts reach the peers on stdin).
+func script(name string) ([]byte, error) {
+	src, err := scripts.ReadFile("scripts/" + name)
+	if err != nil {
+		return nil, fmt.Errorf("no script %s", name)
+	}
+	var out bytes.Buffer
+	for _, line := range strings.SplitAfter(string(src), "\n") {
+		if inc, ok := strings.CutPrefix(strings.TrimSpace(line), "# include: "); ok {
+			b, err := scripts.ReadFile("scripts/" + inc)
+			if err != nil {
+				return nil, fmt.Errorf("%s includes %s: no such script", name, inc)
+			}
+			out.Write(b)
+			continue
+		}
+		out.WriteString(line)
+	}
+	return out.Bytes(), nil
 }
 
 func tail(s string, n int) string {
