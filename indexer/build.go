@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vidcache/vidcache/indexer/clips"
+
 	"golang.org/x/sync/errgroup"
 
 	"github.com/vidcache/vidcache/cachefmt"
@@ -89,7 +91,7 @@ type BuildOptions struct {
 	Root       string   // dataset root; made absolute
 	Split      string   // default "train"
 	Extensions []string // default avi, mp4
-	Clips      ClipSpec
+	Clips      clips.Spec
 	Target     Target       // default TargetTorchvision
 	Mode       decoder.Mode // default from Target (ResolveMode)
 	RootAs     string       // write paths with Root replaced by this prefix
@@ -223,7 +225,7 @@ func (k ConfigKey) Options() BuildOptions {
 		t = TargetPyAV
 	}
 	return BuildOptions{Root: k.Root, Split: k.Split, Extensions: k.Extensions, Target: t, Mode: decoder.Mode(k.Mode), RootAs: k.RootAs,
-		Clips: ClipSpec{FramesPerClip: k.FramesPerClip, StepBetweenClips: k.StepBetweenClips, FrameRate: k.FrameRate}}
+		Clips: clips.Spec{FramesPerClip: k.FramesPerClip, StepBetweenClips: k.StepBetweenClips, FrameRate: k.FrameRate}}
 }
 
 // DefaultCacheName derives a cache file name from the dataset and options:
@@ -715,7 +717,7 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opt
 			res.FailedAt = append(res.FailedAt, FailedVideo{Path: e.Path, Status: st, Error: videos.err(i)})
 		}
 		fps, frames := videos.fps(i), videos.frames(i)
-		clips, err := VideoClipCount(frames, fps, opts.Clips)
+		clips, err := clips.ForVideo(frames, fps, opts.Clips)
 		if err != nil {
 			return nil, "", nil, fmt.Errorf("%s: %w", e.Path, err)
 		}

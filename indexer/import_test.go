@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vidcache/vidcache/indexer/clips"
+
 	"github.com/vidcache/vidcache/cachefmt"
 	"github.com/vidcache/vidcache/cachefmt/torchpeer"
 	"github.com/vidcache/vidcache/decoder"
@@ -146,7 +148,7 @@ func TestImportRecordsExistingVideos(t *testing.T) {
 		t.Fatalf("import: %+v %v", res, err)
 	}
 	b, err := indexer.Build(context.Background(), ix, indexer.BuildOptions{Root: root, Target: indexer.TargetPyAV, Mode: decoder.ModeExact,
-		Clips: indexer.ClipSpec{FramesPerClip: 4, StepBetweenClips: 2}, Out: filepath.Join(t.TempDir(), "b.pt"), NoSync: true})
+		Clips: clips.Spec{FramesPerClip: 4, StepBetweenClips: 2}, Out: filepath.Join(t.TempDir(), "b.pt"), NoSync: true})
 	if err != nil || b.Probed != 0 || b.Reused != 16 {
 		t.Errorf("build after import: %+v %v", b, err)
 	}

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/vidcache/vidcache/indexer/clips"
+
 	"github.com/nlpodyssey/gopickle/pytorch"
 	"github.com/nlpodyssey/gopickle/types"
 
@@ -111,7 +113,7 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 		return nil, err
 	}
 	res.Target = target
-	spec := ClipSpec{FramesPerClip: im.numFrames, StepBetweenClips: im.step, FrameRate: im.frameRate}
+	spec := clips.Spec{FramesPerClip: im.numFrames, StepBetweenClips: im.step, FrameRate: im.frameRate}
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %s: clip configuration: %v", ErrRefused, file, err)
 	}
@@ -137,7 +139,7 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 		c.Config.CreatedUnix = nowUnix()
 	}
 	for i, p := range im.paths {
-		n, err := VideoClipCount(len(im.pts[i]), im.fps[i], spec)
+		n, err := clips.ForVideo(len(im.pts[i]), im.fps[i], spec)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %s: %v", ErrRefused, file, p, err)
 		}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidcache/vidcache/indexer/clips"
+
 	"github.com/vidcache/vidcache/cachefmt"
 	"github.com/vidcache/vidcache/decoder"
 )
@@ -43,7 +45,7 @@ func relAll(ps []string, root string) []string {
 func build(t *testing.T, ix *Index, root string, mut func(*BuildOptions)) (*BuildResult, []string) {
 	t.Helper()
 	rec := &recorder{}
-	o := BuildOptions{Root: root, Clips: ClipSpec{FramesPerClip: 4, StepBetweenClips: 1}, Jobs: 2,
+	o := BuildOptions{Root: root, Clips: clips.Spec{FramesPerClip: 4, StepBetweenClips: 1}, Jobs: 2,
 		Out: filepath.Join(filepath.Dir(root), "cache.pt"), Progress: rec, NoSync: true, CreatedAt: 7}
 	if mut != nil {
 		mut(&o)
@@ -91,7 +93,7 @@ func TestIncrementalReprobesExactlyWhatChanged(t *testing.T) {
 	os.WriteFile(filepath.Join(tr, "juggling/added.mp4"), b, 0o644)
 
 	ctx := context.Background()
-	st, err := Status(ctx, ix, BuildOptions{Root: root, Clips: ClipSpec{FramesPerClip: 4, StepBetweenClips: 1}, Out: filepath.Join(filepath.Dir(root), "cache.pt")})
+	st, err := Status(ctx, ix, BuildOptions{Root: root, Clips: clips.Spec{FramesPerClip: 4, StepBetweenClips: 1}, Out: filepath.Join(filepath.Dir(root), "cache.pt")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +110,7 @@ func TestIncrementalReprobesExactlyWhatChanged(t *testing.T) {
 	if _, ok := rows[filepath.Join(tr, "juggling/nested-dir/x.mp4")]; ok {
 		t.Error("row of the deleted video kept")
 	}
-	st, _ = Status(ctx, ix, BuildOptions{Root: root, Clips: ClipSpec{FramesPerClip: 4, StepBetweenClips: 1}, Out: filepath.Join(filepath.Dir(root), "cache.pt")})
+	st, _ = Status(ctx, ix, BuildOptions{Root: root, Clips: clips.Spec{FramesPerClip: 4, StepBetweenClips: 1}, Out: filepath.Join(filepath.Dir(root), "cache.pt")})
 	if !st.Fresh || len(st.Failed) != 2 {
 		t.Errorf("after rebuild: %+v", st)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vidcache/vidcache/indexer/clips"
+
 	"github.com/vidcache/vidcache/cachefmt"
 	"github.com/vidcache/vidcache/cachefmt/torchpeer"
 	"github.com/vidcache/vidcache/decoder"
@@ -54,8 +56,8 @@ type config struct {
 	rate      string // "native" or a number or num/den
 }
 
-func (c config) spec() indexer.ClipSpec {
-	s := indexer.ClipSpec{FramesPerClip: c.fpc, StepBetweenClips: c.step}
+func (c config) spec() clips.Spec {
+	s := clips.Spec{FramesPerClip: c.fpc, StepBetweenClips: c.step}
 	if c.rate != "native" {
 		num, den, ok := strings.Cut(c.rate, "/")
 		v, _ := strconv.ParseFloat(num, 64)
@@ -225,28 +227,28 @@ func checkGoClips(t *testing.T, spec, cachePath string, tv kineticsView) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs := indexer.ClipSpec{FramesPerClip: f.Config.FramesPerClip, StepBetweenClips: f.Config.StepBetweenClips, FrameRate: f.Config.FrameRate}
+	cs := clips.Spec{FramesPerClip: f.Config.FramesPerClip, StepBetweenClips: f.Config.StepBetweenClips, FrameRate: f.Config.FrameRate}
 	for i, pts := range f.Pts {
-		r, err := indexer.Resample(len(pts), f.FPS[i], cs.FrameRate)
+		r, err := clips.Resample(len(pts), f.FPS[i], cs.FrameRate)
 		if err != nil {
 			t.Fatalf("%s: %v", spec, err)
 		}
-		n := indexer.ClipCount(r.Len(len(pts)), cs.FramesPerClip, cs.StepBetweenClips)
+		n := clips.Count(r.Len(len(pts)), cs.FramesPerClip, cs.StepBetweenClips)
 		if n != len(tv.Clips[i]) {
 			t.Errorf("%s: Go clip count %d for %s, torchvision %d", spec, n, f.Paths[i], len(tv.Clips[i]))
 			continue
 		}
 		for k := 0; k < n; k++ {
-			if got := indexer.Clip(pts, r, cs, k); !reflect.DeepEqual(got, tv.Clips[i][k]) {
+			if got := clips.Clip(pts, r, cs, k); !reflect.DeepEqual(got, tv.Clips[i][k]) {
 				t.Errorf("%s: clip %d of %s: Go %v, torchvision %v", spec, k, f.Paths[i], got, tv.Clips[i][k])
 			}
 		}
 	}
-	cum := indexer.CumulativeSizes(f.ClipCounts)
+	cum := clips.CumulativeSizes(f.ClipCounts)
 	// torchvision's locations were sampled at global indexes 0, s, 2s, ...
 	step := max(int64(1), cum[len(cum)-1]/97)
 	for j, idx := 0, int64(0); idx < cum[len(cum)-1]; j, idx = j+1, idx+step {
-		v, c, err := indexer.ClipLocation(cum, idx)
+		v, c, err := clips.Locate(cum, idx)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/vidcache/vidcache/indexer/clips"
+
 	"github.com/vidcache/vidcache/cachefmt"
 	"github.com/vidcache/vidcache/decoder"
 )
@@ -159,7 +161,7 @@ func checkConsistency(r *VerifyReport, f *cachefmt.File) {
 			r.add(VerifyInconsistent, "class %q listed twice", f.Classes[i])
 		}
 	}
-	spec := ClipSpec{FramesPerClip: f.Config.FramesPerClip, StepBetweenClips: f.Config.StepBetweenClips, FrameRate: f.Config.FrameRate}
+	spec := clips.Spec{FramesPerClip: f.Config.FramesPerClip, StepBetweenClips: f.Config.StepBetweenClips, FrameRate: f.Config.FrameRate}
 	specErr := spec.Validate()
 	if specErr != nil {
 		r.add(VerifyInconsistent, "stored clip configuration: %v", specErr)
@@ -184,7 +186,7 @@ func checkConsistency(r *VerifyReport, f *cachefmt.File) {
 			}
 		}
 		if specErr == nil {
-			want, err := VideoClipCount(len(pts), f.FPS[i], spec)
+			want, err := clips.ForVideo(len(pts), f.FPS[i], spec)
 			if err != nil || int64(want) != f.ClipCounts[i] {
 				r.add(VerifyInconsistent, "%s: %d clips stored, %d for %d frames under the stored configuration", p, f.ClipCounts[i], want, len(pts))
 			}

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/vidcache/vidcache/indexer/clips"
+
 	"github.com/vidcache/vidcache/cachefmt"
 	"github.com/vidcache/vidcache/indexer"
 )
@@ -28,7 +30,7 @@ func main() {
 	for i := 0; i < *classes; i++ {
 		c.Classes = append(c.Classes, fmt.Sprintf("class_%03d", i))
 	}
-	count, _ := indexer.VideoClipCount(*frames, &fps, indexer.ClipSpec{FramesPerClip: 16, StepBetweenClips: 1})
+	count, _ := clips.ForVideo(*frames, &fps, clips.Spec{FramesPerClip: 16, StepBetweenClips: 1})
 	per := *n / *classes
 	for i := 0; i < *n; i++ {
 		label := i / per

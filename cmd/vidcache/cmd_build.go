@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vidcache/vidcache/indexer/clips"
+
 	"github.com/vidcache/vidcache/decoder"
 	"github.com/vidcache/vidcache/indexer"
 )
@@ -59,7 +61,7 @@ func (d *datasetFlags) options(e *env, root string) (indexer.BuildOptions, error
 		Root:       root,
 		Split:      d.split,
 		Extensions: splitList(d.extensions),
-		Clips:      indexer.ClipSpec{FramesPerClip: d.framesPerClip, StepBetweenClips: d.step},
+		Clips:      clips.Spec{FramesPerClip: d.framesPerClip, StepBetweenClips: d.step},
 		Out:        d.out,
 		RootAs:     d.rootAs,
 		Rehash:     d.rehash,

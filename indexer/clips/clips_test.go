@@ -1,12 +1,9 @@
-package indexer
+package clips
 
 import (
 	"bufio"
-	"encoding/binary"
 	"math"
-	"math/rand/v2"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -56,7 +53,7 @@ func checkClipGolden(t *testing.T, table string) {
 			return &v
 		}
 		n, fps, fr := num(0), rate(c[1]), rate(c[2])
-		spec := ClipSpec{FramesPerClip: num(3), StepBetweenClips: num(4), FrameRate: fr}
+		spec := Spec{FramesPerClip: num(3), StepBetweenClips: num(4), FrameRate: fr}
 		wantM, wantClips, wantSum, wantLast := num(5), num(6), num(7), num(8)
 		cases++
 		r, err := Resample(n, fps, fr)
@@ -71,7 +68,7 @@ func checkClipGolden(t *testing.T, table string) {
 			last = r.Frame(k)
 			sum += last
 		}
-		clips, err := VideoClipCount(n, fps, spec)
+		clips, err := ForVideo(n, fps, spec)
 		if err != nil || m != wantM || clips != wantClips || sum != wantSum || last != wantLast {
 			bad++
 			if bad <= 10 {
@@ -90,61 +87,17 @@ func checkClipGolden(t *testing.T, table string) {
 	}
 }
 
-func TestClipLocation(t *testing.T) {
+func TestLocate(t *testing.T) {
 	cum := CumulativeSizes([]int64{3, 0, 2, 0, 1})
 	want := [][2]int64{{0, 0}, {0, 1}, {0, 2}, {2, 0}, {2, 1}, {4, 0}}
 	for idx, w := range want {
-		v, c, err := ClipLocation(cum, int64(idx))
+		v, c, err := Locate(cum, int64(idx))
 		if err != nil || int64(v) != w[0] || c != w[1] {
 			t.Errorf("clip %d: (%d, %d, %v), want %v", idx, v, c, err, w)
 		}
 	}
-	if _, _, err := ClipLocation(cum, 6); err == nil {
+	if _, _, err := Locate(cum, 6); err == nil {
 		t.Error("index past the end accepted")
-	}
-}
-
-func TestPtsBlobRoundTrip(t *testing.T) {
-	for _, pts := range [][]int64{{}, {0}, {-5, 0, 3, 3, 1 << 62}, {-1 << 63, 1<<63 - 1}} {
-		got, err := decodePts(nil, encodePts(pts), len(pts))
-		if err != nil || len(got) != len(pts) {
-			t.Fatalf("%v: %v %v", pts, got, err)
-		}
-		for i := range pts {
-			if got[i] != pts[i] {
-				t.Fatalf("%v: got %v", pts, got)
-			}
-		}
-	}
-	if _, err := decodePts(nil, encodePts([]int64{1, 2}), 3); err == nil {
-		t.Error("short blob accepted")
-	}
-	// The inline paths agree with encoding/binary on every delta size.
-	rng := rand.New(rand.NewPCG(1, 2))
-	for trial := 0; trial < 2000; trial++ {
-		pts := make([]int64, rng.IntN(50))
-		var v int64
-		for i := range pts {
-			v += rng.Int64N(1<<uint(rng.IntN(62)+1)) - 1<<uint(rng.IntN(20))
-			pts[i] = v
-		}
-		blob := encodePts(pts)
-		got, err := decodePts(nil, blob, len(pts))
-		var want []int64
-		var prev int64
-		for b := blob; len(b) > 0; {
-			d, k := binary.Varint(b)
-			prev += d
-			want, b = append(want, prev), b[k:]
-		}
-		if err != nil || !slices.Equal(got, want) || !slices.Equal(got, pts) {
-			t.Fatalf("%v: decoded %v (%v), encoding/binary %v", pts, got, err, want)
-		}
-		if len(blob) > 0 {
-			if _, err := decodePts(nil, blob[:len(blob)-1], len(pts)); err == nil {
-				t.Fatalf("%v: truncated blob accepted", pts)
-			}
-		}
 	}
 }
 
@@ -174,7 +127,7 @@ func TestResampleHostileRates(t *testing.T) {
 	if last := r.Frame(r.Len(3) - 1); last != 2 || sum != 4062 {
 		t.Fatalf("1/90000 fps: last index %d, sum of every 997th %d; torchvision: 2, 4062", last, sum)
 	}
-	if n, err := VideoClipCount(3, f(fps), ClipSpec{FramesPerClip: 16, StepBetweenClips: 1, FrameRate: f(15)}); err != nil || n != 4050000-15 {
+	if n, err := ForVideo(3, f(fps), Spec{FramesPerClip: 16, StepBetweenClips: 1, FrameRate: f(15)}); err != nil || n != 4050000-15 {
 		t.Fatalf("1/90000 fps: %d clips, %v", n, err)
 	}
 	for _, c := range []struct{ fps, rate float64 }{
