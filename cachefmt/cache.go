@@ -19,30 +19,8 @@ const FormatVersion = 2
 // MinFormatVersion is the oldest format_version this package reads.
 const MinFormatVersion = 1
 
-// Targets, as stored in the vidcache dict.
-const (
-	TargetTorchvision = "torchvision"      // torchvision 0.26+: torchcodec, frame indices
-	TargetPyAV        = "torchvision-pyav" // torchvision 0.25 and earlier: PyAV timestamps
-)
-
 // archiveDir is the folder every entry of the zip lives under.
 const archiveDir = "vidcache"
-
-// Config is the configuration a cache was built for; it is stored in the
-// cache's "vidcache" dict.
-type Config struct {
-	Root             string
-	Split            string
-	Extensions       []string
-	FramesPerClip    int
-	StepBetweenClips int
-	FrameRate        *float64 // nil: each video's native rate
-	Target           string   // TargetTorchvision or TargetPyAV
-	Mode             string   // "scan" (torchvision), "fast" or "exact" (torchvision-pyav)
-	FFmpeg           string
-	ToolVersion      string
-	CreatedUnix      int64
-}
 
 // Video is one entry of the cache, in dataset order. Its timestamps are not
 // held here: the writer asks for them one video at a time (see Cache.Pts).
@@ -314,7 +292,7 @@ func (c *Cache) pickle(w io.Writer, pts, labels, clips storageRef) (int64, error
 func (cfg *Config) dict() *Dict {
 	d := &Dict{}
 	d.Set("format_version", FormatVersion)
-	d.Set("root", cfg.Root)
+	d.Set("root", cfg.WrittenRoot())
 	d.Set("split", cfg.Split)
 	ext := cfg.Extensions
 	if ext == nil {
@@ -332,7 +310,7 @@ func (cfg *Config) dict() *Dict {
 	if target == "" {
 		target = TargetPyAV
 	}
-	d.Set("target", target)
+	d.Set("target", string(target))
 	d.Set("mode", cfg.Mode)
 	d.Set("ffmpeg", cfg.FFmpeg)
 	d.Set("tool_version", cfg.ToolVersion)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vidcache/vidcache/indexer/clips"
+
 	"github.com/vidcache/vidcache/cachefmt/torchpeer"
 )
 
@@ -29,7 +31,7 @@ func sampleCache() (*Cache, [][]int64) {
 	c := &Cache{
 		Config: Config{
 			Root: "/data/k400", Split: "train", Extensions: []string{"avi", "mp4"},
-			FramesPerClip: 2, StepBetweenClips: 1, FrameRate: fp(7.5),
+			Spec:   clips.Spec{FramesPerClip: 2, StepBetweenClips: 1, FrameRate: fp(7.5)},
 			Target: TargetPyAV, Mode: "fast", FFmpeg: "7.1.5", ToolVersion: "test", CreatedUnix: 1700000000,
 		},
 		Classes: []string{"a", "b b", "empty", "ünï"},

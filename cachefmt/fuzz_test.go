@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/vidcache/vidcache/indexer/clips"
 )
 
 // FuzzPickleRoundTrip derives a cache from arbitrary bytes (paths, classes,
@@ -28,7 +30,7 @@ func FuzzPickleRoundTrip(f *testing.F) {
 		for i := 0; i+8 <= len(ptsBytes) && i < 8*4096; i += 8 {
 			all = append(all, int64(binary.LittleEndian.Uint64(ptsBytes[i:])))
 		}
-		c := &Cache{Config: Config{Root: string(names), Split: "s", Extensions: paths, FramesPerClip: 1, StepBetweenClips: 1, Target: TargetPyAV, Mode: "fast", CreatedUnix: created}}
+		c := &Cache{Config: Config{Root: string(names), Split: "s", Extensions: paths, Spec: clips.Spec{FramesPerClip: 1, StepBetweenClips: 1}, Target: TargetPyAV, Mode: "fast", CreatedUnix: created}}
 		if fps == fps { // NaN cannot be compared for equality
 			c.Config.FrameRate = &fps
 		}

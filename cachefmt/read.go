@@ -154,7 +154,7 @@ func (f *File) readConfig(v any) error {
 	c.Mode = str("mode")
 	c.Target = TargetPyAV // format 1 had no target: every such cache is torchvision-pyav
 	if _, ok := d.Get("target"); ok {
-		c.Target = str("target")
+		c.Target = Target(str("target"))
 	}
 	c.FFmpeg = str("ffmpeg")
 	c.ToolVersion = str("tool_version")

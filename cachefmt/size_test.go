@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/vidcache/vidcache/indexer/clips"
 )
 
 // TestSizeBudget writes a Kinetics-400-sized cache — 240,000 videos of 300
@@ -18,7 +20,7 @@ func TestSizeBudget(t *testing.T) {
 	fps := 30000.0 / 1001
 	c := &Cache{
 		Config: Config{Root: "/data/kinetics400", Split: "train", Extensions: []string{"avi", "mp4"},
-			FramesPerClip: 16, StepBetweenClips: 1, Mode: "fast", FFmpeg: "7.1.5", ToolVersion: "test"},
+			Spec: clips.Spec{FramesPerClip: 16, StepBetweenClips: 1}, Mode: "fast", FFmpeg: "7.1.5", ToolVersion: "test"},
 		Videos: make([]Video, videos),
 	}
 	for i := 0; i < 400; i++ {
@@ -61,7 +63,7 @@ func TestSizeFrameIndices(t *testing.T) {
 	fps := 30.0
 	c := &Cache{
 		Config: Config{Root: "/data/kinetics400", Split: "train", Extensions: []string{"avi", "mp4"},
-			FramesPerClip: 16, StepBetweenClips: 1, Target: TargetTorchvision, Mode: "scan", FFmpeg: "9.0.2", ToolVersion: "test"},
+			Spec: clips.Spec{FramesPerClip: 16, StepBetweenClips: 1}, Target: TargetTorchvision, Mode: "scan", FFmpeg: "9.0.2", ToolVersion: "test"},
 		Videos:       make([]Video, videos),
 		FrameIndices: true,
 	}

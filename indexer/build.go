@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -40,71 +39,21 @@ const (
 	StatusNotRegular = "not_regular_file" // FIFO, socket, device: never opened
 )
 
-// Target is the torchvision generation a cache is for.
-type Target string
-
-const (
-	// TargetTorchvision is torchvision 0.26 and later: VideoClips reads videos
-	// with torchcodec, video_pts are frame indices, fps is torchcodec's
-	// average_fps. Probed in decoder.ModeScan.
-	TargetTorchvision Target = "torchvision"
-	// TargetPyAV is torchvision 0.25 and earlier: PyAV timestamps, probed in
-	// decoder.ModeFast or decoder.ModeExact.
-	TargetPyAV Target = "torchvision-pyav"
-)
-
-// ParseTarget validates a target name.
-func ParseTarget(s string) (Target, error) {
-	switch Target(s) {
-	case TargetTorchvision, TargetPyAV:
-		return Target(s), nil
-	}
-	return "", fmt.Errorf("unknown target %q (want torchvision for torchvision 0.26 and later, or torchvision-pyav for 0.25 and earlier)", s)
-}
-
-// ResolveMode checks a target and mode against each other and fills in the
-// default mode: scan for torchvision, fast for torchvision-pyav. A mode that
-// means nothing for the target is an error, never silently reinterpreted.
-func ResolveMode(t Target, m decoder.Mode) (decoder.Mode, error) {
-	switch t {
-	case TargetTorchvision:
-		switch m {
-		case "", decoder.ModeScan:
-			return decoder.ModeScan, nil
-		}
-		return "", fmt.Errorf("mode %s reads PyAV timestamps, which only torchvision 0.25 and earlier use: add --target torchvision-pyav, or drop --mode (the torchvision target reads what torchcodec reads: an exact packet scan, nothing decoded)", m)
-	case TargetPyAV:
-		switch m {
-		case "":
-			return decoder.ModeFast, nil
-		case decoder.ModeFast, decoder.ModeExact:
-			return m, nil
-		}
-		return "", fmt.Errorf("mode %s is torchcodec's scan, for --target torchvision; torchvision-pyav takes fast or exact", m)
-	}
-	_, err := ParseTarget(string(t))
-	return "", err
-}
-
-// BuildOptions configure one build.
+// BuildOptions configure one build: the cache's configuration and how to
+// get there.
 type BuildOptions struct {
-	Root       string   // dataset root; made absolute
-	Split      string   // default "train"
-	Extensions []string // default avi, mp4
-	Clips      clips.Spec
-	Target     Target       // default TargetTorchvision
-	Mode       decoder.Mode // default from Target (ResolveMode)
-	RootAs     string       // write paths with Root replaced by this prefix
-	Rehash     bool         // trust content hashes, not mtimes
-	Shard      int          // with Shards > 0: probe only this shard's videos, write no cache
-	Shards     int
-	Jobs       int           // probing workers; default 1
-	Timeout    time.Duration // per video; 0 = none
-	Out        string        // cache file; default under CacheDir
-	CacheDir   string        // where default-named caches go
-	CreatedAt  int64         // created_unix to store; 0 = now
-	Progress   Progress      // may be nil
-	Log        *slog.Logger  // may be nil
+	// Config is what the cache is (dataset, clips, target and mode, root_as,
+	// created_unix; 0 = now). Normalize fills its defaults.
+	cachefmt.Config
+	Rehash   bool // trust content hashes, not mtimes
+	Shard    int  // with Shards > 0: probe only this shard's videos, write no cache
+	Shards   int
+	Jobs     int           // probing workers; default 1
+	Timeout  time.Duration // per video; 0 = none
+	Out      string        // cache file; default under CacheDir
+	CacheDir string        // where default-named caches go
+	Progress Progress      // may be nil
+	Log      *slog.Logger  // may be nil
 	// BatchSize is how many probe results are committed per transaction.
 	BatchSize int
 	// NoSync skips fsync of the cache (tests only).
@@ -113,22 +62,22 @@ type BuildOptions struct {
 
 // BuildResult reports what a build did.
 type BuildResult struct {
-	Cache    string         `json:"cache"`
-	DB       string         `json:"db"`
-	Target   Target         `json:"target"`
-	Mode     decoder.Mode   `json:"mode"`
-	Videos   int            `json:"videos"`
-	Probed   int            `json:"probed"`
-	Reused   int            `json:"reused"`
-	Failed   int            `json:"failed"`
-	Clips    int64          `json:"clips"`
-	Seconds  float64        `json:"seconds"`
-	Written  bool           `json:"written"` // false: the cache was already up to date
-	Failures map[string]int `json:"failures"`
-	Classes  int            `json:"classes"`
-	Frames   int64          `json:"frames"`
-	Warnings []string       `json:"warnings,omitempty"`
-	FailedAt []FailedVideo  `json:"failed_videos"`
+	Cache    string          `json:"cache"`
+	DB       string          `json:"db"`
+	Target   cachefmt.Target `json:"target"`
+	Mode     string          `json:"mode"`
+	Videos   int             `json:"videos"`
+	Probed   int             `json:"probed"`
+	Reused   int             `json:"reused"`
+	Failed   int             `json:"failed"`
+	Clips    int64           `json:"clips"`
+	Seconds  float64         `json:"seconds"`
+	Written  bool            `json:"written"` // false: the cache was already up to date
+	Failures map[string]int  `json:"failures"`
+	Classes  int             `json:"classes"`
+	Frames   int64           `json:"frames"`
+	Warnings []string        `json:"warnings,omitempty"`
+	FailedAt []FailedVideo   `json:"failed_videos"`
 }
 
 // FailedVideo names a video that gave no timestamps, and why.
@@ -139,28 +88,9 @@ type FailedVideo struct {
 }
 
 func (o *BuildOptions) normalize() error {
-	if o.Root == "" {
-		return errors.New("no dataset root given")
-	}
-	abs, err := filepath.Abs(o.Root)
-	if err != nil {
-		return fmt.Errorf("dataset root %s: %w", o.Root, err)
-	}
-	o.Root = abs
-	if o.Split == "" {
-		o.Split = "train"
-	}
-	if len(o.Extensions) == 0 {
-		o.Extensions = []string{"avi", "mp4"}
-	}
-	if o.Target == "" {
-		o.Target = TargetTorchvision
-	}
-	m, err := ResolveMode(o.Target, o.Mode)
-	if err != nil {
+	if err := o.Config.Normalize(); err != nil {
 		return err
 	}
-	o.Mode = m
 	if o.Jobs < 1 {
 		o.Jobs = 1
 	}
@@ -173,9 +103,6 @@ func (o *BuildOptions) normalize() error {
 	if o.Progress == nil {
 		o.Progress = nopProgress{}
 	}
-	if err := o.Clips.Validate(); err != nil {
-		return err
-	}
 	if o.Shards < 0 || (o.Shards > 0 && (o.Shard < 0 || o.Shard >= o.Shards)) {
 		return fmt.Errorf("shard %d/%d: the index must be in 0..%d", o.Shard, o.Shards, o.Shards-1)
 	}
@@ -183,7 +110,7 @@ func (o *BuildOptions) normalize() error {
 		if o.CacheDir == "" {
 			return errors.New("neither a cache path nor a cache folder given")
 		}
-		o.Out = filepath.Join(o.CacheDir, o.DefaultCacheName())
+		o.Out = filepath.Join(o.CacheDir, o.DefaultName())
 	}
 	out, err := filepath.Abs(o.Out)
 	if err != nil {
@@ -193,71 +120,8 @@ func (o *BuildOptions) normalize() error {
 	return nil
 }
 
-// ConfigKey is the JSON form of the options that determine a cache's
-// content; the index stores it with each cache so `refresh` can rebuild it.
-type ConfigKey struct {
-	Root             string   `json:"root"`
-	Split            string   `json:"split"`
-	Extensions       []string `json:"extensions"`
-	FramesPerClip    int      `json:"frames_per_clip"`
-	StepBetweenClips int      `json:"step_between_clips"`
-	FrameRate        *float64 `json:"frame_rate"`
-	Mode             string   `json:"mode"`
-	RootAs           string   `json:"root_as,omitempty"`
-	// Target is omitted for torchvision-pyav, so the keys (and so the cache
-	// names and digests) of caches written before targets existed, all of
-	// which were torchvision-pyav, stay what they were.
-	Target Target `json:"target,omitempty"`
-}
-
-func (o *BuildOptions) configKey() ConfigKey {
-	k := ConfigKey{o.Root, o.Split, o.Extensions, o.Clips.FramesPerClip, o.Clips.StepBetweenClips, o.Clips.FrameRate, string(o.Mode), o.RootAs, o.Target}
-	if k.Target == TargetPyAV {
-		k.Target = ""
-	}
-	return k
-}
-
-// Options turns a stored configuration back into build options.
-func (k ConfigKey) Options() BuildOptions {
-	t := k.Target
-	if t == "" {
-		t = TargetPyAV
-	}
-	return BuildOptions{Root: k.Root, Split: k.Split, Extensions: k.Extensions, Target: t, Mode: decoder.Mode(k.Mode), RootAs: k.RootAs,
-		Clips: clips.Spec{FramesPerClip: k.FramesPerClip, StepBetweenClips: k.StepBetweenClips, FrameRate: k.FrameRate}}
-}
-
-// DefaultCacheName derives a cache file name from the dataset and options:
-// readable parts plus a hash of the whole configuration.
-func (o *BuildOptions) DefaultCacheName() string {
-	k := o.configKey()
-	j, _ := json.Marshal(k)
-	h := sha256.Sum256(j)
-	fr := "native"
-	if k.FrameRate != nil {
-		fr = strconv.FormatFloat(*k.FrameRate, 'f', -1, 64)
-	}
-	base := sanitize(filepath.Base(k.Root))
-	how := "pyav-" + k.Mode
-	if k.Target == TargetTorchvision {
-		how = "tv"
-	}
-	return fmt.Sprintf("%s-%s-f%d-s%d-r%s-%s-%s.pt", base, sanitize(k.Split), k.FramesPerClip, k.StepBetweenClips, fr, how, hex.EncodeToString(h[:5]))
-}
-
-func sanitize(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == '-' || r == '_' || r == '.' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') {
-			return r
-		}
-		return '_'
-	}, s)
-	if s == "" || s == "." || s == ".." {
-		return "dataset"
-	}
-	return s
-}
+// probeMode is the decoder's name for the configuration's mode.
+func (o *BuildOptions) probeMode() decoder.Mode { return decoder.Mode(o.Mode) }
 
 // What a plan does with each video of its dataset.
 const (
@@ -322,7 +186,7 @@ func newPlan(ctx context.Context, ix *Index, opts BuildOptions) (*plan, error) {
 	}
 	join := newPathJoin(ds)
 	seen := make([]bool, len(ds.Videos))
-	err = ix.eachMeta(ctx, pyJoin(ds.Dir, ""), opts.Mode, func(path []byte, old *Row) error {
+	err = ix.eachMeta(ctx, pyJoin(ds.Dir, ""), opts.probeMode(), func(path []byte, old *Row) error {
 		i := join.find(path)
 		if i < 0 {
 			if opts.Shards <= 0 {
@@ -361,7 +225,7 @@ func (p *plan) decide(i int, old *Row) {
 		return
 	}
 	p.shardVideos++
-	mode, ffmpeg := p.opts.Mode, p.ffmpeg
+	mode, ffmpeg := p.opts.probeMode(), p.ffmpeg
 	if !e.Regular() {
 		r := specialRow(e, mode, ffmpeg)
 		if old == nil || old.Status != r.Status || old.Error != r.Error || !old.fresh(e, mode, ffmpeg) {
@@ -500,8 +364,7 @@ func (p *plan) write(ctx context.Context, ix *Index, res *BuildResult) error {
 		return fmt.Errorf("written cache: %w", err)
 	}
 	res.Written = true
-	cfg, _ := json.Marshal(p.opts.configKey())
-	return ix.PutCache(ctx, &CacheRecord{Path: p.opts.Out, Root: p.ds.Root, Split: p.ds.Split, Config: string(cfg), Digest: digest,
+	return ix.PutCache(ctx, &CacheRecord{Path: p.opts.Out, Root: p.ds.Root, Split: p.ds.Split, Config: string(p.opts.Key()), Digest: digest,
 		Videos: len(p.ds.Videos), Clips: res.Clips, Size: fi.Size(), CreatedUnix: c.Config.CreatedUnix})
 }
 
@@ -589,11 +452,11 @@ func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOpti
 		workers.Go(func() error {
 			for k := range jobs {
 				e := todo[k]
-				pr, err := decoder.Probe(wctx, e.Path, decoder.Options{Mode: opts.Mode, Timeout: opts.Timeout})
+				pr, err := decoder.Probe(wctx, e.Path, decoder.Options{Mode: opts.probeMode(), Timeout: opts.Timeout})
 				if err != nil {
 					return err // cancelled
 				}
-				r := probeRow(e, pr, opts.Mode, ffmpeg)
+				r := probeRow(e, pr, opts.probeMode(), ffmpeg)
 				r.Hash = hashes[e.Path]
 				// Re-check the file: one replaced while it was probed is stored as
 				// not fresh, so the next build probes it again.
@@ -680,27 +543,24 @@ func probeRow(e *Entry, pr *decoder.Result, mode decoder.Mode, ffmpeg string) *R
 // assemble builds the cache description from the index rows, in dataset
 // order, and a digest of everything in it but created_unix.
 func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opts *BuildOptions, ffmpeg string, res *BuildResult) (*cachefmt.Cache, string, func(), error) {
-	root, mapPath := ds.Root, func(p string) string { return p }
+	mapPath := func(p string) string { return p }
 	if opts.RootAs != "" {
-		root = opts.RootAs
 		mapPath = func(p string) string { return opts.RootAs + strings.TrimPrefix(p, ds.Root) }
 	}
+	cfg := opts.Config
+	cfg.Root, cfg.Split, cfg.FFmpeg, cfg.ToolVersion = ds.Root, ds.Split, ffmpeg, Version
 	c := &cachefmt.Cache{
-		Config: cachefmt.Config{
-			Root: root, Split: ds.Split, Extensions: opts.Extensions,
-			FramesPerClip: opts.Clips.FramesPerClip, StepBetweenClips: opts.Clips.StepBetweenClips,
-			FrameRate: opts.Clips.FrameRate, Target: string(opts.Target), Mode: string(opts.Mode), FFmpeg: ffmpeg, ToolVersion: Version,
-			CreatedUnix: opts.CreatedAt,
-		},
+		Config:  cfg,
 		Classes: ds.Classes,
 		Videos:  make([]cachefmt.Video, len(ds.Videos)),
 		// torchvision 0.26+ stores frame indices, not timestamps.
-		FrameIndices: opts.Target == TargetTorchvision,
+		FrameIndices: opts.Target == cachefmt.TargetTorchvision,
 	}
+	// The digest: the configuration, the versions written into the file
+	// (created_unix is not content), the classes, and every video.
 	h := sha256.New()
-	c.Config.CreatedUnix = 0
-	cfgJSON, _ := json.Marshal(c.Config)
-	h.Write(cfgJSON)
+	h.Write(c.Config.Key())
+	fmt.Fprintf(h, "\x00%s\x00%s\x00", c.Config.FFmpeg, c.Config.ToolVersion)
 	classJSON, _ := json.Marshal(ds.Classes)
 	h.Write(classJSON)
 	var num [8]byte
@@ -717,14 +577,14 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opt
 			res.FailedAt = append(res.FailedAt, FailedVideo{Path: e.Path, Status: st, Error: videos.err(i)})
 		}
 		fps, frames := videos.fps(i), videos.frames(i)
-		clips, err := clips.ForVideo(frames, fps, opts.Clips)
+		n, err := clips.ForVideo(frames, fps, opts.Spec)
 		if err != nil {
 			return nil, "", nil, fmt.Errorf("%s: %w", e.Path, err)
 		}
-		c.Videos[i] = cachefmt.Video{Path: mapPath(e.Path), NumFrames: int64(frames), FPS: fps, Label: int64(e.Label), ClipCount: int64(clips),
+		c.Videos[i] = cachefmt.Video{Path: mapPath(e.Path), NumFrames: int64(frames), FPS: fps, Label: int64(e.Label), ClipCount: int64(n),
 			// torchcodec hands average_fps to Python as JSON, so a whole number arrives as an int.
 			FPSInt: c.FrameIndices && fps != nil && cachefmt.JSONInt(*fps)}
-		res.Clips += int64(clips)
+		res.Clips += int64(n)
 		res.Frames += int64(frames)
 		scratch = append(append(scratch[:0], c.Videos[i].Path...), 0)
 		h.Write(scratch)
@@ -735,7 +595,7 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opt
 		} else {
 			putInt(int64(math.Float64bits(*fps)))
 		}
-		putInt(int64(clips))
+		putInt(int64(n))
 	}
 	// The timestamps themselves are not held in memory. The digest covers
 	// them through each row's stored pts hash; rows from an older index
@@ -753,7 +613,7 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opt
 		}
 	}
 	if !complete {
-		err := streamPts(ctx, ix, ds, opts.Mode, func(i int, blob []byte) error {
+		err := streamPts(ctx, ix, ds, opts.probeMode(), func(i int, blob []byte) error {
 			putInt(int64(ptsHash(blob)))
 			return nil
 		})
@@ -761,17 +621,15 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opt
 			return nil, "", nil, err
 		}
 	}
-	if opts.CreatedAt == 0 {
+	if c.Config.CreatedUnix == 0 {
 		c.Config.CreatedUnix = nowUnix()
-	} else {
-		c.Config.CreatedUnix = opts.CreatedAt
 	}
 	var buf []int64
 	var stream *ptsStream
 	c.Pts = func(i int) ([]int64, error) {
 		if stream == nil {
 			var err error
-			if stream, err = openPtsStream(ctx, ix, ds, opts.Mode); err != nil {
+			if stream, err = openPtsStream(ctx, ix, ds, opts.probeMode()); err != nil {
 				return nil, err
 			}
 		}

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidcache/vidcache/cachefmt"
+
 	"github.com/vidcache/vidcache/indexer/clips"
 
 	"github.com/vidcache/vidcache/decoder"
@@ -76,7 +78,7 @@ func TestFileVanishesBetweenScanAndProbe(t *testing.T) {
 	root := copySample(t)
 	ix := openIx(t)
 	ctx := context.Background()
-	p, err := newPlan(ctx, ix, BuildOptions{Root: root, Clips: clips.Spec{FramesPerClip: 4, StepBetweenClips: 1}, Out: filepath.Join(t.TempDir(), "c.pt")})
+	p, err := newPlan(ctx, ix, BuildOptions{Config: cachefmt.Config{Root: root, Spec: clips.Spec{FramesPerClip: 4, StepBetweenClips: 1}}, Out: filepath.Join(t.TempDir(), "c.pt")})
 	if err != nil {
 		t.Fatal(err)
 	}

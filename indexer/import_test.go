@@ -41,9 +41,9 @@ func TestImportMatchesPeers(t *testing.T) {
 		tag    string
 		peer   func(testing.TB) *torchpeer.Stack
 		videos int
-		target indexer.Target
-	}{{"tv0.14", torchpeer.Bookworm, 16, indexer.TargetPyAV}, {"tv0.21", torchpeer.Trixie, 16, indexer.TargetPyAV},
-		{"tv0.27", torchpeer.Sid, 14, indexer.TargetTorchvision}} {
+		target cachefmt.Target
+	}{{"tv0.14", torchpeer.Bookworm, 16, cachefmt.TargetPyAV}, {"tv0.21", torchpeer.Trixie, 16, cachefmt.TargetPyAV},
+		{"tv0.27", torchpeer.Sid, 14, cachefmt.TargetTorchvision}} {
 		t.Run(gen.tag, func(t *testing.T) {
 			files, _ := filepath.Glob(filepath.Join(dir, gen.tag+"-*.pt"))
 			if len(files) != 5 {
@@ -65,7 +65,7 @@ func TestImportMatchesPeers(t *testing.T) {
 				if len(w.VideoPaths) != gen.videos || !reflect.DeepEqual(got.Paths, w.VideoPaths) || !reflect.DeepEqual(got.FPS, w.VideoFPS) {
 					t.Errorf("%s: paths/fps differ:\n got %q %v\nwant %q %v", f, got.Paths, got.FPS, w.VideoPaths, w.VideoFPS)
 				}
-				if res.Target != gen.target || got.Config.Target != string(gen.target) {
+				if res.Target != gen.target || got.Config.Target != gen.target {
 					t.Errorf("%s: imported as target %s (cache %s), want %s", f, res.Target, got.Config.Target, gen.target)
 				}
 				for i, typ := range w.FPSTypes {
@@ -147,8 +147,7 @@ func TestImportRecordsExistingVideos(t *testing.T) {
 	if err != nil || res.Indexed != 16 || res.Root != root {
 		t.Fatalf("import: %+v %v", res, err)
 	}
-	b, err := indexer.Build(context.Background(), ix, indexer.BuildOptions{Root: root, Target: indexer.TargetPyAV, Mode: decoder.ModeExact,
-		Clips: clips.Spec{FramesPerClip: 4, StepBetweenClips: 2}, Out: filepath.Join(t.TempDir(), "b.pt"), NoSync: true})
+	b, err := indexer.Build(context.Background(), ix, indexer.BuildOptions{Config: cachefmt.Config{Root: root, Target: cachefmt.TargetPyAV, Mode: string(decoder.ModeExact), Spec: clips.Spec{FramesPerClip: 4, StepBetweenClips: 2}}, Out: filepath.Join(t.TempDir(), "b.pt"), NoSync: true})
 	if err != nil || b.Probed != 0 || b.Reused != 16 {
 		t.Errorf("build after import: %+v %v", b, err)
 	}

@@ -29,7 +29,7 @@ type ImportOptions struct {
 	// Target is the torchvision that wrote the file; "" detects it: frame
 	// indices (every video's pts 0..n-1) with at least one int frame rate
 	// are torchvision 0.26+ (torchcodec), anything else torchvision-pyav.
-	Target    Target
+	Target    cachefmt.Target
 	Out       string
 	RootAs    string
 	CreatedAt int64
@@ -39,19 +39,16 @@ type ImportOptions struct {
 
 // ImportResult reports an import.
 type ImportResult struct {
-	Cache         string   `json:"cache"`
-	Source        string   `json:"source"` // what was found
-	Videos        int      `json:"videos"`
-	Frames        int64    `json:"frames"`
-	Clips         int64    `json:"clips"`
-	Classes       int      `json:"classes"`
-	LabelsFrom    string   `json:"labels_from"` // "samples" or "folders"
-	Root          string   `json:"root"`
-	Split         string   `json:"split"`
-	FramesPerClip int      `json:"frames_per_clip"`
-	Step          int      `json:"step_between_clips"`
-	FrameRate     *float64 `json:"frame_rate"`
-	Target        Target   `json:"target"`
+	Cache      string `json:"cache"`
+	Source     string `json:"source"` // what was found
+	Videos     int    `json:"videos"`
+	Frames     int64  `json:"frames"`
+	Clips      int64  `json:"clips"`
+	Classes    int    `json:"classes"`
+	LabelsFrom string `json:"labels_from"` // "samples" or "folders"
+	// The imported cache's configuration: the dataset root and split the
+	// file recorded, its clip options, the target (given or detected).
+	cachefmt.Config
 	Indexed       int      `json:"indexed"`
 	UnsafeGlobals []string `json:"unsafe_globals"`
 }
@@ -95,8 +92,7 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrRefused, file, err)
 	}
-	res := &ImportResult{Source: im.source, Videos: len(im.paths), Classes: len(im.classes), LabelsFrom: im.labelsFrom,
-		Root: im.root, Split: im.split, FramesPerClip: im.numFrames, Step: im.step, FrameRate: im.frameRate, UnsafeGlobals: []string{}}
+	res := &ImportResult{Source: im.source, Videos: len(im.paths), Classes: len(im.classes), LabelsFrom: im.labelsFrom, UnsafeGlobals: []string{}}
 	for _, g := range l.Globals {
 		for _, d := range dangerous {
 			if strings.HasPrefix(g, d) || g == strings.TrimSuffix(d, ".") {
@@ -109,28 +105,27 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 	if target == "" {
 		target = im.detectTarget()
 	}
-	if _, err := ParseTarget(string(target)); err != nil {
+	if _, err := cachefmt.ParseTarget(string(target)); err != nil {
 		return nil, err
 	}
-	res.Target = target
 	spec := clips.Spec{FramesPerClip: im.numFrames, StepBetweenClips: im.step, FrameRate: im.frameRate}
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %s: clip configuration: %v", ErrRefused, file, err)
 	}
-	root, mapPath := im.root, func(p string) string { return p }
+	mapPath := func(p string) string { return p }
 	if opts.RootAs != "" {
 		if !strings.HasPrefix(im.root, "/") {
 			return nil, fmt.Errorf("%w: %s: --root-as needs the dataset root, which the file does not hold", ErrRefused, file)
 		}
-		root = opts.RootAs
 		mapPath = func(p string) string { return opts.RootAs + strings.TrimPrefix(p, im.root) }
 	}
+	res.Config = cachefmt.Config{Root: im.root, Split: im.split, Extensions: []string{}, Spec: spec, RootAs: opts.RootAs,
+		Target: target, Mode: cachefmt.ModeImported, ToolVersion: Version, CreatedUnix: opts.CreatedAt}
 	c := &cachefmt.Cache{
-		Config: cachefmt.Config{Root: root, Split: im.split, Extensions: []string{}, FramesPerClip: spec.FramesPerClip,
-			StepBetweenClips: spec.StepBetweenClips, FrameRate: spec.FrameRate, Target: string(target), Mode: "imported", ToolVersion: Version, CreatedUnix: opts.CreatedAt},
+		Config:       res.Config,
 		Classes:      im.classes,
 		Pts:          func(i int) ([]int64, error) { return im.pts[i], nil },
-		FrameIndices: target == TargetTorchvision,
+		FrameIndices: target == cachefmt.TargetTorchvision,
 	}
 	if c.FrameIndices && !im.frameIndices() {
 		return nil, fmt.Errorf("%w: %s: --target torchvision needs frame indices (0, 1, 2, ...) as video_pts; these are timestamps from torchvision 0.25 or earlier", ErrRefused, file)
@@ -169,9 +164,9 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 // exact-mode probe results (torchvision's own timestamps are what exact mode
 // reproduces), so `build --mode exact` reuses them; for the torchvision
 // target, as scan results (frame counts and fps).
-func recordImported(ctx context.Context, ix *Index, im *imported, target Target) (int, error) {
+func recordImported(ctx context.Context, ix *Index, im *imported, target cachefmt.Target) (int, error) {
 	mode := decoder.ModeExact
-	if target == TargetTorchvision {
+	if target == cachefmt.TargetTorchvision {
 		mode = decoder.ModeScan
 	}
 	ffmpeg := decoder.Version()
@@ -208,11 +203,11 @@ func (im *imported) frameIndices() bool {
 
 // detectTarget: frame indices with an int frame rate somewhere can only come
 // from torchvision 0.26+ (PyAV-era frame rates are always floats).
-func (im *imported) detectTarget() Target {
+func (im *imported) detectTarget() cachefmt.Target {
 	if im.frameIndices() && slices.Contains(im.fpsInt, true) {
-		return TargetTorchvision
+		return cachefmt.TargetTorchvision
 	}
-	return TargetPyAV
+	return cachefmt.TargetPyAV
 }
 
 // extract finds the metadata in the loaded value.

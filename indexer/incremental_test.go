@@ -45,8 +45,7 @@ func relAll(ps []string, root string) []string {
 func build(t *testing.T, ix *Index, root string, mut func(*BuildOptions)) (*BuildResult, []string) {
 	t.Helper()
 	rec := &recorder{}
-	o := BuildOptions{Root: root, Clips: clips.Spec{FramesPerClip: 4, StepBetweenClips: 1}, Jobs: 2,
-		Out: filepath.Join(filepath.Dir(root), "cache.pt"), Progress: rec, NoSync: true, CreatedAt: 7}
+	o := BuildOptions{Config: cachefmt.Config{Root: root, Spec: clips.Spec{FramesPerClip: 4, StepBetweenClips: 1}, CreatedUnix: 7}, Jobs: 2, Out: filepath.Join(filepath.Dir(root), "cache.pt"), Progress: rec, NoSync: true}
 	if mut != nil {
 		mut(&o)
 	}
@@ -93,7 +92,7 @@ func TestIncrementalReprobesExactlyWhatChanged(t *testing.T) {
 	os.WriteFile(filepath.Join(tr, "juggling/added.mp4"), b, 0o644)
 
 	ctx := context.Background()
-	st, err := Status(ctx, ix, BuildOptions{Root: root, Clips: clips.Spec{FramesPerClip: 4, StepBetweenClips: 1}, Out: filepath.Join(filepath.Dir(root), "cache.pt")})
+	st, err := Status(ctx, ix, BuildOptions{Config: cachefmt.Config{Root: root, Spec: clips.Spec{FramesPerClip: 4, StepBetweenClips: 1}}, Out: filepath.Join(filepath.Dir(root), "cache.pt")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +109,7 @@ func TestIncrementalReprobesExactlyWhatChanged(t *testing.T) {
 	if _, ok := rows[filepath.Join(tr, "juggling/nested-dir/x.mp4")]; ok {
 		t.Error("row of the deleted video kept")
 	}
-	st, _ = Status(ctx, ix, BuildOptions{Root: root, Clips: clips.Spec{FramesPerClip: 4, StepBetweenClips: 1}, Out: filepath.Join(filepath.Dir(root), "cache.pt")})
+	st, _ = Status(ctx, ix, BuildOptions{Config: cachefmt.Config{Root: root, Spec: clips.Spec{FramesPerClip: 4, StepBetweenClips: 1}}, Out: filepath.Join(filepath.Dir(root), "cache.pt")})
 	if !st.Fresh || len(st.Failed) != 2 {
 		t.Errorf("after rebuild: %+v", st)
 	}
@@ -118,7 +117,7 @@ func TestIncrementalReprobesExactlyWhatChanged(t *testing.T) {
 	// keeps each kind's rows, so switching back probes nothing, and a clip
 	// option change probes nothing either.
 	pyav := func(m decoder.Mode) func(*BuildOptions) {
-		return func(o *BuildOptions) { o.Target, o.Mode = TargetPyAV, m }
+		return func(o *BuildOptions) { o.Target, o.Mode = cachefmt.TargetPyAV, string(m) }
 	}
 	if res, _ := build(t, ix, root, pyav(decoder.ModeFast)); res.Probed != res.Videos {
 		t.Errorf("pyav fast after torchvision probed %d of %d", res.Probed, res.Videos)
@@ -131,7 +130,7 @@ func TestIncrementalReprobesExactlyWhatChanged(t *testing.T) {
 			t.Errorf("switching back probed %d (written %v)", res.Probed, res.Written)
 		}
 	}
-	if res, _ := build(t, ix, root, func(o *BuildOptions) { pyav(decoder.ModeExact)(o); o.Clips.FramesPerClip = 9 }); res.Probed != 0 {
+	if res, _ := build(t, ix, root, func(o *BuildOptions) { pyav(decoder.ModeExact)(o); o.FramesPerClip = 9 }); res.Probed != 0 {
 		t.Errorf("clip option change probed %d", res.Probed)
 	}
 }
@@ -179,7 +178,7 @@ func TestRefreshProbesSharedFilesOnce(t *testing.T) {
 	dir := t.TempDir()
 	for _, fpc := range []int{4, 8} {
 		build(t, ix, root, func(o *BuildOptions) {
-			o.Clips.FramesPerClip = fpc
+			o.FramesPerClip = fpc
 			o.Out = filepath.Join(dir, "c"+string(rune('0'+fpc))+".pt")
 		})
 	}
@@ -237,7 +236,7 @@ func TestTouchLeavesCacheUntouched(t *testing.T) {
 	}
 	later := time.Now().Add(3 * time.Hour)
 	os.Chtimes(filepath.Join(root, "train", "abseiling", "h264-30fps.mp4"), later, later)
-	res, probed := build(t, ix, root, func(o *BuildOptions) { o.CreatedAt = 99 })
+	res, probed := build(t, ix, root, func(o *BuildOptions) { o.CreatedUnix = 99 })
 	if strings.Join(probed, ",") != "abseiling/h264-30fps.mp4" || res.Written {
 		t.Errorf("touch: probed %v, written %v", probed, res.Written)
 	}

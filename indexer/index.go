@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3"
+	"github.com/mattn/go-sqlite3"
 
 	"github.com/vidcache/vidcache/decoder"
 	"github.com/vidcache/vidcache/migrations"
@@ -39,19 +39,48 @@ func OpenIndex(ctx context.Context, path string) (*Index, error) {
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_cache_size", "-256")
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	// Connecting switches the file to WAL mode, which needs a lock SQLite
+	// does not wait for: processes opening a new index together can get
+	// SQLITE_BUSY there despite the busy timeout. Retry for as long as the
+	// busy timeout would have waited.
+	deadline := time.Now().Add(30 * time.Second)
+	for delay := 5 * time.Millisecond; ; delay = min(2*delay, 200*time.Millisecond) {
+		db, err := openDB(ctx, dsn)
+		if err == nil {
+			return &Index{db: db, path: path}, nil
+		}
+		if !isBusy(err) || time.Now().Add(delay).After(deadline) {
+			return nil, fmt.Errorf("open index %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("open index %s: %w", path, ctx.Err())
+		case <-time.After(delay):
+		}
+	}
+}
+
+// openDB connects and brings the schema up to date.
+func openDB(ctx context.Context, dsn string) (*sql.DB, error) {
 	db, err := sql.Open("sqlite3", dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open index %s: %w", path, err)
+		return nil, err
 	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open index %s: %w", path, err)
+		return nil, err
 	}
 	if err := migrations.Apply(ctx, db); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open index %s: %w", path, err)
+		return nil, err
 	}
-	return &Index{db: db, path: path}, nil
+	return db, nil
+}
+
+// isBusy: SQLite said the database is busy or locked.
+func isBusy(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
 }
 
 // Path is the index file's path.

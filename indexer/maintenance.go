@@ -2,7 +2,6 @@ package indexer
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vidcache/vidcache/cachefmt"
 	"github.com/vidcache/vidcache/decoder"
 )
 
@@ -53,16 +53,16 @@ func Refresh(ctx context.Context, ix *Index, opts RefreshOptions) ([]RefreshResu
 	var plans []*plan
 	var results []RefreshResult
 	for _, rec := range recs {
-		var k ConfigKey
-		if err := json.Unmarshal([]byte(rec.Config), &k); err != nil {
+		k, err := cachefmt.ParseKey([]byte(rec.Config))
+		if err != nil {
 			results = append(results, RefreshResult{Cache: rec.Path, Root: rec.Root, State: "failed", Error: "unreadable configuration: " + err.Error()})
 			continue
 		}
 		if len(roots) > 0 && !roots[k.Root] {
 			continue
 		}
-		bo := k.Options()
-		bo.Out, bo.Jobs, bo.Timeout, bo.CreatedAt, bo.NoSync, bo.Progress = rec.Path, opts.Jobs, opts.Timeout, opts.CreatedAt, opts.NoSync, opts.Progress
+		k.CreatedUnix = opts.CreatedAt
+		bo := BuildOptions{Config: k, Out: rec.Path, Jobs: opts.Jobs, Timeout: opts.Timeout, NoSync: opts.NoSync, Progress: opts.Progress}
 		p, err := newPlan(ctx, ix, bo)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -87,7 +87,7 @@ func Refresh(ctx context.Context, ix *Index, opts RefreshOptions) ([]RefreshResu
 		for k, v := range p.hashes {
 			hashes[k] = v
 		}
-		m := p.opts.Mode
+		m := p.opts.probeMode()
 		if first[m] == nil {
 			first[m] = p
 		}
@@ -101,7 +101,7 @@ func Refresh(ctx context.Context, ix *Index, opts RefreshOptions) ([]RefreshResu
 	for m, entries := range byMode {
 		indexes := map[*plan]map[string]int{}
 		for _, p := range plans {
-			if p.opts.Mode == m {
+			if p.opts.probeMode() == m {
 				indexes[p] = p.ds.index()
 			}
 		}

@@ -107,9 +107,7 @@ func checkAgainstTorchvision(t *testing.T, root string, mode decoder.Mode, confi
 	caches := map[string]string{}
 	for i, c := range configs {
 		out := filepath.Join(tmp, fmt.Sprintf("cache%d.pt", i))
-		res, err := indexer.Build(context.Background(), ix, indexer.BuildOptions{
-			Root: root, Clips: c.spec(), Target: indexer.TargetPyAV, Mode: mode, Jobs: 2, Out: out, NoSync: true,
-		})
+		res, err := indexer.Build(context.Background(), ix, indexer.BuildOptions{Config: cachefmt.Config{Root: root, Spec: c.spec(), Target: cachefmt.TargetPyAV, Mode: string(mode)}, Jobs: 2, Out: out, NoSync: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -65,7 +65,7 @@ func buildTorchcodec(t *testing.T, root, tmp string, configs []config) ([]string
 	var results []*indexer.BuildResult
 	for i, c := range configs {
 		out := filepath.Join(tmp, fmt.Sprintf("cache%d.pt", i))
-		res, err := indexer.Build(context.Background(), ix, indexer.BuildOptions{Root: root, Clips: c.spec(), Jobs: 2, Out: out, NoSync: true})
+		res, err := indexer.Build(context.Background(), ix, indexer.BuildOptions{Config: cachefmt.Config{Root: root, Spec: c.spec()}, Jobs: 2, Out: out, NoSync: true})
 		if err != nil {
 			t.Fatal(err)
 		}

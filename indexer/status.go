@@ -5,25 +5,27 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/vidcache/vidcache/cachefmt"
 )
 
 // StatusReport says, without probing anything, whether a configuration's
 // cache is fresh, and why not.
 type StatusReport struct {
-	Cache      string        `json:"cache"`
-	Target     Target        `json:"target"`
-	Mode       string        `json:"mode"`
-	Fresh      bool          `json:"fresh"`
-	Reasons    []string      `json:"reasons,omitempty"`
-	Videos     int           `json:"videos"`
-	New        []string      `json:"new"`
-	Changed    []string      `json:"changed"`
-	Removed    []string      `json:"removed"`
-	Exists     bool          `json:"cache_exists"`
-	Registered bool          `json:"cache_registered"`
-	Matches    bool          `json:"cache_matches_index"`
-	Failed     []FailedVideo `json:"failed_videos"`
-	Warnings   []string      `json:"warnings,omitempty"`
+	Cache      string          `json:"cache"`
+	Target     cachefmt.Target `json:"target"`
+	Mode       string          `json:"mode"`
+	Fresh      bool            `json:"fresh"`
+	Reasons    []string        `json:"reasons,omitempty"`
+	Videos     int             `json:"videos"`
+	New        []string        `json:"new"`
+	Changed    []string        `json:"changed"`
+	Removed    []string        `json:"removed"`
+	Exists     bool            `json:"cache_exists"`
+	Registered bool            `json:"cache_registered"`
+	Matches    bool            `json:"cache_matches_index"`
+	Failed     []FailedVideo   `json:"failed_videos"`
+	Warnings   []string        `json:"warnings,omitempty"`
 }
 
 // Reason is the report in one line.
@@ -41,7 +43,7 @@ func Status(ctx context.Context, ix *Index, opts BuildOptions) (*StatusReport, e
 	if err != nil {
 		return nil, err
 	}
-	s := &StatusReport{Cache: p.opts.Out, Target: p.opts.Target, Mode: string(p.opts.Mode), Videos: len(p.ds.Videos), New: []string{}, Changed: []string{}, Removed: p.gone, Warnings: p.ds.Warnings}
+	s := &StatusReport{Cache: p.opts.Out, Target: p.opts.Target, Mode: p.opts.Mode, Videos: len(p.ds.Videos), New: []string{}, Changed: []string{}, Removed: p.gone, Warnings: p.ds.Warnings}
 	if s.Removed == nil {
 		s.Removed = []string{}
 	}

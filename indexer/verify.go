@@ -161,7 +161,7 @@ func checkConsistency(r *VerifyReport, f *cachefmt.File) {
 			r.add(VerifyInconsistent, "class %q listed twice", f.Classes[i])
 		}
 	}
-	spec := clips.Spec{FramesPerClip: f.Config.FramesPerClip, StepBetweenClips: f.Config.StepBetweenClips, FrameRate: f.Config.FrameRate}
+	spec := f.Config.Spec
 	specErr := spec.Validate()
 	if specErr != nil {
 		r.add(VerifyInconsistent, "stored clip configuration: %v", specErr)
@@ -220,7 +220,7 @@ func checkDataset(ctx context.Context, r *VerifyReport, f *cachefmt.File, opts V
 		return nil
 	}
 	mode := decoder.Mode(f.Config.Mode)
-	if mode == "imported" {
+	if f.Config.Mode == cachefmt.ModeImported {
 		mode = decoder.ModeExact // imports are recorded as exact-mode rows
 	}
 	rows, err := opts.Index.RowsUnder(ctx, pyJoin(ds.Dir, ""), mode)

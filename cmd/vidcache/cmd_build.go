@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"sort"
@@ -14,9 +15,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vidcache/vidcache/cachefmt"
+
 	"github.com/vidcache/vidcache/indexer/clips"
 
-	"github.com/vidcache/vidcache/decoder"
 	"github.com/vidcache/vidcache/indexer"
 )
 
@@ -42,12 +44,12 @@ type datasetFlags struct {
 }
 
 func (d *datasetFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&d.split, "split", "train", "split folder under ROOT")
-	fs.StringVar(&d.extensions, "extensions", "avi,mp4", "comma-separated file extensions, matched case-insensitively as torchvision does")
+	fs.StringVar(&d.split, "split", cachefmt.DefaultSplit, "split folder under ROOT")
+	fs.StringVar(&d.extensions, "extensions", strings.Join(cachefmt.DefaultExtensions, ","), "comma-separated file extensions, matched case-insensitively as torchvision does")
 	fs.IntVar(&d.framesPerClip, "frames-per-clip", 16, "frames in each clip")
 	fs.IntVar(&d.step, "step-between-clips", 1, "frames between the starts of consecutive clips")
 	fs.StringVar(&d.frameRate, "frame-rate", "", "resample videos to this rate (e.g. 15, 7.5, 30000/1001); unset: native")
-	fs.StringVar(&d.target, "target", string(indexer.TargetTorchvision), "the torchvision the cache is for: torchvision (0.26 and later: torchcodec, frame indices) or torchvision-pyav (0.25 and earlier: PyAV timestamps)")
+	fs.StringVar(&d.target, "target", string(cachefmt.TargetTorchvision), "the torchvision the cache is for: torchvision (0.26 and later: torchcodec, frame indices) or torchvision-pyav (0.25 and earlier: PyAV timestamps)")
 	fs.StringVar(&d.mode, "mode", "", "with --target torchvision-pyav: fast (demux only, the default) or exact (decode where torchvision decodes); the torchvision target has one way, torchcodec's packet scan")
 	fs.StringVar(&d.db, "db", "", "index file (default $VIDCACHE_HOME/index.db)")
 	fs.StringVar(&d.out, "out", "", "cache file (default: a name derived from the dataset and options under $VIDCACHE_HOME/caches)")
@@ -55,51 +57,36 @@ func (d *datasetFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&d.rehash, "rehash", false, "decide what changed by content hash, not mtime (for file systems with unreliable mtimes; reads every file)")
 }
 
-// options turns the flags into build options, filling in defaults from env.
+// options turns the flags into build options: the configuration, checked
+// and completed by cachefmt.Config.Normalize (the one place for defaults and
+// validation), and the index and cache folder from $VIDCACHE_HOME.
 func (d *datasetFlags) options(e *env, root string) (indexer.BuildOptions, error) {
 	o := indexer.BuildOptions{
-		Root:       root,
-		Split:      d.split,
-		Extensions: splitList(d.extensions),
-		Clips:      clips.Spec{FramesPerClip: d.framesPerClip, StepBetweenClips: d.step},
-		Out:        d.out,
-		RootAs:     d.rootAs,
-		Rehash:     d.rehash,
-	}
-	if len(o.Extensions) == 0 {
-		return o, usageErr("--extensions is empty")
+		Config: cachefmt.Config{
+			Root: root, Split: d.split, Extensions: splitList(d.extensions),
+			Spec:   clips.Spec{FramesPerClip: d.framesPerClip, StepBetweenClips: d.step},
+			Target: cachefmt.Target(d.target), Mode: d.mode, RootAs: d.rootAs,
+		},
+		Out:    d.out,
+		Rehash: d.rehash,
 	}
 	if d.frameRate != "" {
 		fr, err := parseRate(d.frameRate)
 		if err != nil {
 			return o, usageErr("--frame-rate: %v", err)
 		}
-		o.Clips.FrameRate = &fr
+		o.FrameRate = &fr
 	}
-	t, err := indexer.ParseTarget(d.target)
-	if err != nil {
-		return o, usageErr("--target: %v", err)
-	}
-	if d.mode != "" {
-		if _, err := decoder.ParseMode(d.mode); err != nil {
-			return o, usageErr("--mode: %v", err)
-		}
-	}
-	m, err := indexer.ResolveMode(t, decoder.Mode(d.mode))
-	if err != nil {
-		return o, usageErr("--mode %s with --target %s: %v", d.mode, t, err)
-	}
-	o.Target, o.Mode = t, m
-	if err := o.Clips.Validate(); err != nil {
+	if err := o.Config.Normalize(); err != nil {
 		return o, usageErr("%v", err)
 	}
 	h, err := home(e)
 	if err != nil {
 		return o, err
 	}
-	o.CacheDir = h + "/caches"
+	o.CacheDir = filepath.Join(h, "caches")
 	if d.db == "" {
-		d.db, d.dbDefaulted = h+"/index.db", true
+		d.db, d.dbDefaulted = filepath.Join(h, "index.db"), true
 	}
 	return o, nil
 }
@@ -206,7 +193,7 @@ func runBuild(ctx context.Context, e *env, f *buildFlags, root string) (*indexer
 		}
 	}
 	opts.Timeout = f.timeout
-	opts.CreatedAt = f.createdUnix
+	opts.CreatedUnix = f.createdUnix
 	opts.Log = logger(e, f.quiet, f.verbose)
 	if e.stderrIsTTY && !f.quiet && !f.json {
 		opts.Progress = newTermProgress(e.stderr)

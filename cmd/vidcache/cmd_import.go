@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vidcache/vidcache/cachefmt"
+
 	"github.com/vidcache/vidcache/indexer"
 )
 
@@ -29,7 +31,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	}
 	opts := indexer.ImportOptions{Out: *out, RootAs: *rootAs, CreatedAt: *createdUnix}
 	if *target != "" {
-		t, err := indexer.ParseTarget(*target)
+		t, err := cachefmt.ParseTarget(*target)
 		if err != nil {
 			return usageErr("--target: %v", err)
 		}
@@ -63,6 +65,6 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		fr = fmt.Sprint(*res.FrameRate)
 	}
 	fmt.Fprintf(e.stderr, "imported %s (target %s): %d videos, %d classes (labels from %s), %d frames, %d clips of %d frames, step %d, frame rate %s; %d videos recorded in the index\n",
-		res.Source, res.Target, res.Videos, res.Classes, res.LabelsFrom, res.Frames, res.Clips, res.FramesPerClip, res.Step, fr, res.Indexed)
+		res.Source, res.Target, res.Videos, res.Classes, res.LabelsFrom, res.Frames, res.Clips, res.FramesPerClip, res.StepBetweenClips, fr, res.Indexed)
 	return nil
 }

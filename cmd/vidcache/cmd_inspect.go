@@ -23,24 +23,19 @@ type inspectReport struct {
 	Vidcache     *vidcacheSummary `json:"vidcache,omitempty"`
 }
 
+// vidcacheSummary is a cache's configuration (its JSON form, plus what the
+// file records of how it was written) and totals.
 type vidcacheSummary struct {
-	FormatVersion    int64    `json:"format_version"`
-	Root             string   `json:"root"`
-	Split            string   `json:"split"`
-	Extensions       []string `json:"extensions"`
-	FramesPerClip    int      `json:"frames_per_clip"`
-	StepBetweenClips int      `json:"step_between_clips"`
-	FrameRate        *float64 `json:"frame_rate"`
-	Target           string   `json:"target"`
-	Mode             string   `json:"mode"`
-	FFmpeg           string   `json:"ffmpeg"`
-	ToolVersion      string   `json:"tool_version"`
-	CreatedUnix      int64    `json:"created_unix"`
-	Videos           int      `json:"videos"`
-	Frames           int64    `json:"frames"`
-	Clips            int64    `json:"clips"`
-	Failed           int      `json:"failed"`
-	Classes          []string `json:"classes"`
+	FormatVersion int64 `json:"format_version"`
+	cachefmt.Config
+	FFmpeg      string   `json:"ffmpeg"`
+	ToolVersion string   `json:"tool_version"`
+	CreatedUnix int64    `json:"created_unix"`
+	Videos      int      `json:"videos"`
+	Frames      int64    `json:"frames"`
+	Clips       int64    `json:"clips"`
+	Failed      int      `json:"failed"`
+	Classes     []string `json:"classes"`
 }
 
 func runInspect(ctx context.Context, e *env, args []string) error {
@@ -92,12 +87,8 @@ func runInspect(ctx context.Context, e *env, args []string) error {
 }
 
 func summarize(f *cachefmt.File) *vidcacheSummary {
-	s := &vidcacheSummary{
-		FormatVersion: f.Format, Root: f.Config.Root, Split: f.Config.Split, Extensions: f.Config.Extensions,
-		FramesPerClip: f.Config.FramesPerClip, StepBetweenClips: f.Config.StepBetweenClips, FrameRate: f.Config.FrameRate,
-		Target: f.Config.Target, Mode: f.Config.Mode, FFmpeg: f.Config.FFmpeg, ToolVersion: f.Config.ToolVersion, CreatedUnix: f.Config.CreatedUnix,
-		Videos: len(f.Paths), Classes: f.Classes,
-	}
+	s := &vidcacheSummary{FormatVersion: f.Format, Config: f.Config, FFmpeg: f.Config.FFmpeg, ToolVersion: f.Config.ToolVersion,
+		CreatedUnix: f.Config.CreatedUnix, Videos: len(f.Paths), Classes: f.Classes}
 	for i, p := range f.Pts {
 		s.Frames += int64(len(p))
 		if len(p) == 0 {

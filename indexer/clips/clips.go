@@ -13,9 +13,9 @@ import (
 
 // Spec is the clip configuration of VideoClips.
 type Spec struct {
-	FramesPerClip    int      // num_frames
-	StepBetweenClips int      // step
-	FrameRate        *float64 // target rate; nil keeps each video's own
+	FramesPerClip    int      `json:"frames_per_clip"`    // num_frames
+	StepBetweenClips int      `json:"step_between_clips"` // step
+	FrameRate        *float64 `json:"frame_rate"`         // target rate; nil keeps each video's own
 }
 
 // Validate rejects configurations torchvision cannot use.

@@ -1,0 +1,211 @@
+package cachefmt
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/vidcache/vidcache/indexer/clips"
+)
+
+// Target is the torchvision generation a cache is for.
+type Target string
+
+const (
+	// TargetTorchvision is torchvision 0.26 and later: VideoClips reads videos
+	// with torchcodec, video_pts are frame indices, fps is torchcodec's
+	// average_fps. Probed in mode ModeScan.
+	TargetTorchvision Target = "torchvision"
+	// TargetPyAV is torchvision 0.25 and earlier: PyAV timestamps, probed in
+	// ModeFast or ModeExact.
+	TargetPyAV Target = "torchvision-pyav"
+)
+
+// The modes, as the decoder names them (decoder.Mode; a test keeps the two
+// in step), plus the mode of imported caches.
+const (
+	ModeScan     = "scan"     // torchcodec's exact-mode packet scan
+	ModeFast     = "fast"     // PyAV timestamps, demux only
+	ModeExact    = "exact"    // PyAV timestamps, decoded where torchvision decodes
+	ModeImported = "imported" // converted from a torchvision cache by import
+)
+
+// Defaults of a configuration's dataset fields.
+const DefaultSplit = "train"
+
+// DefaultExtensions are torchvision's reference train.py's ("avi", "mp4").
+var DefaultExtensions = []string{"avi", "mp4"}
+
+// ParseTarget validates a target name.
+func ParseTarget(s string) (Target, error) {
+	switch Target(s) {
+	case TargetTorchvision, TargetPyAV:
+		return Target(s), nil
+	}
+	return "", fmt.Errorf("--target: unknown target %q (want torchvision for torchvision 0.26 and later, or torchvision-pyav for 0.25 and earlier)", s)
+}
+
+// Config is the configuration of one cache: the dataset, the clips, how
+// videos are read, and (written with the file, not part of what determines
+// its content) the versions and time it was written with. It is the one
+// form of a configuration: build options embed it, the cache file's
+// "vidcache" dict stores it, the index registers it as JSON (Key), and the
+// default cache name and the digest derive from it.
+type Config struct {
+	Root       string   `json:"root"` // absolute; in a cache file, the root its paths start with
+	Split      string   `json:"split"`
+	Extensions []string `json:"extensions"`
+	clips.Spec
+	Mode   string `json:"mode"`              // ModeScan, ModeFast, ModeExact or ModeImported
+	RootAs string `json:"root_as,omitempty"` // paths written with Root replaced by this
+	// Target is omitted from Key for torchvision-pyav, so that configurations
+	// registered before targets existed (all torchvision-pyav) keep their key.
+	Target Target `json:"target,omitempty"`
+
+	FFmpeg      string `json:"-"`
+	ToolVersion string `json:"-"`
+	CreatedUnix int64  `json:"-"`
+}
+
+// Normalize fills in the defaults (split, extensions, target, the target's
+// default mode), makes Root absolute and cleans it, and validates
+// everything; it is idempotent. Errors say which option is wrong.
+func (c *Config) Normalize() error {
+	if c.Root == "" {
+		return errors.New("no dataset root given")
+	}
+	abs, err := filepath.Abs(c.Root)
+	if err != nil {
+		return fmt.Errorf("dataset root %s: %w", c.Root, err)
+	}
+	c.Root = abs
+	if c.Split == "" {
+		c.Split = DefaultSplit
+	}
+	if c.Extensions == nil {
+		c.Extensions = append([]string(nil), DefaultExtensions...)
+	}
+	if c.Target == "" {
+		c.Target = TargetTorchvision
+	}
+	m, err := ResolveMode(c.Target, c.Mode)
+	if err != nil {
+		return err
+	}
+	c.Mode = m
+	return c.Validate()
+}
+
+// Validate checks a configuration as it is (Normalize also fills defaults).
+func (c *Config) Validate() error {
+	if len(c.Extensions) == 0 {
+		return errors.New("--extensions is empty")
+	}
+	if _, err := ParseTarget(string(c.Target)); err != nil {
+		return err
+	}
+	if c.Mode != ModeImported {
+		if _, err := ResolveMode(c.Target, c.Mode); err != nil {
+			return err
+		}
+	}
+	return c.Spec.Validate()
+}
+
+// ResolveMode checks a target and mode against each other and fills in the
+// default mode: scan for torchvision, fast for torchvision-pyav. A mode that
+// means nothing for the target is an error, never silently reinterpreted.
+func ResolveMode(t Target, m string) (string, error) {
+	switch t {
+	case TargetTorchvision:
+		switch m {
+		case "", ModeScan:
+			return ModeScan, nil
+		case ModeFast, ModeExact:
+			return "", fmt.Errorf("--mode %s reads PyAV timestamps, which only torchvision 0.25 and earlier use: add --target torchvision-pyav, or drop --mode (the torchvision target reads what torchcodec reads: an exact packet scan, nothing decoded)", m)
+		}
+	case TargetPyAV:
+		switch m {
+		case "":
+			return ModeFast, nil
+		case ModeFast, ModeExact:
+			return m, nil
+		case ModeScan:
+			return "", fmt.Errorf("--mode %s is torchcodec's scan, for --target torchvision; torchvision-pyav takes fast or exact", m)
+		}
+	default:
+		_, err := ParseTarget(string(t))
+		return "", err
+	}
+	return "", fmt.Errorf("--mode: unknown mode %q (want fast or exact, with --target torchvision-pyav)", m)
+}
+
+// Key is the JSON of what determines a cache's content, as the index
+// registers it (refresh rebuilds from it) and the default name hashes it.
+func (c Config) Key() []byte {
+	if c.Target == TargetPyAV {
+		c.Target = ""
+	}
+	b, _ := json.Marshal(c)
+	return b
+}
+
+// ParseKey reads a configuration registered by Key. A key without a target
+// is from before targets existed, so torchvision-pyav.
+func ParseKey(b []byte) (Config, error) {
+	var c Config
+	if err := json.Unmarshal(b, &c); err != nil {
+		return c, err
+	}
+	if c.Target == "" {
+		c.Target = TargetPyAV
+	}
+	return c, nil
+}
+
+// WrittenRoot is the root a cache's paths start with: RootAs when set.
+func (c *Config) WrittenRoot() string {
+	if c.RootAs != "" {
+		return c.RootAs
+	}
+	return c.Root
+}
+
+// DefaultName is the cache file name for the configuration: readable parts
+// plus a hash of Key.
+func (c Config) DefaultName() string {
+	fr := "native"
+	if c.FrameRate != nil {
+		fr = strconv.FormatFloat(*c.FrameRate, 'f', -1, 64)
+	}
+	how := "pyav-" + c.Mode
+	if c.Target == TargetTorchvision {
+		how = "tv"
+	}
+	h := sha256Hex(c.Key())
+	return fmt.Sprintf("%s-%s-f%d-s%d-r%s-%s-%s.pt", sanitize(filepath.Base(c.Root)), sanitize(c.Split),
+		c.FramesPerClip, c.StepBetweenClips, fr, how, h[:10])
+}
+
+func sha256Hex(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+func sanitize(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || r == '.' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') {
+			return r
+		}
+		return '_'
+	}, s)
+	if s == "" || s == "." || s == ".." {
+		return "dataset"
+	}
+	return s
+}
