@@ -179,42 +179,76 @@ func (f *File) readConfig(v any) error {
 	return nil
 }
 
+// stringList reads a list of str (each converted back from Python's
+// surrogate escapes to the bytes it stands for).
 func stringList(v any, what string) ([]string, error) {
+	if v == nil {
+		return nil, fmt.Errorf("no %s: not a torchvision dataset, VideoClips or metadata dict", what)
+	}
 	l, ok := v.(*types.List)
 	if !ok {
-		return nil, fmt.Errorf("%s is %T, not a list", what, v)
+		return nil, fmt.Errorf("%s is %s, not a list", what, kind(v))
 	}
 	out := make([]string, 0, l.Len())
 	for i, x := range *l {
 		s, ok := x.(string)
 		if !ok {
-			return nil, fmt.Errorf("%s[%d] is %T, not a str", what, i, x)
+			return nil, fmt.Errorf("%s[%d] is %s, not a str", what, i, kind(x))
 		}
 		out = append(out, fromPython(s))
 	}
 	return out, nil
 }
 
-// int64Tensor returns the elements of a 1-D int64 tensor.
-func int64Tensor(v any) ([]int64, error) {
+// int64Tensor returns the elements of a 1-D int64 tensor (a vidcache
+// cache holds no other kind).
+func int64Tensor(v any) ([]int64, error) { return readInt64Tensor(v, false) }
+
+// int64TensorOf is int64Tensor for torchvision's own caches, which may also
+// hold int32 tensors, and float ones where an empty list became a float
+// tensor in old torchvision (their values must then be whole numbers).
+func int64TensorOf(v any) ([]int64, error) { return readInt64Tensor(v, true) }
+
+func readInt64Tensor(v any, lenient bool) ([]int64, error) {
 	t, ok := v.(*pytorch.Tensor)
 	if !ok {
-		return nil, fmt.Errorf("is %T, not a tensor", v)
-	}
-	st, ok := t.Source.(*pytorch.LongStorage)
-	if !ok {
-		return nil, fmt.Errorf("storage is %T, not int64", t.Source)
+		return nil, fmt.Errorf("%s is not a tensor", kind(v))
 	}
 	if len(t.Size) != 1 || len(t.Stride) != 1 {
 		return nil, fmt.Errorf("tensor has %d dimensions, expected 1", len(t.Size))
 	}
-	n, off, stride := t.Size[0], t.StorageOffset, t.Stride[0]
-	if err := CheckView(n, off, stride, len(st.Data)); err != nil {
+	var get func(i int) (int64, bool)
+	var storageLen int
+	switch s := t.Source.(type) {
+	case *pytorch.LongStorage:
+		get, storageLen = func(i int) (int64, bool) { return s.Data[i], true }, len(s.Data)
+	case *pytorch.IntStorage:
+		if lenient {
+			get, storageLen = func(i int) (int64, bool) { return int64(s.Data[i]), true }, len(s.Data)
+		}
+	case *pytorch.FloatStorage:
+		if lenient {
+			get = func(i int) (int64, bool) { return int64(s.Data[i]), float32(int64(s.Data[i])) == s.Data[i] }
+			storageLen = len(s.Data)
+		}
+	}
+	if get == nil {
+		if lenient && t.Size[0] == 0 {
+			return []int64{}, nil
+		}
+		return nil, fmt.Errorf("tensor storage is %T, not int64", t.Source)
+	}
+	n := t.Size[0]
+	if err := CheckView(n, t.StorageOffset, t.Stride[0], storageLen); err != nil {
 		return nil, err
 	}
 	out := make([]int64, n)
 	for i := range out {
-		out[i] = st.Data[off+i*stride]
+		v, ok := get(t.StorageOffset + i*t.Stride[0])
+		if !ok {
+			return nil, fmt.Errorf("element %d is not an integer", i)
+		}
+		out[i] = v
 	}
 	return out, nil
 }

@@ -1,0 +1,70 @@
+package indexer
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// CacheRecord is a cache file registered in the index.
+type CacheRecord struct {
+	Path        string
+	Root        string
+	Split       string
+	Config      string // JSON
+	Digest      string
+	Videos      int
+	Clips       int64
+	Size        int64
+	CreatedUnix int64
+}
+
+// Caches lists every registered cache.
+func (ix *Index) Caches(ctx context.Context) ([]*CacheRecord, error) {
+	rows, err := ix.db.QueryContext(ctx, `SELECT path, root, split, config, digest, videos, clips, size, created_unix FROM caches ORDER BY path`)
+	if err != nil {
+		return nil, fmt.Errorf("read index: %w", err)
+	}
+	defer rows.Close()
+	var out []*CacheRecord
+	for rows.Next() {
+		c := &CacheRecord{}
+		if err := rows.Scan(&c.Path, &c.Root, &c.Split, &c.Config, &c.Digest, &c.Videos, &c.Clips, &c.Size, &c.CreatedUnix); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Cache returns the record of the cache at path, or nil.
+func (ix *Index) Cache(ctx context.Context, path string) (*CacheRecord, error) {
+	c := &CacheRecord{}
+	err := ix.db.QueryRowContext(ctx, `SELECT path, root, split, config, digest, videos, clips, size, created_unix
+		FROM caches WHERE path = ?`, path).Scan(&c.Path, &c.Root, &c.Split, &c.Config, &c.Digest, &c.Videos, &c.Clips, &c.Size, &c.CreatedUnix)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read cache record: %w", err)
+	}
+	return c, nil
+}
+
+// PutCache registers a written cache.
+func (ix *Index) PutCache(ctx context.Context, c *CacheRecord) error {
+	return ix.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO caches (path, root, split, config, digest, videos, clips, size, created_unix)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.Path, c.Root, c.Split, c.Config, c.Digest, c.Videos, c.Clips, c.Size, c.CreatedUnix)
+		return err
+	})
+}
+
+// DeleteCache unregisters a cache.
+func (ix *Index) DeleteCache(ctx context.Context, path string) error {
+	return ix.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM caches WHERE path = ?`, path)
+		return err
+	})
+}

@@ -1,0 +1,235 @@
+package indexer
+
+import (
+	"context"
+	"crypto/sha256"
+	_ "embed"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/vidcache/vidcache/decoder"
+)
+
+// Failure classes of videos that are never handed to the decoder.
+const (
+	StatusMissing    = "missing"          // stat failed: dangling symlink, vanished file
+	StatusNotRegular = "not_regular_file" // FIFO, socket, device: never opened
+)
+
+// What a plan does with each video of its dataset.
+const (
+	actNone     uint8 = iota // outside the shard
+	actReuse                 // the index row stands
+	actProbeNew              // never indexed
+	actProbe                 // changed, or probed another way
+)
+
+// plan is one dataset compared with the index, before any probing.
+type plan struct {
+	opts    BuildOptions
+	ffmpeg  string
+	ds      *Dataset
+	videos  *videoSet         // by dataset index, updated as work is done
+	act     []uint8           // by dataset index
+	todo    []*Entry          // regular files to probe, in dataset order
+	todoIdx []int             // their dataset indexes
+	hashes  map[string]string // --rehash: content hashes of the dataset's files
+	special []*Row            // rows to store for missing and non-regular files
+	touched []*Row            // rows whose stat fields or hash are refreshed (--rehash)
+	gone    []string          // rows of files no longer in the split
+	reused  int
+	// shardVideos counts the videos of this build's shard (all when unsharded).
+	shardVideos int
+}
+
+// newPlan scans the dataset and sorts its files into reusable and to-probe.
+// It reads the index but writes nothing. The index rows are streamed and
+// compared with the dataset's files one at a time, so memory holds only the
+// per-video summary the cache needs.
+func newPlan(ctx context.Context, ix *Index, opts BuildOptions) (*plan, error) {
+	if err := opts.normalize(); err != nil {
+		return nil, err
+	}
+	p := &plan{opts: opts, ffmpeg: decoder.Version(), hashes: map[string]string{}}
+	t0 := time.Now()
+	ds, err := Scan(ctx, opts.Root, opts.Split, opts.Extensions)
+	if err != nil {
+		return nil, err
+	}
+	opts.Log.Debug("scanned the dataset", "dir", ds.Dir, "videos", len(ds.Videos), "classes", len(ds.Classes), "seconds", time.Since(t0).Seconds())
+	t0 = time.Now()
+	p.ds = ds
+	p.videos = newVideoSet(len(ds.Videos))
+	p.act = make([]uint8, len(ds.Videos))
+	if opts.Rehash {
+		for i := range ds.Videos {
+			e := &ds.Videos[i]
+			if !e.Regular() || !opts.inShard(e) {
+				continue
+			}
+			h, err := hashFile(ctx, e.Path)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				continue // the probe will name the problem
+			}
+			p.hashes[e.Path] = h
+		}
+	}
+	join := newPathJoin(ds)
+	seen := make([]bool, len(ds.Videos))
+	err = ix.eachMeta(ctx, pyJoin(ds.Dir, ""), opts.probeMode(), func(path []byte, old *Row) error {
+		i := join.find(path)
+		if i < 0 {
+			if opts.Shards <= 0 {
+				p.gone = append(p.gone, string(path))
+			}
+			return nil
+		}
+		seen[i] = true
+		p.decide(i, old)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range ds.Videos {
+		if !seen[i] {
+			p.decide(i, nil)
+		}
+	}
+	for i := range ds.Videos {
+		if p.act[i] == actProbe || p.act[i] == actProbeNew {
+			p.todo = append(p.todo, &ds.Videos[i])
+			p.todoIdx = append(p.todoIdx, i)
+		}
+	}
+	sort.Strings(p.gone)
+	opts.Log.Debug("compared with the index", "reused", p.reused, "to_probe", len(p.todo), "special", len(p.special), "removed", len(p.gone), "seconds", time.Since(t0).Seconds())
+	return p, nil
+}
+
+// decide compares dataset video i with its index row (nil when it has none;
+// old is only valid during the call).
+func (p *plan) decide(i int, old *Row) {
+	e := &p.ds.Videos[i]
+	if !p.opts.inShard(e) {
+		return
+	}
+	p.shardVideos++
+	mode, ffmpeg := p.opts.probeMode(), p.ffmpeg
+	if !e.Regular() {
+		r := specialRow(e, mode, ffmpeg)
+		if old == nil || old.Status != r.Status || old.Error != r.Error || !old.fresh(e, mode, ffmpeg) {
+			p.special = append(p.special, r)
+			p.videos.set(i, r)
+		} else {
+			p.videos.set(i, old)
+			p.reused++
+		}
+		p.act[i] = actReuse
+		return
+	}
+	h, hashed := p.hashes[e.Path]
+	switch {
+	case old == nil:
+		p.act[i] = actProbeNew
+		return
+	case p.opts.Rehash && !hashed, !old.sameProbe(mode, ffmpeg):
+		p.act[i] = actProbe
+		return
+	case p.opts.Rehash:
+		if old.Size != e.Size || (old.Hash != h && !(old.Hash == "" && old.sameFile(e))) {
+			p.act[i] = actProbe
+			return
+		}
+		if old.Hash != h || !old.sameFile(e) {
+			t := *old
+			t.Path, t.Hash, t.MtimeNs, t.Inode = e.Path, h, e.MtimeNs, e.Inode
+			p.touched = append(p.touched, &t)
+		}
+	case !old.sameFile(e):
+		p.act[i] = actProbe
+		return
+	}
+	p.videos.set(i, old)
+	p.act[i] = actReuse
+	p.reused++
+}
+
+// stored takes the committed probe result of dataset video i (index maps
+// the path when i < 0); it reports whether the video was one this plan had
+// to probe.
+func (p *plan) stored(i int, index map[string]int, r *Row) bool {
+	if i < 0 {
+		var ok bool
+		if i, ok = index[r.Path]; !ok {
+			return false
+		}
+	}
+	if p.act[i] != actProbe && p.act[i] != actProbeNew {
+		return false
+	}
+	p.videos.set(i, r)
+	return true
+}
+
+// upToDate: nothing to probe, store or forget.
+func (p *plan) upToDate() bool {
+	return len(p.todo) == 0 && len(p.special) == 0 && len(p.touched) == 0 && len(p.gone) == 0
+}
+
+// record stores the plan's bookkeeping (special rows, refreshed stat fields
+// and hashes, removals).
+func (p *plan) record(ctx context.Context, ix *Index) error {
+	if err := ix.PutRows(ctx, p.special); err != nil {
+		return err
+	}
+	if err := ix.TouchRows(ctx, p.touched); err != nil {
+		return err
+	}
+	return ix.DeleteRows(ctx, p.gone)
+}
+
+// hashFile is the SHA-256 of a file's content, in hex.
+func hashFile(ctx context.Context, path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	buf := make([]byte, 1<<20)
+	for {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		n, err := f.Read(buf)
+		h.Write(buf[:n])
+		if err == io.EOF {
+			return hex.EncodeToString(h.Sum(nil)), nil
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+}
+
+// specialRow records a file that is not probed: what torchvision would have
+// made of it is no timestamps and fps None (av.open fails or, for a FIFO,
+// blocks; vidcache never opens one).
+func specialRow(e *Entry, mode decoder.Mode, ffmpeg string) *Row {
+	r := &Row{Path: e.Path, Size: e.Size, MtimeNs: e.MtimeNs, Inode: e.Inode, Pts: []byte{}, Mode: string(mode), FFmpeg: ffmpeg, Probed: nowUnix(),
+		PtsHash: ptsHash(nil), HasPtsHash: true}
+	if e.StatErr != nil {
+		r.Status, r.Error = StatusMissing, oneLine(e.StatErr.Error())
+	} else {
+		r.Status, r.Error = StatusNotRegular, fmt.Sprintf("%s is not a regular file (%s)", e.Path, e.Mode.Type())
+	}
+	return r
+}

@@ -1,0 +1,134 @@
+package indexer
+
+import (
+	"context"
+	_ "embed"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/vidcache/vidcache/decoder"
+)
+
+// probeEntries probes todo with opts.Jobs workers and commits results
+// in batches as they arrive. On cancellation it stops promptly and commits
+// what is done. Each committed row goes to stored with its position in todo
+// (its timestamp blob dropped, its pts hash set); it returns how many there
+// were.
+func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOptions, ffmpeg string, hashes map[string]string, stored func(k int, r *Row)) (int, error) {
+	if len(todo) == 0 {
+		return 0, nil
+	}
+	opts.Progress.Start(len(todo))
+	defer opts.Progress.Finish()
+
+	type result struct {
+		k int // position in todo
+		r *Row
+	}
+	jobs := make(chan int)
+	results := make(chan result, opts.Jobs*4)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer close(jobs)
+		for k := range todo {
+			select {
+			case jobs <- k:
+			case <-gctx.Done():
+				return nil
+			}
+		}
+		return nil
+	})
+	workers, wctx := errgroup.WithContext(gctx)
+	for w := 0; w < opts.Jobs; w++ {
+		workers.Go(func() error {
+			for k := range jobs {
+				e := todo[k]
+				pr, err := decoder.Probe(wctx, e.Path, decoder.Options{Mode: opts.probeMode(), Timeout: opts.Timeout})
+				if err != nil {
+					return err // cancelled
+				}
+				r := probeRow(e, pr, opts.probeMode(), ffmpeg)
+				r.Hash = hashes[e.Path]
+				// Re-check the file: one replaced while it was probed is stored as
+				// not fresh, so the next build probes it again.
+				if now := statEntry(e.Path, e.Label); now.Size != e.Size || now.MtimeNs != e.MtimeNs || now.Inode != e.Inode {
+					r.MtimeNs = -1
+				}
+				select {
+				case results <- result{k, r}:
+				case <-wctx.Done():
+					return wctx.Err()
+				}
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		err := workers.Wait()
+		close(results)
+		return err
+	})
+
+	// The collector runs here, outside the group's context, so that rows
+	// already probed are committed even after cancellation.
+	n := 0
+	var batch []*Row
+	var batchK []int
+	var commitErr error
+	flush := func() {
+		if len(batch) == 0 || commitErr != nil {
+			return
+		}
+		if err := ix.PutRows(ctx, batch); err != nil {
+			commitErr = err
+			return
+		}
+		for j, r := range batch {
+			// Committed: keep the hash, drop the blob (the cache writer
+			// streams it back from the index).
+			r.PtsHash, r.HasPtsHash, r.Pts = ptsHash(r.Pts), true, nil
+			stored(batchK[j], r)
+		}
+		n += len(batch)
+		batch, batchK = batch[:0], batchK[:0]
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for done := false; !done; {
+		select {
+		case res, ok := <-results:
+			if !ok {
+				done = true
+				break
+			}
+			r := res.r
+			batch, batchK = append(batch, r), append(batchK, res.k)
+			opts.Progress.Done(r.Path, r.Status != string(decoder.StatusOK))
+			if len(batch) >= opts.BatchSize {
+				flush()
+			}
+		case <-tick.C:
+			flush()
+		}
+	}
+	flush()
+	err := g.Wait()
+	if commitErr != nil {
+		return n, commitErr
+	}
+	if err == nil {
+		err = ctx.Err()
+	}
+	return n, err
+}
+
+func probeRow(e *Entry, pr *decoder.Result, mode decoder.Mode, ffmpeg string) *Row {
+	return &Row{
+		Path: e.Path, Size: e.Size, MtimeNs: e.MtimeNs, Inode: e.Inode,
+		Status: string(pr.Status), Error: oneLine(pr.Err), FPS: pr.FPS,
+		TBNum: pr.TBNum, TBDen: pr.TBDen, Codec: pr.Codec, Width: pr.Width, Height: pr.Height,
+		Frames: pr.Frames, Pts: encodePts(pr.Pts), Mode: string(mode), FFmpeg: ffmpeg, Probed: nowUnix(),
+	}
+}
