@@ -25,7 +25,7 @@ type auditResult struct {
 // read. The torch 1.13 verdict is reported too.
 func runAudit(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "audit", "audit [--json] FILE...")
-	asJSON := fs.Bool("json", false, "print a JSON array, one object per file")
+	asJSON := jsonFlag(fs, "a JSON array, one object per file")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -74,7 +74,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		fmt.Fprint(e.stdout, b.String())
 	}
 	if code != exitOK {
-		return withCode(code, fmt.Errorf(""))
+		return silentExit(code)
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"sort"
@@ -36,8 +35,7 @@ type datasetFlags struct {
 	frameRate     string
 	mode          string
 	target        string
-	db            string
-	dbDefaulted   bool
+	db            *string
 	out           string
 	rootAs        string
 	rehash        bool
@@ -51,7 +49,7 @@ func (d *datasetFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.frameRate, "frame-rate", "", "resample videos to this rate (e.g. 15, 7.5, 30000/1001); unset: native")
 	fs.StringVar(&d.target, "target", string(cachefmt.TargetTorchvision), "the torchvision the cache is for: torchvision (0.26 and later: torchcodec, frame indices) or torchvision-pyav (0.25 and earlier: PyAV timestamps)")
 	fs.StringVar(&d.mode, "mode", "", "with --target torchvision-pyav: fast (demux only, the default) or exact (decode where torchvision decodes); the torchvision target has one way, torchcodec's packet scan")
-	fs.StringVar(&d.db, "db", "", "index file (default $VIDCACHE_HOME/index.db)")
+	d.db = dbFlag(fs)
 	fs.StringVar(&d.out, "out", "", "cache file (default: a name derived from the dataset and options under $VIDCACHE_HOME/caches)")
 	fs.StringVar(&d.rootAs, "root-as", "", "paths in the cache have ROOT replaced by this prefix (the dataset's path on training nodes)")
 	fs.BoolVar(&d.rehash, "rehash", false, "decide what changed by content hash, not mtime (for file systems with unreliable mtimes; reads every file)")
@@ -80,14 +78,11 @@ func (d *datasetFlags) options(e *env, root string) (indexer.BuildOptions, error
 	if err := o.Config.Normalize(); err != nil {
 		return o, usageErr("%v", err)
 	}
-	h, err := home(e)
+	h, err := dirs(e)
 	if err != nil {
 		return o, err
 	}
-	o.CacheDir = filepath.Join(h, "caches")
-	if d.db == "" {
-		d.db, d.dbDefaulted = filepath.Join(h, "index.db"), true
-	}
+	o.CacheDir = h.Caches
 	return o, nil
 }
 
@@ -118,7 +113,7 @@ type buildFlags struct {
 	datasetFlags
 	jobs        int
 	timeout     time.Duration
-	json        bool
+	json        *bool
 	quiet       bool
 	verbose     bool
 	createdUnix int64
@@ -135,7 +130,7 @@ func runBuildCmd(ctx context.Context, e *env, args []string) error {
 	f.datasetFlags.register(fs)
 	fs.IntVar(&f.jobs, "jobs", runtime.NumCPU(), "videos probed in parallel")
 	fs.DurationVar(&f.timeout, "timeout", 60*time.Second, "time limit for probing one video")
-	fs.BoolVar(&f.json, "json", false, "print the result as one JSON object")
+	f.json = jsonFlag(fs, "one JSON object")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress, no summary, only errors")
 	fs.BoolVar(&f.verbose, "verbose", false, "log more")
 	fs.Int64Var(&f.createdUnix, "created-unix", 0, "created_unix to store (default: now; for reproducible files)")
@@ -187,18 +182,18 @@ func runBuild(ctx context.Context, e *env, f *buildFlags, root string) (*indexer
 		if opts.Shard, opts.Shards, err = parseShard(e, f.shard, f.shardEnv); err != nil {
 			return nil, err
 		}
-		if f.dbDefaulted {
-			h, _ := home(e)
-			f.db = fmt.Sprintf("%s/shard-%d-of-%d.db", h, opts.Shard, opts.Shards)
+		if *f.db == "" {
+			h, _ := dirs(e)
+			*f.db = h.Shard(opts.Shard, opts.Shards)
 		}
 	}
 	opts.Timeout = f.timeout
 	opts.CreatedUnix = f.createdUnix
 	opts.Log = logger(e, f.quiet, f.verbose)
-	if e.stderrIsTTY && !f.quiet && !f.json {
+	if e.stderrIsTTY && !f.quiet && !*f.json {
 		opts.Progress = newTermProgress(e.stderr)
 	}
-	ix, err := indexer.OpenIndex(ctx, f.db)
+	ix, err := openIndex(ctx, e, *f.db)
 	if err != nil {
 		return nil, err
 	}
@@ -229,7 +224,7 @@ func parseShard(e *env, spec, envName string) (int, int, error) {
 }
 
 func reportBuild(e *env, f *buildFlags, res *indexer.BuildResult) error {
-	if f.json {
+	if *f.json {
 		enc := json.NewEncoder(e.stdout)
 		return enc.Encode(res)
 	}

@@ -20,9 +20,9 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "import", "import [--out SAFE.pt] [--root-as PREFIX] [--json] FILE")
 	out := fs.String("out", "", "cache file to write (default: FILE with .vidcache.pt)")
 	rootAs := fs.String("root-as", "", "write paths with the dataset root replaced by this prefix")
-	db := fs.String("db", "", "index in which to record the videos that exist (default $VIDCACHE_HOME/index.db)")
+	db := dbFlag(fs)
 	noIndex := fs.Bool("no-index", false, "do not record anything in the index")
-	asJSON := fs.Bool("json", false, "print one JSON object")
+	asJSON := jsonFlag(fs, "one JSON object")
 	createdUnix := fs.Int64("created-unix", 0, "created_unix to store (default: now)")
 	target := fs.String("target", "", "the torchvision that wrote FILE: torchvision (0.26+) or torchvision-pyav (0.25 and earlier); default: detected (frame-index pts with int frame rates are 0.26+)")
 	file, err := parseOne(fs, args, "FILE")
@@ -38,7 +38,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		opts.Target = t
 	}
 	if !*noIndex {
-		ix, err := openDefaultIndex(ctx, e, *db)
+		ix, err := openIndex(ctx, e, *db)
 		if err != nil {
 			return err
 		}

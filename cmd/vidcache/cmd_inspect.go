@@ -40,7 +40,7 @@ type vidcacheSummary struct {
 
 func runInspect(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "inspect", "inspect [--json] FILE")
-	asJSON := fs.Bool("json", false, "print one JSON object")
+	asJSON := jsonFlag(fs, "one JSON object")
 	depth := fs.Int("depth", 3, "levels of nested dicts to expand")
 	file, err := parseOne(fs, args, "FILE")
 	if err != nil {

@@ -14,8 +14,8 @@ func init() {
 
 func runMerge(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "merge", "merge SHARD_DB... [--db INDEX] [--json]")
-	db := fs.String("db", "", "index to merge into (default $VIDCACHE_HOME/index.db)")
-	asJSON := fs.Bool("json", false, "print one JSON object")
+	db := dbFlag(fs)
+	asJSON := jsonFlag(fs, "one JSON object")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -23,7 +23,7 @@ func runMerge(ctx context.Context, e *env, args []string) error {
 	if len(pos) == 0 {
 		return usageErr("want one or more SHARD_DB files")
 	}
-	ix, err := openDefaultIndex(ctx, e, *db)
+	ix, err := openIndex(ctx, e, *db)
 	if err != nil {
 		return err
 	}

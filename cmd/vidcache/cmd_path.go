@@ -12,9 +12,6 @@ func init() {
 	register(command{name: "path", summary: "print a fresh cache's path for a job script (exit 3 when stale; --ensure builds)", run: runPath})
 }
 
-// exitStale is path's exit code for a missing or stale cache.
-const exitStale = 3
-
 func runPath(ctx context.Context, e *env, args []string) error {
 	var f buildFlags
 	fs := newFlags(e, "path", "path [--ensure] [options] ROOT")

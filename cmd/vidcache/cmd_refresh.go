@@ -19,10 +19,10 @@ func init() {
 func runRefresh(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "refresh", "refresh [--all | ROOT...] [options]")
 	all := fs.Bool("all", false, "every registered cache")
-	db := fs.String("db", "", "index file (default $VIDCACHE_HOME/index.db)")
+	db := dbFlag(fs)
 	jobs := fs.Int("jobs", runtime.NumCPU(), "videos probed in parallel")
 	timeout := fs.Duration("timeout", 60*time.Second, "time limit for probing one video")
-	asJSON := fs.Bool("json", false, "print a JSON array, one object per cache")
+	asJSON := jsonFlag(fs, "a JSON array, one object per cache")
 	quiet := fs.Bool("quiet", false, "no progress")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -31,7 +31,7 @@ func runRefresh(ctx context.Context, e *env, args []string) error {
 	if *all == (len(pos) > 0) {
 		return usageErr("give either --all or one or more ROOTs")
 	}
-	ix, err := openDefaultIndex(ctx, e, *db)
+	ix, err := openIndex(ctx, e, *db)
 	if err != nil {
 		return err
 	}
@@ -78,21 +78,21 @@ func runRefresh(ctx context.Context, e *env, args []string) error {
 func runGC(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "gc", "gc [--dry-run] [--db INDEX]")
 	dry := fs.Bool("dry-run", false, "only list what would be removed")
-	db := fs.String("db", "", "index file (default $VIDCACHE_HOME/index.db)")
-	asJSON := fs.Bool("json", false, "print one JSON object")
+	db := dbFlag(fs)
+	asJSON := jsonFlag(fs, "one JSON object")
 	if _, err := parseArgs(fs, args); err != nil {
 		return err
 	}
-	h, err := home(e)
+	d, err := dirs(e)
 	if err != nil {
 		return err
 	}
-	ix, err := openDefaultIndex(ctx, e, *db)
+	ix, err := openIndex(ctx, e, *db)
 	if err != nil {
 		return err
 	}
 	defer ix.Close()
-	r, err := indexer.GC(ctx, ix, h+"/caches", *dry)
+	r, err := indexer.GC(ctx, ix, d.Caches, *dry)
 	if err != nil {
 		return err
 	}
@@ -114,15 +114,4 @@ func runGC(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stderr, "gc: %d video rows, %d cache registrations, %d files %s\n", len(r.ForgottenVideos), len(r.Unregistered), len(r.DeletedFiles), verb)
 	return nil
-}
-
-func openDefaultIndex(ctx context.Context, e *env, db string) (*indexer.Index, error) {
-	if db == "" {
-		h, err := home(e)
-		if err != nil {
-			return nil, err
-		}
-		db = h + "/index.db"
-	}
-	return indexer.OpenIndex(ctx, db)
 }

@@ -14,7 +14,7 @@ func init() {
 
 type statusFlags struct {
 	datasetFlags
-	json    bool
+	json    *bool
 	verbose bool
 	failed  bool
 }
@@ -23,7 +23,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	var f statusFlags
 	fs := newFlags(e, "status", "status [options] ROOT")
 	f.datasetFlags.register(fs)
-	fs.BoolVar(&f.json, "json", false, "print one JSON object")
+	f.json = jsonFlag(fs, "one JSON object")
 	fs.BoolVar(&f.verbose, "verbose", false, "list the new, changed and removed paths")
 	fs.BoolVar(&f.failed, "failed", false, "list the videos without timestamps, with their causes")
 	root, err := parseOne(fs, args, "ROOT")
@@ -34,7 +34,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if f.json {
+	if *f.json {
 		return json.NewEncoder(e.stdout).Encode(s)
 	}
 	fmt.Fprintf(e.stdout, "%s\n%s: %d videos: %d new, %d changed, %d removed; cache file %s\n", s.Cache, s.Reason(),
@@ -75,7 +75,7 @@ func status(ctx context.Context, e *env, d *datasetFlags, root string) (*indexer
 	if err != nil {
 		return nil, err
 	}
-	ix, err := indexer.OpenIndex(ctx, d.db)
+	ix, err := openIndex(ctx, e, *d.db)
 	if err != nil {
 		return nil, err
 	}

@@ -15,33 +15,26 @@ func init() {
 
 // Exit codes of verify, one per failure class (the most severe wins).
 var verifyExit = map[indexer.VerifyClass]int{
-	indexer.VerifyUnreadable:   2,
-	indexer.VerifyStale:        3,
-	indexer.VerifyCorrupt:      4,
-	indexer.VerifyUnsafe:       5,
-	indexer.VerifyFormat:       6,
-	indexer.VerifyInconsistent: 7,
+	indexer.VerifyUnreadable:   exitUsage,
+	indexer.VerifyStale:        exitStale,
+	indexer.VerifyCorrupt:      exitCorrupt,
+	indexer.VerifyUnsafe:       exitUnsafe,
+	indexer.VerifyFormat:       exitFormat,
+	indexer.VerifyInconsistent: exitInconsistent,
 }
 
 func runVerify(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "verify", "verify [--root ROOT] [--db INDEX] [--json] FILE")
 	root := fs.String("root", "", "also check that ROOT still holds the cached videos, unchanged, in the same order")
-	db := fs.String("db", "", "index to compare with (default $VIDCACHE_HOME/index.db; used with --root)")
-	asJSON := fs.Bool("json", false, "print one JSON object")
+	db := dbFlag(fs) // compared with, with --root
+	asJSON := jsonFlag(fs, "one JSON object")
 	file, err := parseOne(fs, args, "FILE")
 	if err != nil {
 		return err
 	}
 	opts := indexer.VerifyOptions{Root: *root}
 	if *root != "" {
-		if *db == "" {
-			h, err := home(e)
-			if err != nil {
-				return err
-			}
-			*db = h + "/index.db"
-		}
-		ix, err := indexer.OpenIndex(ctx, *db)
+		ix, err := openIndex(ctx, e, *db)
 		if err != nil {
 			return err
 		}
@@ -66,5 +59,5 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 	if r.OK {
 		return nil
 	}
-	return withCode(verifyExit[r.Worst()], fmt.Errorf(""))
+	return silentExit(verifyExit[r.Worst()])
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -259,5 +260,26 @@ func TestImportCLI(t *testing.T) {
 	}
 	if _, err := os.Stat(out + ".2"); err == nil {
 		t.Error("refused import wrote a file")
+	}
+}
+
+// TestHelpListsExitCodes: the exit-code table in `vidcache help` is the one
+// the commands use, and the README shows the same table.
+func TestHelpListsExitCodes(t *testing.T) {
+	var out bytes.Buffer
+	if code := runWith(context.Background(), &env{stdout: &out, stderr: &out, getenv: func(string) string { return "" }}, []string{"help"}); code != exitOK {
+		t.Fatalf("help: exit %d", code)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range exitTable {
+		if !strings.Contains(out.String(), fmt.Sprintf("  %-4d %s", x.code, x.meaning)) {
+			t.Errorf("help lacks exit code %d", x.code)
+		}
+		if !strings.Contains(string(readme), fmt.Sprintf("| %d |", x.code)) {
+			t.Errorf("README's table lacks exit code %d", x.code)
+		}
 	}
 }

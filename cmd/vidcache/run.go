@@ -9,19 +9,38 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sort"
 	"strings"
 	"syscall"
 )
 
-// Exit codes shared by all commands.
+// Exit codes, one table for every command; `vidcache help` prints it.
 const (
-	exitOK        = 0
-	exitError     = 1
-	exitUsage     = 2
-	exitInterrupt = 130
+	exitOK           = 0
+	exitError        = 1   // the command failed (the message says why); audit: some file unsafe
+	exitUsage        = 2   // bad usage, or an input file that cannot be read or is refused
+	exitStale        = 3   // path, verify: the cache is missing or stale
+	exitCorrupt      = 4   // verify: the file is damaged
+	exitUnsafe       = 5   // verify: the file would run code when loaded
+	exitFormat       = 6   // verify: not a vidcache cache, or an unknown format version
+	exitInconsistent = 7   // verify: the cache contradicts itself
+	exitInterrupt    = 130 // Ctrl-C or SIGTERM; finished work is kept
 )
+
+var exitTable = []struct {
+	code    int
+	meaning string
+}{
+	{exitOK, "success (verify: OK; audit: every file safe for torch 2.x)"},
+	{exitError, "failure, with a message (audit: some file unsafe)"},
+	{exitUsage, "bad usage, or an input that cannot be read or is refused"},
+	{exitStale, "path, verify: the cache is missing or stale"},
+	{exitCorrupt, "verify: the file is damaged"},
+	{exitUnsafe, "verify: the file would run code when loaded"},
+	{exitFormat, "verify: not a vidcache cache, or an unknown format version"},
+	{exitInconsistent, "verify: the cache contradicts itself"},
+	{exitInterrupt, "interrupted (Ctrl-C, SIGTERM); finished work is kept in the index"},
+}
 
 // env is what a command may touch of the outside world; tests fill it in.
 type env struct {
@@ -41,7 +60,13 @@ var commands []command
 
 func register(c command) { commands = append(commands, c) }
 
-// exitError carries a specific exit code out of a command.
+// silentExit ends a command with an exit code and nothing more to say (the
+// command has printed its result).
+type silentExit int
+
+func (silentExit) Error() string { return "" }
+
+// exitCodeError carries a specific exit code out of a command, with its message.
 type exitCodeError struct {
 	code int
 	err  error
@@ -87,9 +112,12 @@ func runWith(ctx context.Context, e *env, args []string) int {
 			return exitOK
 		}
 		var ce *exitCodeError
+		var se silentExit
 		code := exitError
 		if errors.As(err, &ce) {
 			code = ce.code
+		} else if errors.As(err, &se) {
+			code = int(se)
 		}
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			fmt.Fprintln(e.stderr, "vidcache: interrupted; finished work is kept in the index")
@@ -114,6 +142,10 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'vidcache COMMAND -h' for a command's options.")
+	fmt.Fprintln(w, "\nexit codes:")
+	for _, x := range exitTable {
+		fmt.Fprintf(w, "  %-4d %s\n", x.code, x.meaning)
+	}
 }
 
 // newFlags makes a FlagSet that reports errors instead of exiting.
@@ -136,7 +168,7 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 			if errors.Is(err, flag.ErrHelp) {
 				return nil, err
 			}
-			return nil, withCode(exitUsage, errors.New(""))
+			return nil, silentExit(exitUsage) // flag printed the problem
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -161,21 +193,6 @@ func parseOne(fs *flag.FlagSet, args []string, what string) (string, error) {
 		return "", usageErr("want exactly one %s, got %d arguments", what, len(pos))
 	}
 	return pos[0], nil
-}
-
-// home is $VIDCACHE_HOME, or the user cache folder + /vidcache.
-func home(e *env) (string, error) {
-	if h := e.getenv("VIDCACHE_HOME"); h != "" {
-		return h, nil
-	}
-	if x := e.getenv("XDG_CACHE_HOME"); x != "" {
-		return filepath.Join(x, "vidcache"), nil
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("no VIDCACHE_HOME and no user cache folder: %w", err)
-	}
-	return filepath.Join(d, "vidcache"), nil
 }
 
 func logger(e *env, quiet, verbose bool) *slog.Logger {

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/vidcache/vidcache/indexer"
+)
+
+// Flags and paths every command shares, defined once.
+
+// dbFlag defines --db, the index a command reads or writes.
+func dbFlag(fs *flag.FlagSet) *string {
+	return fs.String("db", "", "index file (default $VIDCACHE_HOME/index.db)")
+}
+
+// jsonFlag defines --json; shape says what is printed ("one JSON object",
+// "a JSON array, one object per file").
+func jsonFlag(fs *flag.FlagSet, shape string) *bool {
+	return fs.Bool("json", false, "print "+shape+" instead of text")
+}
+
+// homeDirs are the places under $VIDCACHE_HOME.
+type homeDirs struct {
+	Home   string // $VIDCACHE_HOME, or the user cache folder + /vidcache
+	Index  string // the default index: Home/index.db
+	Caches string // where default-named caches go: Home/caches
+}
+
+// Shard is the default index of shard i of n: Home/shard-I-of-N.db.
+func (h homeDirs) Shard(i, n int) string {
+	return filepath.Join(h.Home, fmt.Sprintf("shard-%d-of-%d.db", i, n))
+}
+
+// dirs resolves $VIDCACHE_HOME (else $XDG_CACHE_HOME/vidcache, else the
+// user cache folder's vidcache).
+func dirs(e *env) (homeDirs, error) {
+	h := e.getenv("VIDCACHE_HOME")
+	if h == "" {
+		if x := e.getenv("XDG_CACHE_HOME"); x != "" {
+			h = filepath.Join(x, "vidcache")
+		} else {
+			d, err := os.UserCacheDir()
+			if err != nil {
+				return homeDirs{}, fmt.Errorf("no VIDCACHE_HOME and no user cache folder: %w", err)
+			}
+			h = filepath.Join(d, "vidcache")
+		}
+	}
+	return homeDirs{Home: h, Index: filepath.Join(h, "index.db"), Caches: filepath.Join(h, "caches")}, nil
+}
+
+// indexPath is db, or the default index when db is empty.
+func indexPath(e *env, db string) (string, error) {
+	if db != "" {
+		return db, nil
+	}
+	d, err := dirs(e)
+	return d.Index, err
+}
+
+// openIndex opens db, or the default index when db is empty.
+func openIndex(ctx context.Context, e *env, db string) (*indexer.Index, error) {
+	p, err := indexPath(e, db)
+	if err != nil {
+		return nil, err
+	}
+	return indexer.OpenIndex(ctx, p)
+}
