@@ -96,9 +96,15 @@ func loadGeneration(name, file string, extraOps ...string) Generation {
 // default (weights_only=True is the default from 2.6), both generated from
 // the real torch builds (make allowlists).
 var Generations = []Generation{
-	loadGeneration("torch-1.13", "torch1.13.txt"),
-	loadGeneration("torch-2.x", "torch2.6.txt", "BINFLOAT"),
+	loadGeneration(Torch113, "torch1.13.txt"),
+	loadGeneration(Torch2, "torch2.6.txt", "BINFLOAT"),
 }
+
+// The torch generations an audit grades against.
+const (
+	Torch113 = "torch-1.13" // weights_only=True of torch 1.13
+	Torch2   = "torch-2.x"  // torch 2.x's default allowlist
+)
 
 // Finding is one global a pickle names.
 type Finding struct {

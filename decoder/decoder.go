@@ -44,6 +44,8 @@ const (
 	ModeScan Mode = "scan"
 )
 
+func (m Mode) String() string { return string(m) }
+
 // ParseMode validates a mode name.
 func ParseMode(s string) (Mode, error) {
 	switch Mode(s) {
@@ -65,6 +67,8 @@ const (
 	StatusDecodeError Status = "decode_error"    // exact mode: decoding failed: no pts, fps kept
 	StatusTimeout     Status = "timeout"         // the per-video time limit hit: no pts
 )
+
+func (s Status) String() string { return string(s) }
 
 // Options for Probe.
 type Options struct {

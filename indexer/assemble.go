@@ -87,9 +87,9 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opt
 		if !videos.known(i) {
 			return nil, "", nil, fmt.Errorf("internal: no index row for %s", e.Path)
 		}
-		if st := videos.status(i); st != string(decoder.StatusOK) {
+		if st := videos.status(i); st != decoder.StatusOK {
 			res.Failed++
-			res.Failures[st]++
+			res.Failures[string(st)]++
 			res.FailedAt = append(res.FailedAt, FailedVideo{Path: e.Path, Status: st, Error: videos.err(i)})
 		}
 		fps, frames := videos.fps(i), videos.frames(i)

@@ -64,9 +64,9 @@ type BuildResult struct {
 
 // FailedVideo names a video that gave no timestamps, and why.
 type FailedVideo struct {
-	Path   string `json:"path"`
-	Status string `json:"status"`
-	Error  string `json:"error"`
+	Path   string         `json:"path"`
+	Status decoder.Status `json:"status"`
+	Error  string         `json:"error"`
 }
 
 func (o *BuildOptions) normalize() error {

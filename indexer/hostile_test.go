@@ -47,10 +47,10 @@ func TestSpecialFiles(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("build blocked on a special file")
 	}
-	want := map[string]string{
+	want := map[string]decoder.Status{
 		"fifo.mp4": StatusNotRegular, "socket.mp4": StatusNotRegular, "device.mp4": StatusNotRegular, "dangling.mp4": StatusMissing,
 	}
-	got := map[string]string{}
+	got := map[string]decoder.Status{}
 	for _, f := range res.FailedAt {
 		got[filepath.Base(f.Path)] = f.Status
 		if f.Error == "" {
@@ -62,7 +62,7 @@ func TestSpecialFiles(t *testing.T) {
 			t.Errorf("%s: status %q, want %q (all: %v)", name, got[name], status, got)
 		}
 	}
-	if res.Videos != 20 || res.Failures[StatusNotRegular] != 3 || res.Failures[StatusMissing] != 1 {
+	if res.Videos != 20 || res.Failures[string(StatusNotRegular)] != 3 || res.Failures[string(StatusMissing)] != 1 {
 		t.Errorf("result %+v", res)
 	}
 	// Unchanged special files are not re-recorded; the second build reuses all.
@@ -91,7 +91,7 @@ func TestFileVanishesBetweenScanAndProbe(t *testing.T) {
 	}
 	for _, r := range rows {
 		if r.Path == gone {
-			if r.Status != string(decoder.StatusOpenFailed) || !strings.Contains(r.Error, "No such file") || r.MtimeNs != -1 {
+			if r.Status != decoder.StatusOpenFailed || !strings.Contains(r.Error, "No such file") || r.MtimeNs != -1 {
 				t.Errorf("vanished file stored as %+v", r)
 			}
 			return

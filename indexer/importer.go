@@ -151,13 +151,13 @@ func recordImported(ctx context.Context, ix *Index, im *cachefmt.TorchvisionCach
 		if !e.Regular() {
 			continue
 		}
-		r := &Row{Path: p, Size: e.Size, MtimeNs: e.MtimeNs, Inode: e.Inode, Status: string(decoder.StatusOK), FPS: im.FPS[i],
+		r := &Row{Path: p, Size: e.Size, MtimeNs: e.MtimeNs, Inode: e.Inode, Status: decoder.StatusOK, FPS: im.FPS[i],
 			Frames: len(im.Pts[i]), Pts: encodePts(im.Pts[i]), Mode: string(mode), FFmpeg: ffmpeg, Probed: nowUnix()}
 		if mode == decoder.ModeScan {
 			r.Pts = []byte{}
 		}
 		if len(im.Pts[i]) == 0 {
-			r.Status, r.Error = "imported_empty", "the imported cache holds no timestamps for this video"
+			r.Status, r.Error = StatusImportedEmpty, "the imported cache holds no timestamps for this video"
 		}
 		rows = append(rows, r)
 	}

@@ -24,14 +24,25 @@ type RefreshOptions struct {
 	NoSync    bool
 }
 
+// RefreshState is what Refresh did with one cache.
+type RefreshState string
+
+const (
+	RefreshFresh   RefreshState = "fresh"   // already up to date
+	RefreshRebuilt RefreshState = "rebuilt" // stale, and rewritten
+	RefreshFailed  RefreshState = "failed"  // stale, and could not be rebuilt (Error says why)
+)
+
+func (s RefreshState) String() string { return string(s) }
+
 // RefreshResult is one registered cache's outcome.
 type RefreshResult struct {
-	Cache  string `json:"cache"`
-	Root   string `json:"root"`
-	State  string `json:"state"` // "fresh", "rebuilt" or "failed"
-	Probed int    `json:"probed"`
-	Videos int    `json:"videos"`
-	Error  string `json:"error,omitempty"`
+	Cache  string       `json:"cache"`
+	Root   string       `json:"root"`
+	State  RefreshState `json:"state"`
+	Probed int          `json:"probed"`
+	Videos int          `json:"videos"`
+	Error  string       `json:"error,omitempty"`
 }
 
 // Refresh regenerates every registered cache (of opts.Roots, if given) that
@@ -55,7 +66,7 @@ func Refresh(ctx context.Context, ix *Index, opts RefreshOptions) ([]RefreshResu
 	for _, rec := range recs {
 		k, err := cachefmt.ParseKey([]byte(rec.Config))
 		if err != nil {
-			results = append(results, RefreshResult{Cache: rec.Path, Root: rec.Root, State: "failed", Error: "unreadable configuration: " + err.Error()})
+			results = append(results, RefreshResult{Cache: rec.Path, Root: rec.Root, State: RefreshFailed, Error: "unreadable configuration: " + err.Error()})
 			continue
 		}
 		if len(roots) > 0 && !roots[k.Root] {
@@ -68,7 +79,7 @@ func Refresh(ctx context.Context, ix *Index, opts RefreshOptions) ([]RefreshResu
 			if ctx.Err() != nil {
 				return results, ctx.Err()
 			}
-			results = append(results, RefreshResult{Cache: rec.Path, Root: k.Root, State: "failed", Error: err.Error()})
+			results = append(results, RefreshResult{Cache: rec.Path, Root: k.Root, State: RefreshFailed, Error: err.Error()})
 			continue
 		}
 		plans = append(plans, p)
@@ -120,15 +131,15 @@ func Refresh(ctx context.Context, ix *Index, opts RefreshOptions) ([]RefreshResu
 		n := probed[p]
 		res := p.result()
 		err := p.write(ctx, ix, res)
-		rr := RefreshResult{Cache: p.opts.Out, Root: p.opts.Root, Probed: n, Videos: len(p.ds.Videos), State: "fresh"}
+		rr := RefreshResult{Cache: p.opts.Out, Root: p.opts.Root, Probed: n, Videos: len(p.ds.Videos), State: RefreshFresh}
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
 				return append(results, rr), ctx.Err()
 			}
-			rr.State, rr.Error = "failed", err.Error()
+			rr.State, rr.Error = RefreshFailed, err.Error()
 		case res.Written:
-			rr.State = "rebuilt"
+			rr.State = RefreshRebuilt
 		}
 		results = append(results, rr)
 	}

@@ -112,7 +112,7 @@ func checkAgainstTorchvision027(t *testing.T, root string, configs []config) {
 	sid.RunJSON(t, []string{root}, &verdicts, "torchcodec_raises.py", f.Paths...)
 	failed := map[string]string{}
 	for _, fv := range res.FailedAt {
-		failed[fv.Path] = fv.Status + ": " + fv.Error
+		failed[fv.Path] = string(fv.Status) + ": " + fv.Error
 	}
 	if len(verdicts) != len(f.Paths) {
 		t.Fatalf("torchcodec judged %d of %d videos", len(verdicts), len(f.Paths))

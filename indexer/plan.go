@@ -14,10 +14,13 @@ import (
 	"github.com/vidcache/vidcache/decoder"
 )
 
-// Failure classes of videos that are never handed to the decoder.
+// Failure classes of videos that are never handed to the decoder, beside
+// the decoder's own (decoder.Status); a Row's Status is one of them.
 const (
-	StatusMissing    = "missing"          // stat failed: dangling symlink, vanished file
-	StatusNotRegular = "not_regular_file" // FIFO, socket, device: never opened
+	StatusMissing    decoder.Status = "missing"          // stat failed: dangling symlink, vanished file
+	StatusNotRegular decoder.Status = "not_regular_file" // FIFO, socket, device: never opened
+	// StatusImportedEmpty: an imported cache held no timestamps for the video.
+	StatusImportedEmpty decoder.Status = "imported_empty"
 )
 
 // What a plan does with each video of its dataset.

@@ -105,7 +105,7 @@ func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOpti
 			}
 			r := res.r
 			batch, batchK = append(batch, r), append(batchK, res.k)
-			opts.Progress.Done(r.Path, r.Status != string(decoder.StatusOK))
+			opts.Progress.Done(r.Path, r.Status != decoder.StatusOK)
 			if len(batch) >= opts.BatchSize {
 				flush()
 			}
@@ -127,7 +127,7 @@ func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOpti
 func probeRow(e *Entry, pr *decoder.Result, mode decoder.Mode, ffmpeg string) *Row {
 	return &Row{
 		Path: e.Path, Size: e.Size, MtimeNs: e.MtimeNs, Inode: e.Inode,
-		Status: string(pr.Status), Error: oneLine(pr.Err), FPS: pr.FPS,
+		Status: pr.Status, Error: oneLine(pr.Err), FPS: pr.FPS,
 		TBNum: pr.TBNum, TBDen: pr.TBDen, Codec: pr.Codec, Width: pr.Width, Height: pr.Height,
 		Frames: pr.Frames, Pts: encodePts(pr.Pts), Mode: string(mode), FFmpeg: ffmpeg, Probed: nowUnix(),
 	}

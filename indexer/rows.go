@@ -16,7 +16,7 @@ type Row struct {
 	Size    int64
 	MtimeNs int64
 	Inode   uint64
-	Status  string
+	Status  decoder.Status
 	Error   string
 	FPS     *float64
 	TBNum   int
@@ -143,7 +143,7 @@ func (ix *Index) eachMeta(ctx context.Context, prefix string, mode decoder.Mode,
 		if err := rows.Scan(&path, &r.Size, &r.MtimeNs, &inode, &status, &r.Error, &fps, &r.Frames, &rowMode, &ffmpeg, &r.Hash, &ptsHash); err != nil {
 			return fmt.Errorf("read index: %w", err)
 		}
-		r.Status, r.Mode, r.FFmpeg = intern(status), intern(rowMode), intern(ffmpeg)
+		r.Status, r.Mode, r.FFmpeg = decoder.Status(intern(status)), intern(rowMode), intern(ffmpeg)
 		r.Inode = uint64(inode)
 		r.PtsHash, r.HasPtsHash = uint64(ptsHash.Int64), ptsHash.Valid
 		r.FPS = nil

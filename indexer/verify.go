@@ -115,9 +115,9 @@ func Verify(ctx context.Context, path string, opts VerifyOptions) (*VerifyReport
 		r.add(VerifyCorrupt, "%v", err)
 		return r, nil
 	}
-	if !a.SafeFor("torch-2.x") {
+	if !a.SafeFor(cachefmt.Torch2) {
 		for _, v := range a.Verdicts {
-			if v.Torch == "torch-2.x" {
+			if v.Torch == cachefmt.Torch2 {
 				r.add(VerifyUnsafe, "torch 2.x weights_only would refuse it: %s", strings.Join(v.Reasons, "; "))
 			}
 		}

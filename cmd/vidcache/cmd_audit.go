@@ -49,7 +49,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 			results = append(results, res)
 			continue
 		}
-		if !r.SafeFor("torch-2.x") && code == exitOK {
+		if !r.SafeFor(cachefmt.Torch2) && code == exitOK {
 			code = exitError
 		}
 		var vs []string

@@ -49,7 +49,7 @@ func runRefresh(ctx context.Context, e *env, args []string) error {
 	}
 	failed := 0
 	for _, r := range results {
-		if r.State == "failed" {
+		if r.State == indexer.RefreshFailed {
 			failed++
 		}
 	}
