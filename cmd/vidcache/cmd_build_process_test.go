@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"math/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,72 +15,6 @@ import (
 
 	"github.com/vidcache/vidcache/indexer"
 )
-
-// TestMain lets the test binary act as the vidcache command, so the tests
-// below can run, signal and kill real processes.
-func TestMain(m *testing.M) {
-	if os.Getenv("VIDCACHE_TEST_MAIN") == "1" {
-		os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
-	}
-	os.Exit(m.Run())
-}
-
-func vcProc(home string, args ...string) *exec.Cmd {
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "VIDCACHE_TEST_MAIN=1", "VIDCACHE_HOME="+home)
-	return cmd
-}
-
-// bigDataset hard-links the sample's clean videos into n files over 20 classes.
-func bigDataset(t *testing.T, n int) string {
-	t.Helper()
-	root := filepath.Join(t.TempDir(), "big")
-	src := filepath.Join(sample(t), "train")
-	files := []string{"abseiling/h264-25fps.mp4", "abseiling/h264-30fps.mp4", "playing guitar/mpeg4-bframes.avi", "playing guitar/mpeg4-lavc.mp4", "juggling/audio-first.mp4"}
-	for i := 0; i < n; i++ {
-		dir := filepath.Join(root, "train", fmt.Sprintf("class%02d", i%20))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		f := files[i%len(files)]
-		if err := os.Link(filepath.Join(src, f), filepath.Join(dir, fmt.Sprintf("v%05d%s", i, filepath.Ext(f)))); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
-}
-
-// committedRows counts the videos a running build has committed so far; 0
-// while the index does not exist yet or cannot be read.
-func committedRows(db string) int {
-	if _, err := os.Stat(db); err != nil {
-		return 0
-	}
-	ix, err := indexer.OpenIndex(context.Background(), db)
-	if err != nil {
-		return 0
-	}
-	defer ix.Close()
-	var n int
-	ix.DB().QueryRow(`SELECT COUNT(*) FROM videos`).Scan(&n)
-	return n
-}
-
-func integrityOK(t *testing.T, db string) int {
-	t.Helper()
-	ix, err := indexer.OpenIndex(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ix.Close()
-	var res string
-	if err := ix.DB().QueryRow(`PRAGMA integrity_check`).Scan(&res); err != nil || res != "ok" {
-		t.Fatalf("integrity_check: %q %v", res, err)
-	}
-	var n int
-	ix.DB().QueryRow(`SELECT COUNT(*) FROM videos`).Scan(&n)
-	return n
-}
 
 // TestKillAndResume SIGKILLs builds at 20 random points across runs (probing,
 // committing, writing the cache), checks the index and the cache path after
@@ -225,39 +157,5 @@ func TestConcurrentBuilds(t *testing.T) {
 	}
 	if rows := integrityOK(t, filepath.Join(home, "index.db")); rows != 1200 {
 		t.Errorf("index holds %d videos, want 1200", rows)
-	}
-}
-
-func TestPathExitCodes(t *testing.T) {
-	home := t.TempDir()
-	root := filepath.Join(t.TempDir(), "ds")
-	if err := os.CopyFS(root, os.DirFS(sample(t))); err != nil {
-		t.Fatal(err)
-	}
-	r := vc(t, home, "path", root, "--frame-rate", "15")
-	if r.code != exitStale || r.stdout != "" || !strings.Contains(r.stderr, "no cache file") || strings.Count(r.stderr, "\n") != 1 {
-		t.Errorf("missing cache: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
-	}
-	r = vc(t, home, "path", "--ensure", root, "--frame-rate", "15")
-	if r.code != 0 || !strings.HasSuffix(r.stdout, ".pt\n") {
-		t.Fatalf("--ensure: exit %d %q %s", r.code, r.stdout, r.stderr)
-	}
-	cache := strings.TrimSpace(r.stdout)
-	if r = vc(t, home, "path", root, "--frame-rate", "15"); r.code != 0 || strings.TrimSpace(r.stdout) != cache {
-		t.Errorf("fresh: exit %d %q", r.code, r.stdout)
-	}
-	b, _ := os.ReadFile(filepath.Join(root, "train/abseiling/h264-25fps.mp4"))
-	os.WriteFile(filepath.Join(root, "train/abseiling/extra.mp4"), b, 0o644)
-	if r = vc(t, home, "path", root, "--frame-rate", "15"); r.code != exitStale || !strings.Contains(r.stderr, "stale: 1 new video") {
-		t.Errorf("stale: exit %d stderr %q", r.code, r.stderr)
-	}
-	if r = vc(t, home, "status", root, "--frame-rate", "15", "--verbose"); r.code != 0 || !strings.Contains(r.stdout, "new "+filepath.Join(root, "train/abseiling/extra.mp4")) {
-		t.Errorf("status --verbose: %s", r.stdout)
-	}
-	if r = vc(t, home, "path", "--ensure", root, "--frame-rate", "15"); r.code != 0 || strings.TrimSpace(r.stdout) != cache {
-		t.Errorf("--ensure after a change: exit %d %q %s", r.code, r.stdout, r.stderr)
-	}
-	if r = vc(t, home, "status", root, "--frame-rate", "15", "--failed"); !strings.Contains(r.stdout, "failed "+filepath.Join(root, "train/juggling/zero-bytes.mp4")+": open_failed") {
-		t.Errorf("status --failed: %s", r.stdout)
 	}
 }
