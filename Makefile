@@ -2,6 +2,7 @@
 #
 #   make demo    build everything, index the bundled sample dataset, show the cache
 #   make test    every test, against the real torchvision peers
+#   make unit    the Go tests without the peers, in seconds
 #   make bench   the side-by-side benchmark (see bench/)
 
 SHELL := /bin/bash
@@ -14,7 +15,7 @@ CGOENV = PKG_CONFIG_PATH="$$(scripts/ffmpeg.sh env)$${PKG_CONFIG_PATH:+:$$PKG_CO
 
 DEMO_HOME ?= $(or $(TMPDIR),/tmp)/vidcache-demo
 
-.PHONY: all deps peer slurm build wheel wheel-test demo test vet fmt-check unit fuzz bench golden allowlists clean
+.PHONY: all deps peer slurm build wheel wheel-test demo test vet fmt-check gotest unit fuzz bench golden allowlists clean
 
 all: build
 
@@ -61,8 +62,14 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-unit: deps
+# Every Go test, the peer comparisons included.
+gotest: deps
 	$(CGOENV) $(GO) test -count=1 -timeout 20m ./...
+
+# The Go tests without the peers (-short skips them, and the 600 MB size
+# test), for contributors: no peers needed, about a minute.
+unit: deps
+	$(CGOENV) $(GO) test -short -count=1 ./...
 
 # Fuzz budgets are execution counts (about 10 s each on 2 cores), not
 # durations: Go 1.26's fuzz coordinator can report its own -fuzztime deadline
@@ -81,7 +88,7 @@ fuzz: deps
 	  rm -rf "$$logs"
 	$(CGOENV) $(GO) test -race -count=1 -run '^FuzzProbe$$' ./decoder
 
-test: deps peer slurm fmt-check vet unit fuzz wheel-test
+test: deps peer slurm fmt-check vet gotest fuzz wheel-test
 
 bench: build peer
 	/usr/bin/python3 bench/run.py

@@ -137,11 +137,7 @@ func TestImportRecordsExistingVideos(t *testing.T) {
 	}
 	os.WriteFile(marker, nil, 0o644)
 	t.Cleanup(func() { os.RemoveAll(root) })
-	ix, err := indexer.OpenIndex(context.Background(), filepath.Join(t.TempDir(), "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ix.Close()
+	ix := newIndex(t, t.TempDir())
 	res, err := indexer.Import(context.Background(), "testdata/import/tv0.21-reference-script-legacy.pt",
 		indexer.ImportOptions{Out: filepath.Join(t.TempDir(), "c.pt"), Index: ix, RootAs: "/mnt/k400"})
 	if err != nil || res.Indexed != 16 || res.Root != root {

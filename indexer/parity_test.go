@@ -17,16 +17,6 @@ import (
 	"github.com/vidcache/vidcache/indexer"
 )
 
-// sampleRoot is the bundled dataset, made by testdata/make-sample.sh.
-func sampleRoot(t *testing.T) string {
-	t.Helper()
-	abs, err := filepath.Abs("../testdata/sample")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return abs
-}
-
 type kineticsView struct {
 	VideoPaths      []string    `json:"video_paths"`
 	VideoPts        [][]int64   `json:"video_pts"`
@@ -98,11 +88,7 @@ func TestParityWithTorchvision(t *testing.T) {
 // timestamps while fast mode, which never decodes, does.
 func checkAgainstTorchvision(t *testing.T, root string, mode decoder.Mode, configs []config, fastMayLack map[string]bool) {
 	tmp := t.TempDir()
-	ix, err := indexer.OpenIndex(context.Background(), filepath.Join(tmp, "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ix.Close()
+	ix := newIndex(t, tmp)
 	var specs []string
 	caches := map[string]string{}
 	for i, c := range configs {

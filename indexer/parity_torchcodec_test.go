@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -56,11 +55,7 @@ type torchcodecVerdict struct {
 // returns the torchvision-0.27 script's CONFIG arguments and the results.
 func buildTorchcodec(t *testing.T, root, tmp string, configs []config) ([]string, []*indexer.BuildResult) {
 	t.Helper()
-	ix, err := indexer.OpenIndex(context.Background(), filepath.Join(tmp, "index.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ix.Close()
+	ix := newIndex(t, tmp)
 	var specs []string
 	var results []*indexer.BuildResult
 	for i, c := range configs {
@@ -76,16 +71,6 @@ func buildTorchcodec(t *testing.T, root, tmp string, configs []config) ([]string
 		results = append(results, res)
 	}
 	return specs, results
-}
-
-// copyTree copies a dataset tree (symlinks kept as links) into a new folder.
-func copyTree(t *testing.T, src string) string {
-	t.Helper()
-	dst := filepath.Join(t.TempDir(), filepath.Base(src))
-	if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
-		t.Fatalf("cp -a %s: %v\n%s", src, err, out)
-	}
-	return dst
 }
 
 // checkAgainstTorchvision027 is the torchvision 0.27 parity check for one tree:

@@ -13,6 +13,7 @@
 //
 // A test that needs a missing peer is skipped, unless CI is set, in which case
 // it fails: CI must never pass by skipping the comparison it exists for.
+// With -short (make unit) and CI unset, every peer test is skipped.
 package torchpeer
 
 import (
@@ -55,6 +56,9 @@ func depsScript() string {
 
 func missing(t testing.TB, what string) {
 	t.Helper()
+	if testing.Short() && os.Getenv("CI") == "" {
+		t.Skip("peer tests are skipped with -short (make unit)")
+	}
 	if os.Getenv("CI") != "" {
 		t.Fatalf("peer missing under CI: %s (run scripts/peer.sh ensure)", what)
 	}
@@ -64,6 +68,9 @@ func missing(t testing.TB, what string) {
 // Bookworm returns the Debian 12 stack (torch 1.13 / torchvision 0.14).
 func Bookworm(t testing.TB) *Stack {
 	t.Helper()
+	if testing.Short() {
+		missing(t, "skipped with -short")
+	}
 	if err := exec.Command("/usr/bin/python3", "-c", "import torch, torchvision, av").Run(); err != nil {
 		missing(t, "Debian 12 python3-torch/python3-torchvision/python3-av: "+err.Error())
 	}
@@ -84,6 +91,9 @@ func Sid(t testing.TB) *Stack {
 
 func chrootStack(t testing.TB, name, dir, what string) *Stack {
 	t.Helper()
+	if testing.Short() {
+		missing(t, "skipped with -short")
+	}
 	root := filepath.Join(DepsDir(), "peer-"+dir)
 	if _, err := os.Stat(filepath.Join(root, ".complete")); err != nil {
 		missing(t, what+" root at "+root)
