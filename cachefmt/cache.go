@@ -59,7 +59,7 @@ type Cache struct {
 
 // Options tune how a cache is written.
 type Options struct {
-	// Sync calls fsync on the file and its folder (default true via WriteFile).
+	// NoSync skips the fsync of the file and its folder (WriteFile syncs by default).
 	NoSync bool
 	// ForceZip64 writes zip64 records even when not needed (for tests).
 	ForceZip64 bool

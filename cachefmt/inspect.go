@@ -23,8 +23,8 @@ type Node struct {
 	Children []*Node `json:"children,omitempty"`
 }
 
-// Describe builds the structure tree of v, expanding at most maxChildren
-// entries of a dict and summarizing lists by their element kinds.
+// Describe builds the structure tree of v, expanding nested dicts and small
+// tuples depth levels deep and summarizing lists by their element kinds.
 func Describe(v any, depth int) *Node {
 	n := &Node{}
 	switch v := v.(type) {

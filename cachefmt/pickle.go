@@ -183,7 +183,7 @@ func (p *pickler) global(module, name string) {
 	p.put(key)
 }
 
-// tupleOf closes a tuple of n items already on the stack (after a MARK if n > 3).
+// tupleEnd closes a tuple of n items already on the stack (after a MARK if n > 3).
 func (p *pickler) tupleEnd(n int) {
 	switch n {
 	case 0:
