@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"runtime"
 	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/vidcache/vidcache/cachefmt"
 
@@ -111,8 +109,7 @@ func parseRate(s string) (float64, error) {
 
 type buildFlags struct {
 	datasetFlags
-	jobs        int
-	timeout     time.Duration
+	probeFlags
 	json        *bool
 	quiet       bool
 	verbose     bool
@@ -128,8 +125,7 @@ func runBuildCmd(ctx context.Context, e *env, args []string) error {
 	var f buildFlags
 	fs := newFlags(e, "build", "build [options] ROOT")
 	f.datasetFlags.register(fs)
-	fs.IntVar(&f.jobs, "jobs", runtime.NumCPU(), "videos probed in parallel")
-	fs.DurationVar(&f.timeout, "timeout", 60*time.Second, "time limit for probing one video")
+	f.probeFlags.register(fs, "")
 	f.json = jsonFlag(fs, "one JSON object")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress, no summary, only errors")
 	fs.BoolVar(&f.verbose, "verbose", false, "log more")

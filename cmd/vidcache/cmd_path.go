@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
-	"time"
 )
 
 func init() {
@@ -17,8 +15,7 @@ func runPath(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "path", "path [--ensure] [options] ROOT")
 	f.datasetFlags.register(fs)
 	ensure := fs.Bool("ensure", false, "build the cache first when it is missing or stale")
-	fs.IntVar(&f.jobs, "jobs", runtime.NumCPU(), "videos probed in parallel (with --ensure)")
-	fs.DurationVar(&f.timeout, "timeout", 60*time.Second, "time limit for probing one video (with --ensure)")
+	f.probeFlags.register(fs, " (with --ensure)")
 	root, err := parseOne(fs, args, "ROOT")
 	if err != nil {
 		return err

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime"
-	"time"
 
 	"github.com/vidcache/vidcache/indexer"
 )
@@ -20,8 +18,8 @@ func runRefresh(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "refresh", "refresh [--all | ROOT...] [options]")
 	all := fs.Bool("all", false, "every registered cache")
 	db := dbFlag(fs)
-	jobs := fs.Int("jobs", runtime.NumCPU(), "videos probed in parallel")
-	timeout := fs.Duration("timeout", 60*time.Second, "time limit for probing one video")
+	var pf probeFlags
+	pf.register(fs, "")
 	asJSON := jsonFlag(fs, "a JSON array, one object per cache")
 	quiet := fs.Bool("quiet", false, "no progress")
 	pos, err := parseArgs(fs, args)
@@ -36,7 +34,7 @@ func runRefresh(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer ix.Close()
-	opts := indexer.RefreshOptions{Roots: pos, Jobs: *jobs, Timeout: *timeout}
+	opts := indexer.RefreshOptions{Roots: pos, Jobs: pf.jobs, Timeout: pf.timeout}
 	if e.stderrIsTTY && !*quiet && !*asJSON {
 		opts.Progress = newTermProgress(e.stderr)
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"time"
 
 	"github.com/vidcache/vidcache/indexer"
 )
@@ -21,6 +23,19 @@ func dbFlag(fs *flag.FlagSet) *string {
 // "a JSON array, one object per file").
 func jsonFlag(fs *flag.FlagSet, shape string) *bool {
 	return fs.Bool("json", false, "print "+shape+" instead of text")
+}
+
+// probeFlags are the options of commands that probe videos.
+type probeFlags struct {
+	jobs    int
+	timeout time.Duration
+}
+
+// register defines --jobs and --timeout; when says when they apply ("" or
+// " (with --ensure)").
+func (p *probeFlags) register(fs *flag.FlagSet, when string) {
+	fs.IntVar(&p.jobs, "jobs", runtime.NumCPU(), "videos probed in parallel"+when)
+	fs.DurationVar(&p.timeout, "timeout", 60*time.Second, "time limit for probing one video"+when)
 }
 
 // homeDirs are the places under $VIDCACHE_HOME.
