@@ -51,6 +51,27 @@ func (im *TorchvisionCache) DetectTarget() Target {
 	return TargetPyAV
 }
 
+// Relocate moves the cache to a dataset root: every path under the recorded
+// root is rewritten to lie under root instead (made absolute).
+func (im *TorchvisionCache) Relocate(root string) error {
+	if !strings.HasPrefix(im.Root, "/") {
+		return fmt.Errorf("the file records no dataset root to replace with %s", root)
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return err
+	}
+	from := strings.TrimSuffix(im.Root, "/") + "/"
+	for i, p := range im.Paths {
+		if !strings.HasPrefix(p, from) {
+			return fmt.Errorf("%s is not under the recorded root %s", p, im.Root)
+		}
+		im.Paths[i] = abs + "/" + strings.TrimPrefix(p, from)
+	}
+	im.Root = abs
+	return nil
+}
+
 // ReadTorchvision finds torchvision's metadata in a value Load returned:
 // the reference train.py's (dataset, traindir) tuple, a pickled dataset or
 // VideoClips, or a metadata dict.

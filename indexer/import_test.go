@@ -121,25 +121,16 @@ func TestImportRefusesAndWarns(t *testing.T) {
 	}
 }
 
-// TestImportRecordsExistingVideos: when the recorded paths exist, import
-// stores them in the index and a later exact-mode build probes nothing.
+// TestImportRecordsExistingVideos: when the videos exist (at their recorded
+// paths, or under --dataset-root), import stores them in the index and a
+// later exact-mode build probes nothing.
 func TestImportRecordsExistingVideos(t *testing.T) {
-	const root = "/tmp/k400-sample" // where the fixtures' videos were
-	marker := filepath.Join(root, ".made-by-vidcache-test")
-	if _, err := os.Stat(root); err == nil {
-		if _, err := os.Stat(marker); err != nil {
-			t.Skipf("%s exists and is not this test's; not touching it", root)
-		}
-		os.RemoveAll(root)
-	}
-	if err := os.CopyFS(root, os.DirFS(sampleRoot(t))); err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(marker, nil, 0o644)
-	t.Cleanup(func() { os.RemoveAll(root) })
+	// The fixtures recorded their videos under /tmp/k400-sample; the copy
+	// here stands for the same dataset moved to another machine.
+	root := copyTree(t, sampleRoot(t))
 	ix := newIndex(t, t.TempDir())
 	res, err := indexer.Import(context.Background(), "testdata/import/tv0.21-reference-script-legacy.pt",
-		indexer.ImportOptions{Out: filepath.Join(t.TempDir(), "c.pt"), Index: ix, RootAs: "/mnt/k400"})
+		indexer.ImportOptions{Out: filepath.Join(t.TempDir(), "c.pt"), Index: ix, DatasetRoot: root, RootAs: "/mnt/k400"})
 	if err != nil || res.Indexed != 16 || res.Root != root {
 		t.Fatalf("import: %+v %v", res, err)
 	}

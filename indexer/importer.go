@@ -22,12 +22,16 @@ type ImportOptions struct {
 	// Target is the torchvision that wrote the file; "" detects it: frame
 	// indices (every video's pts 0..n-1) with at least one int frame rate
 	// are torchvision 0.26+ (torchcodec), anything else torchvision-pyav.
-	Target    cachefmt.Target
-	Out       string
-	RootAs    string
-	CreatedAt int64
-	NoSync    bool
-	Index     *Index // optional: record the videos that exist
+	Target cachefmt.Target
+	Out    string
+	// DatasetRoot is where the dataset is on this machine when it is not
+	// where the file recorded it: recorded paths are rewritten from the
+	// recorded root to it, in the cache and in the index.
+	DatasetRoot string
+	RootAs      string
+	CreatedAt   int64
+	NoSync      bool
+	Index       *Index // optional: record the videos that exist
 }
 
 // ImportResult reports an import.
@@ -66,6 +70,11 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 	im, err := cachefmt.ReadTorchvision(l.Value)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrRefused, file, err)
+	}
+	if opts.DatasetRoot != "" {
+		if err := im.Relocate(opts.DatasetRoot); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrRefused, file, err)
+		}
 	}
 	res := &ImportResult{Source: im.Source, Videos: len(im.Paths), Classes: len(im.Classes), LabelsFrom: im.LabelsFrom, UnsafeGlobals: []string{}}
 	for _, g := range l.Globals {

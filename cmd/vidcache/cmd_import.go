@@ -17,9 +17,10 @@ func init() {
 }
 
 func runImport(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "import", "import [--out SAFE.pt] [--root-as PREFIX] [--json] FILE")
+	fs := newFlags(e, "import", "import [--out SAFE.pt] [--dataset-root DIR] [--root-as PREFIX] [--target T] [--json] FILE")
 	out := fs.String("out", "", "cache file to write (default: FILE with .vidcache.pt)")
 	rootAs := fs.String("root-as", "", "write paths with the dataset root replaced by this prefix")
+	datasetRoot := fs.String("dataset-root", "", "the dataset's root on this machine, when it moved since FILE was written (its recorded root is replaced, in the cache and the index)")
 	db := dbFlag(fs)
 	noIndex := fs.Bool("no-index", false, "do not record anything in the index")
 	asJSON := jsonFlag(fs, "one JSON object")
@@ -29,7 +30,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := indexer.ImportOptions{Out: *out, RootAs: *rootAs, CreatedAt: *createdUnix}
+	opts := indexer.ImportOptions{Out: *out, RootAs: *rootAs, DatasetRoot: *datasetRoot, CreatedAt: *createdUnix}
 	if *target != "" {
 		t, err := cachefmt.ParseTarget(*target)
 		if err != nil {
