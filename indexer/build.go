@@ -40,7 +40,13 @@ type BuildOptions struct {
 	BatchSize int
 	// NoSync skips fsync of the cache (tests only).
 	NoSync bool
+	// AllowEmpty writes a cache of a split with no videos; otherwise such
+	// a build is ErrEmpty (a wrong --extensions or --split, most often).
+	AllowEmpty bool
 }
+
+// ErrEmpty: the split holds no video with the configured extensions.
+var ErrEmpty = errors.New("no videos")
 
 // BuildResult reports what a build did.
 type BuildResult struct {
@@ -112,6 +118,10 @@ func Build(ctx context.Context, ix *Index, opts BuildOptions) (*BuildResult, err
 	p, err := newPlan(ctx, ix, opts)
 	if err != nil {
 		return nil, err
+	}
+	if len(p.ds.Videos) == 0 && !p.opts.AllowEmpty {
+		return nil, fmt.Errorf("%w with extension %s in %s: nothing to cache (--allow-empty writes an empty cache anyway)",
+			ErrEmpty, strings.Join(p.opts.Extensions, " or "), p.ds.Dir)
 	}
 	for _, w := range p.ds.Warnings {
 		p.opts.Log.Warn(w)

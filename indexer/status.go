@@ -12,20 +12,26 @@ import (
 // StatusReport says, without probing anything, whether a configuration's
 // cache is fresh, and why not.
 type StatusReport struct {
-	Cache      string          `json:"cache"`
-	Target     cachefmt.Target `json:"target"`
-	Mode       string          `json:"mode"`
-	Fresh      bool            `json:"fresh"`
-	Reasons    []string        `json:"reasons,omitempty"`
-	Videos     int             `json:"videos"`
-	New        []string        `json:"new"`
-	Changed    []string        `json:"changed"`
-	Removed    []string        `json:"removed"`
-	Exists     bool            `json:"cache_exists"`
-	Registered bool            `json:"cache_registered"`
-	Matches    bool            `json:"cache_matches_index"`
-	Failed     []FailedVideo   `json:"failed_videos"`
-	Warnings   []string        `json:"warnings,omitempty"`
+	Cache   string          `json:"cache"`
+	Target  cachefmt.Target `json:"target"`
+	Mode    string          `json:"mode"`
+	Fresh   bool            `json:"fresh"`
+	Reasons []string        `json:"reasons,omitempty"`
+	Videos  int             `json:"videos"`
+	// Counts of new, changed and removed videos; the lists name them.
+	Counts struct {
+		New     int `json:"new"`
+		Changed int `json:"changed"`
+		Removed int `json:"removed"`
+	} `json:"counts"`
+	New        []string      `json:"new,omitempty"`
+	Changed    []string      `json:"changed,omitempty"`
+	Removed    []string      `json:"removed,omitempty"`
+	Exists     bool          `json:"cache_exists"`
+	Registered bool          `json:"cache_registered"`
+	Matches    bool          `json:"cache_matches_index"`
+	Failed     []FailedVideo `json:"failed_videos"`
+	Warnings   []string      `json:"warnings,omitempty"`
 }
 
 // Reason is the report in one line.
@@ -57,6 +63,7 @@ func Status(ctx context.Context, ix *Index, opts BuildOptions) (*StatusReport, e
 	for _, r := range p.special {
 		s.Changed = append(s.Changed, r.Path)
 	}
+	s.Counts.New, s.Counts.Changed, s.Counts.Removed = len(s.New), len(s.Changed), len(s.Removed)
 	plural := func(n int, what string) string {
 		if n == 1 {
 			return fmt.Sprintf("1 %s video", what)

@@ -5,9 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/vidcache/vidcache/indexer/clips"
 
@@ -91,7 +93,13 @@ func Verify(ctx context.Context, path string, opts VerifyOptions) (*VerifyReport
 	r.Checked = append(r.Checked, "zip")
 	zr, err := zip.OpenReader(path)
 	if err != nil {
-		r.add(VerifyUnreadable, "%v", err)
+		// A zip that is no longer whole (truncated, overwritten at the end)
+		// is corrupt; anything else that does not open as a zip, unreadable.
+		if head, _ := readHead(path, 4); string(head) == "PK\x03\x04" {
+			r.add(VerifyCorrupt, "not a whole zip file (truncated?): %v", err)
+		} else {
+			r.add(VerifyUnreadable, "%v", err)
+		}
 		return r, nil
 	}
 	for _, f := range zr.File {
@@ -238,8 +246,28 @@ func checkDataset(ctx context.Context, r *VerifyReport, f *cachefmt.File, opts V
 				r.add(VerifyStale, "%s: %v", e.Path, e.StatErr)
 			}
 		case row.Size != e.Size || row.MtimeNs != e.MtimeNs || row.Inode != e.Inode:
-			r.add(VerifyStale, "%s: changed since indexed (size %d→%d, mtime %d→%d)", e.Path, row.Size, e.Size, row.MtimeNs, e.MtimeNs)
+			r.add(VerifyStale, "%s: changed since indexed (size %d→%d, mtime %s→%s)", e.Path, row.Size, e.Size, humanTime(row.MtimeNs), humanTime(e.MtimeNs))
 		}
 	}
 	return nil
+}
+
+// humanTime shows a file mtime (ns since 1970) as local time to the ms.
+func humanTime(ns int64) string {
+	if ns <= 0 {
+		return "unknown"
+	}
+	return time.Unix(0, ns).Format("2006-01-02 15:04:05.000 MST")
+}
+
+// readHead reads up to n bytes from the start of a file.
+func readHead(path string, n int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, n)
+	k, err := io.ReadFull(f, b)
+	return b[:k], err
 }

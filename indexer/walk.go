@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
@@ -94,6 +95,36 @@ func matchExt(path string, exts []string) bool {
 	return false
 }
 
+// DatasetError: ROOT/SPLIT cannot be listed. Its message says why, and
+// when ROOT looks like the split folder itself, what ROOT should have been.
+type DatasetError struct {
+	Root, Split string
+	Err         error
+}
+
+func (e *DatasetError) Error() string {
+	msg := fmt.Sprintf("dataset %s: no %s folder to read (%v)", e.Root, e.Split, e.Err)
+	if _, err := os.Stat(e.Root); err != nil {
+		return fmt.Sprintf("dataset root %s: %v", e.Root, err)
+	}
+	if filepath.Base(e.Root) == e.Split {
+		msg += fmt.Sprintf("; ROOT is the folder that holds %s/: did you mean %s?", e.Split, filepath.Dir(e.Root))
+	} else if ents, err := os.ReadDir(e.Root); err == nil {
+		var splits []string
+		for _, d := range ents {
+			if d.IsDir() && !strings.HasPrefix(d.Name(), ".") {
+				splits = append(splits, d.Name())
+			}
+		}
+		if len(splits) > 0 {
+			msg += fmt.Sprintf("; its folders are %s: choose one with --split", strings.Join(splits, ", "))
+		}
+	}
+	return msg
+}
+
+func (e *DatasetError) Unwrap() error { return e.Err }
+
 // Scan lists root/split the way torchvision's Kinetics does (find_classes,
 // then make_dataset with os.walk(followlinks=True)): classes are the entries
 // that are folders after following symlinks, sorted; each class folder is
@@ -108,7 +139,7 @@ func Scan(ctx context.Context, root, split string, exts []string) (*Dataset, err
 	dir := pyJoin(root, split)
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("scan dataset: %w", err)
+		return nil, &DatasetError{Root: root, Split: split, Err: err}
 	}
 	ds := &Dataset{Root: root, Split: split, Dir: dir}
 	for _, e := range ents {

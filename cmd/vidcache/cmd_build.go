@@ -110,6 +110,8 @@ func parseRate(s string) (float64, error) {
 type buildFlags struct {
 	datasetFlags
 	probeFlags
+	logFormat   string
+	allowEmpty  bool
 	json        *bool
 	quiet       bool
 	verbose     bool
@@ -126,14 +128,16 @@ func runBuildCmd(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "build", "build [options] ROOT")
 	f.datasetFlags.register(fs)
 	f.probeFlags.register(fs, "")
+	fs.StringVar(&f.logFormat, "log-format", "text", "warnings and --verbose logs on stderr: text (for people) or json (one object a line)")
+	fs.BoolVar(&f.allowEmpty, "allow-empty", false, "write a cache even when the split holds no video with the extensions (otherwise exit 1)")
 	f.json = jsonFlag(fs, "one JSON object")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress, no summary, only errors")
 	fs.BoolVar(&f.verbose, "verbose", false, "log more")
 	fs.Int64Var(&f.createdUnix, "created-unix", 0, "created_unix to store (default: now; for reproducible files)")
 	fs.StringVar(&f.shard, "shard", "", "I/N: probe only shard I of N into its own index (no cache); with --shard-index-env just N")
 	fs.StringVar(&f.shardEnv, "shard-index-env", "", "read the shard index I from this environment variable (SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX)")
-	fs.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the build to this file (for `go tool pprof`)")
-	fs.StringVar(&f.memprofile, "memprofile", "", "write a heap profile (live and allocated) at the end of the build to this file")
+	fs.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the build to this `FILE` (for go tool pprof)")
+	fs.StringVar(&f.memprofile, "memprofile", "", "write a heap profile (live and allocated) at the end of the build to this `FILE`")
 	fs.BoolVar(&f.strict, "strict", false, "exit 1 when any video failed (the cache is still written)")
 	root, err := parseOne(fs, args, "ROOT")
 	if err != nil {
@@ -185,7 +189,14 @@ func runBuild(ctx context.Context, e *env, f *buildFlags, root string) (*indexer
 	}
 	opts.Timeout = f.timeout
 	opts.CreatedUnix = f.createdUnix
-	opts.Log = logger(e, f.quiet, f.verbose)
+	if f.logFormat == "" {
+		f.logFormat = "text"
+	}
+	if f.logFormat != "text" && f.logFormat != "json" {
+		return nil, usageErr("--log-format %q: want text or json", f.logFormat)
+	}
+	opts.Log = logger(e, f.quiet, f.verbose, f.logFormat)
+	opts.AllowEmpty = f.allowEmpty
 	if e.stderrIsTTY && !f.quiet && !*f.json {
 		opts.Progress = newTermProgress(e.stderr)
 	}

@@ -27,7 +27,7 @@ func TestPathExitCodes(t *testing.T) {
 	if r = vc(t, home, "path", root, "--frame-rate", "15"); r.code != exitStale || !strings.Contains(r.stderr, "stale: 1 new video") {
 		t.Errorf("stale: exit %d stderr %q", r.code, r.stderr)
 	}
-	if r = vc(t, home, "status", root, "--frame-rate", "15", "--verbose"); r.code != 0 || !strings.Contains(r.stdout, "new "+filepath.Join(root, "train/abseiling/extra.mp4")) {
+	if r = vc(t, home, "status", root, "--frame-rate", "15", "--verbose"); r.code != exitStale || !strings.Contains(r.stdout, "new "+filepath.Join(root, "train/abseiling/extra.mp4")) {
 		t.Errorf("status --verbose: %s", r.stdout)
 	}
 	if r = vc(t, home, "path", "--ensure", root, "--frame-rate", "15"); r.code != 0 || strings.TrimSpace(r.stdout) != cache {

@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	register(command{name: "status", summary: "say whether a configuration's cache is fresh, without probing", run: runStatus})
+	register(command{name: "status", summary: "say whether a configuration's cache is fresh, without probing (exit 3 when stale)", run: runStatus})
 }
 
 type statusFlags struct {
@@ -35,10 +35,16 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *f.json {
-		return json.NewEncoder(e.stdout).Encode(s)
+		if !f.verbose { // the counts say it; thousands of paths are for --verbose
+			s.New, s.Changed, s.Removed = nil, nil, nil
+		}
+		if err := json.NewEncoder(e.stdout).Encode(s); err != nil {
+			return err
+		}
+		return staleExit(s)
 	}
 	fmt.Fprintf(e.stdout, "%s\n%s: %d videos: %d new, %d changed, %d removed; cache file %s\n", s.Cache, s.Reason(),
-		s.Videos, len(s.New), len(s.Changed), len(s.Removed), cacheState(s))
+		s.Videos, s.Counts.New, s.Counts.Changed, s.Counts.Removed, cacheState(s))
 	if f.verbose {
 		for _, l := range []struct {
 			what  string
@@ -54,7 +60,15 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(e.stdout, "  failed %s: %s: %s\n", v.Path, v.Status, v.Error)
 		}
 	}
-	return nil
+	return staleExit(s)
+}
+
+// staleExit: exit 3 when the cache is missing or stale.
+func staleExit(s *indexer.StatusReport) error {
+	if s.Fresh {
+		return nil
+	}
+	return silentExit(exitStale)
 }
 
 func cacheState(s *indexer.StatusReport) string {

@@ -36,7 +36,7 @@ func TestStatus(t *testing.T) {
 	if err := os.Remove(filepath.Join(root, "train", "abseiling", "h264-30fps.mp4")); err != nil {
 		t.Fatal(err)
 	}
-	r = vc(t, home, "status", root, "--json")
+	r = vc(t, home, "status", root, "--json", "--verbose")
 	var s indexer.StatusReport
 	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil {
 		t.Fatalf("%v: %s", err, r.stdout)

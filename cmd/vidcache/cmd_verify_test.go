@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestVerify(t *testing.T) {
@@ -53,5 +54,35 @@ func TestVerify(t *testing.T) {
 	os.Remove(v)
 	if r := vc(t, home, "verify", out, "--root", root, "--json"); r.code != 3 || !strings.Contains(r.stdout, `"class":"stale"`) {
 		t.Errorf("removed video: exit %d %s", r.code, r.stdout)
+	}
+}
+
+// TestVerifyTruncatedAndTimes: a truncated cache is corrupt (4), not
+// unreadable; a changed video's mtimes are shown as times, not nanoseconds.
+func TestVerifyTruncatedAndTimes(t *testing.T) {
+	home := t.TempDir()
+	root := copySample(t, t.TempDir())
+	out := filepath.Join(t.TempDir(), "c.pt")
+	if r := vc(t, home, "build", root, "--out", out, "--quiet"); r.code != exitOK {
+		t.Fatal(r.stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "cut.pt")
+	if err := os.WriteFile(cut, b[:len(b)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := vc(t, home, "verify", cut); r.code != exitCorrupt || !strings.Contains(r.stdout+r.stderr, "truncated") {
+		t.Errorf("truncated: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	later := time.Date(2030, 1, 2, 3, 4, 5, 0, time.Local)
+	if err := os.Chtimes(filepath.Join(root, "train", "abseiling", "h264-30fps.mp4"), later, later); err != nil {
+		t.Fatal(err)
+	}
+	r := vc(t, home, "verify", "--root", root, out)
+	if r.code != exitStale || !strings.Contains(r.stdout+r.stderr, "→2030-01-02 03:04:05.000") {
+		t.Errorf("stale: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -11,7 +11,10 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
+
+	"github.com/vidcache/vidcache/indexer"
 )
 
 // Exit codes, one table for every command; `vidcache help` prints it.
@@ -113,11 +116,15 @@ func runWith(ctx context.Context, e *env, args []string) int {
 		}
 		var ce *exitCodeError
 		var se silentExit
+		var de *indexer.DatasetError
 		code := exitError
-		if errors.As(err, &ce) {
+		switch {
+		case errors.As(err, &ce):
 			code = ce.code
-		} else if errors.As(err, &se) {
+		case errors.As(err, &se):
 			code = int(se)
+		case errors.As(err, &de):
+			code = exitUsage // the dataset root cannot be read
 		}
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			fmt.Fprintln(e.stderr, "vidcache: interrupted; finished work is kept in the index")
@@ -128,15 +135,72 @@ func runWith(ctx context.Context, e *env, args []string) int {
 		}
 		return code
 	}
-	fmt.Fprintf(e.stderr, "vidcache: unknown command %q\n\n", args[0])
-	usage(e.stderr)
+	fmt.Fprintf(e.stderr, "vidcache: unknown command %q", args[0])
+	if s := suggest(args[0]); s != "" {
+		fmt.Fprintf(e.stderr, "; did you mean %q?", s)
+	}
+	fmt.Fprintln(e.stderr, "\nsee 'vidcache help'")
 	return exitUsage
+}
+
+// suggest is the command closest to name (edit distance at most 2, or name
+// is a prefix of just one), or "".
+func suggest(name string) string {
+	best, bestD := "", 3
+	var prefixed []string
+	for _, c := range append(commandNames(), "version", "help") {
+		if strings.HasPrefix(c, name) {
+			prefixed = append(prefixed, c)
+		}
+		if d := editDistance(name, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best == "" && len(prefixed) == 1 {
+		return prefixed[0]
+	}
+	return best
+}
+
+func commandNames() []string {
+	var out []string
+	for _, c := range commands {
+		out = append(out, c.name)
+	}
+	return out
+}
+
+// editDistance is the Damerau-Levenshtein distance (adjacent swaps count 1).
+func editDistance(a, b string) int {
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(a)][len(b)]
 }
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: vidcache COMMAND [options] [args]")
 	fmt.Fprintln(w, "\ncommands:")
 	cs := append([]command(nil), commands...)
+	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
+	cs = append(cs, command{name: "version", summary: "print vidcache's version and the FFmpeg it links"})
 	sort.Slice(cs, func(i, j int) bool { return cs[i].name < cs[j].name })
 	for _, c := range cs {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
@@ -148,16 +212,26 @@ func usage(w io.Writer) {
 	}
 }
 
-// newFlags makes a FlagSet that reports errors instead of exiting.
+// newFlags makes a FlagSet that reports errors instead of exiting. A bad
+// flag gets its one-line error and a pointer to -h, not the whole usage
+// (which buries the error); -h prints the whole usage on stdout.
 func newFlags(e *env, name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "usage: vidcache %s\n\noptions:\n", synopsis)
+		fmt.Fprintf(e.stderr, "see 'vidcache %s -h'\n", name)
+	}
+	helps[fs] = func() {
+		fmt.Fprintf(e.stdout, "usage: vidcache %s\n\noptions:\n", synopsis)
+		fs.SetOutput(e.stdout)
 		fs.PrintDefaults()
+		fs.SetOutput(e.stderr)
 	}
 	return fs
 }
+
+// helps holds each FlagSet's full usage, printed for -h.
+var helps = map[*flag.FlagSet]func(){}
 
 // parseArgs parses flags that may come before, between or after positional
 // arguments ("vidcache build /data --frame-rate 15"); "--" ends the flags.
@@ -166,6 +240,9 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				if h := helps[fs]; h != nil {
+					h()
+				}
 				return nil, err
 			}
 			return nil, silentExit(exitUsage) // flag printed the problem
@@ -195,7 +272,9 @@ func parseOne(fs *flag.FlagSet, args []string, what string) (string, error) {
 	return pos[0], nil
 }
 
-func logger(e *env, quiet, verbose bool) *slog.Logger {
+// logger logs to stderr: "vidcache: warning: ..." lines for people, or
+// with format "json" one JSON object a line for machines.
+func logger(e *env, quiet, verbose bool, format string) *slog.Logger {
 	level := slog.LevelWarn
 	if quiet {
 		level = slog.LevelError
@@ -203,8 +282,56 @@ func logger(e *env, quiet, verbose bool) *slog.Logger {
 	if verbose {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	}
+	return slog.New(&humanHandler{w: e.stderr, level: level, mu: &sync.Mutex{}})
 }
+
+// humanHandler writes "vidcache: LEVEL: message key=value ..." lines.
+type humanHandler struct {
+	w     io.Writer
+	level slog.Level
+	attrs []slog.Attr
+	mu    *sync.Mutex
+}
+
+func (h *humanHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
+
+func (h *humanHandler) Handle(_ context.Context, r slog.Record) error {
+	var b strings.Builder
+	b.WriteString("vidcache: ")
+	switch {
+	case r.Level >= slog.LevelError:
+		b.WriteString("error: ")
+	case r.Level >= slog.LevelWarn:
+		b.WriteString("warning: ")
+	case r.Level < slog.LevelInfo:
+		b.WriteString("debug: ")
+	}
+	b.WriteString(r.Message)
+	add := func(a slog.Attr) bool {
+		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+		return true
+	}
+	for _, a := range h.attrs {
+		add(a)
+	}
+	r.Attrs(add)
+	b.WriteByte('\n')
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, err := io.WriteString(h.w, b.String())
+	return err
+}
+
+func (h *humanHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	c := *h
+	c.attrs = append(append([]slog.Attr(nil), h.attrs...), as...)
+	return &c
+}
+
+func (h *humanHandler) WithGroup(string) slog.Handler { return h }
 
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
