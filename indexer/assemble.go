@@ -42,7 +42,7 @@ func (p *plan) write(ctx context.Context, ix *Index, res *BuildResult) error {
 	}
 	res.Written = true
 	return ix.PutCache(ctx, &CacheRecord{Path: p.opts.Out, Root: p.ds.Root, Split: p.ds.Split, Config: string(p.opts.Key()), Digest: digest,
-		Videos: len(p.ds.Videos), Clips: res.Clips, Size: fi.Size(), CreatedUnix: c.Config.CreatedUnix})
+		Videos: len(p.ds.Videos), Clips: res.Clips, Size: fi.Size(), CreatedUnix: c.Config.CreatedUnix, Failed: res.Failed})
 }
 
 // cacheMatches: the registered cache at Out has this digest and its file is

@@ -18,11 +18,18 @@ type CacheRecord struct {
 	Clips       int64
 	Size        int64
 	CreatedUnix int64
+	Failed      int // videos without frames; -1: not recorded (older index)
+}
+
+const cacheColumns = `path, root, split, config, digest, videos, clips, size, created_unix, failed`
+
+func (c *CacheRecord) fields() []any {
+	return []any{&c.Path, &c.Root, &c.Split, &c.Config, &c.Digest, &c.Videos, &c.Clips, &c.Size, &c.CreatedUnix, &c.Failed}
 }
 
 // Caches lists every registered cache.
 func (ix *Index) Caches(ctx context.Context) ([]*CacheRecord, error) {
-	rows, err := ix.db.QueryContext(ctx, `SELECT path, root, split, config, digest, videos, clips, size, created_unix FROM caches ORDER BY path`)
+	rows, err := ix.db.QueryContext(ctx, `SELECT `+cacheColumns+` FROM caches ORDER BY path`)
 	if err != nil {
 		return nil, fmt.Errorf("read index: %w", err)
 	}
@@ -30,7 +37,7 @@ func (ix *Index) Caches(ctx context.Context) ([]*CacheRecord, error) {
 	var out []*CacheRecord
 	for rows.Next() {
 		c := &CacheRecord{}
-		if err := rows.Scan(&c.Path, &c.Root, &c.Split, &c.Config, &c.Digest, &c.Videos, &c.Clips, &c.Size, &c.CreatedUnix); err != nil {
+		if err := rows.Scan(c.fields()...); err != nil {
 			return nil, err
 		}
 		out = append(out, c)
@@ -41,8 +48,7 @@ func (ix *Index) Caches(ctx context.Context) ([]*CacheRecord, error) {
 // Cache returns the record of the cache at path, or nil.
 func (ix *Index) Cache(ctx context.Context, path string) (*CacheRecord, error) {
 	c := &CacheRecord{}
-	err := ix.db.QueryRowContext(ctx, `SELECT path, root, split, config, digest, videos, clips, size, created_unix
-		FROM caches WHERE path = ?`, path).Scan(&c.Path, &c.Root, &c.Split, &c.Config, &c.Digest, &c.Videos, &c.Clips, &c.Size, &c.CreatedUnix)
+	err := ix.db.QueryRowContext(ctx, `SELECT `+cacheColumns+` FROM caches WHERE path = ?`, path).Scan(c.fields()...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -55,8 +61,8 @@ func (ix *Index) Cache(ctx context.Context, path string) (*CacheRecord, error) {
 // PutCache registers a written cache.
 func (ix *Index) PutCache(ctx context.Context, c *CacheRecord) error {
 	return ix.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO caches (path, root, split, config, digest, videos, clips, size, created_unix)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.Path, c.Root, c.Split, c.Config, c.Digest, c.Videos, c.Clips, c.Size, c.CreatedUnix)
+		_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO caches (`+cacheColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.Path, c.Root, c.Split, c.Config, c.Digest, c.Videos, c.Clips, c.Size, c.CreatedUnix, c.Failed)
 		return err
 	})
 }

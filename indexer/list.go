@@ -1,0 +1,61 @@
+package indexer
+
+import (
+	"context"
+	"os"
+
+	"github.com/vidcache/vidcache/cachefmt"
+)
+
+// ListEntry is one registered cache as `vidcache list` shows it.
+type ListEntry struct {
+	Path string `json:"path"`
+	cachefmt.Config
+	Videos      int    `json:"videos"`
+	Failed      int    `json:"failed"` // -1: not recorded
+	Clips       int64  `json:"clips"`
+	Size        int64  `json:"size"`
+	CreatedUnix int64  `json:"created_unix"`
+	State       string `json:"state"` // "fresh", "stale" or "missing"
+	Reason      string `json:"reason,omitempty"`
+}
+
+// List describes every cache registered in ix, with whether it is fresh:
+// each dataset is walked (stat only) and compared with the index, nothing
+// is probed.
+func List(ctx context.Context, ix *Index) ([]ListEntry, error) {
+	recs, err := ix.Caches(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []ListEntry{}
+	for _, rec := range recs {
+		e := ListEntry{Path: rec.Path, Videos: rec.Videos, Failed: rec.Failed, Clips: rec.Clips, Size: rec.Size, CreatedUnix: rec.CreatedUnix}
+		cfg, err := cachefmt.ParseKey([]byte(rec.Config))
+		if err != nil {
+			e.State, e.Reason = "stale", "unreadable configuration: "+err.Error()
+			out = append(out, e)
+			continue
+		}
+		e.Config = cfg
+		if _, err := os.Stat(rec.Path); err != nil {
+			e.State, e.Reason = "missing", err.Error()
+			out = append(out, e)
+			continue
+		}
+		s, err := Status(ctx, ix, BuildOptions{Config: cfg, Out: rec.Path})
+		switch {
+		case err != nil:
+			if ctx.Err() != nil {
+				return out, ctx.Err()
+			}
+			e.State, e.Reason = "stale", err.Error()
+		case s.Fresh:
+			e.State = "fresh"
+		default:
+			e.State, e.Reason = "stale", s.Reason()
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
