@@ -2,20 +2,35 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/vidcache/vidcache/indexer"
 )
 
 func init() {
 	register(command{name: "path", summary: "print a fresh cache's path for a job script (exit 3 when stale; --ensure builds)", run: runPath})
 }
 
+// pathReport is path's --json output.
+type pathReport struct {
+	Cache  string                `json:"cache"`
+	Fresh  bool                  `json:"fresh"` // before --ensure built anything
+	Status *indexer.StatusReport `json:"status"`
+	Build  *indexer.BuildResult  `json:"build,omitempty"` // what --ensure did
+}
+
 func runPath(ctx context.Context, e *env, args []string) error {
 	var f buildFlags
-	fs := newFlags(e, "path", "path [--ensure] [options] ROOT")
+	fs := newFlags(e, "path", "path [--ensure [--strict]] [--json] [--verbose] [options] ROOT")
 	f.datasetFlags.register(fs)
 	ensure := fs.Bool("ensure", false, "build the cache first when it is missing or stale")
 	f.probeFlags.register(fs, " (with --ensure)")
+	f.json = jsonFlag(fs, "one JSON object (the status, and with --ensure what was built)")
+	fs.BoolVar(&f.verbose, "verbose", false, "say what changed and what failed, even when the cache is fresh")
+	fs.BoolVar(&f.strict, "strict", false, "with --ensure: exit 1 when any video failed (the cache is still written)")
 	root, err := parseOne(fs, args, "ROOT")
 	if err != nil {
 		return err
@@ -24,18 +39,79 @@ func runPath(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if s.Fresh {
-		fmt.Fprintln(e.stdout, s.Cache)
-		return nil
-	}
-	if !*ensure {
+	rep := &pathReport{Cache: s.Cache, Fresh: s.Fresh, Status: s}
+	if !s.Fresh && !*ensure {
+		if *f.json {
+			if err := json.NewEncoder(e.stdout).Encode(rep); err != nil {
+				return err
+			}
+			return silentExit(exitStale)
+		}
 		return withCode(exitStale, errors.New(s.Reason()))
 	}
-	f.quiet = true
-	res, err := runBuild(ctx, e, &f, root)
-	if err != nil {
-		return err
+	if !s.Fresh {
+		// One line for the job log before the (possibly long) build; the
+		// progress bar on a terminal.
+		if !*f.json {
+			fmt.Fprintf(e.stderr, "vidcache: %s; building\n", s.Reason())
+		}
+		f.quiet = !e.stderrIsTTY || *f.json
+		res, err := runBuild(ctx, e, &f, root)
+		if err != nil {
+			return err
+		}
+		rep.Build, rep.Cache = res, res.Cache
 	}
-	fmt.Fprintln(e.stdout, res.Cache)
+	if *f.json {
+		if err := json.NewEncoder(e.stdout).Encode(rep); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(e.stdout, rep.Cache)
+		if rep.Build != nil || f.verbose {
+			fmt.Fprintln(e.stderr, pathSummary(rep))
+			failedLines(e, rep, f.verbose)
+		}
+	}
+	if failed := failedCount(rep); f.strict && failed > 0 {
+		return fmt.Errorf("--strict: %d of %d videos failed", failed, s.Videos)
+	}
 	return nil
+}
+
+// pathSummary is the one line path --ensure leaves in a job log.
+func pathSummary(r *pathReport) string {
+	s := r.Status
+	changes := fmt.Sprintf("%d new, %d changed, %d removed", s.Counts.New, s.Counts.Changed, s.Counts.Removed)
+	if b := r.Build; b != nil {
+		state := "rebuilt"
+		if !b.Written {
+			state = "unchanged"
+		}
+		return fmt.Sprintf("vidcache: %s %s: %s; %d videos: %d probed, %d reused, %d failed (%.2fs)",
+			state, b.Cache, changes, b.Videos, b.Probed, b.Reused, b.Failed, b.Seconds)
+	}
+	return fmt.Sprintf("vidcache: fresh %s: %d videos, %d failed", r.Cache, s.Videos, len(s.Failed))
+}
+
+func failedCount(r *pathReport) int {
+	if r.Build != nil {
+		return r.Build.Failed
+	}
+	return len(r.Status.Failed)
+}
+
+// failedLines lists the failed videos (the first 10 unless verbose).
+func failedLines(e *env, r *pathReport, verbose bool) {
+	failed := r.Status.Failed
+	if r.Build != nil {
+		failed = r.Build.FailedAt
+	}
+	for i, fv := range failed {
+		if i == 10 && !verbose {
+			fmt.Fprintf(e.stderr, "  … and %d more (--verbose lists all)\n", len(failed)-10)
+			break
+		}
+		fmt.Fprintf(e.stderr, "  failed %s: %s: %s\n", fv.Path, fv.Status, strings.TrimSpace(fv.Error))
+	}
 }

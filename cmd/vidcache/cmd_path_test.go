@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -35,5 +36,42 @@ func TestPathExitCodes(t *testing.T) {
 	}
 	if r = vc(t, home, "status", root, "--frame-rate", "15", "--failed"); !strings.Contains(r.stdout, "failed "+filepath.Join(root, "train/juggling/zero-bytes.mp4")+": open_failed") {
 		t.Errorf("status --failed: %s", r.stdout)
+	}
+}
+
+// TestPathEnsureReports: path --ensure leaves one line in the job log of
+// what changed and what it probed and failed, the path alone on stdout;
+// --strict fails on failed videos, --json reports both, --verbose speaks
+// even when the cache is fresh.
+func TestPathEnsureReports(t *testing.T) {
+	home := t.TempDir()
+	root := copySample(t, t.TempDir())
+	r := vc(t, home, "path", "--ensure", root)
+	if r.code != exitOK || strings.Count(r.stdout, "\n") != 1 || !strings.HasSuffix(r.stdout, ".pt\n") {
+		t.Fatalf("first: exit %d stdout %q stderr %s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "vidcache: stale: 16 new videos; no cache file at") ||
+		!strings.Contains(r.stderr, ": 16 new, 0 changed, 0 removed; 16 videos: 16 probed, 0 reused, 2 failed (") ||
+		!strings.Contains(r.stderr, "  failed "+filepath.Join(root, "train/juggling/zero-bytes.mp4")+": open_failed") {
+		t.Errorf("first build's log:\n%s", r.stderr)
+	}
+	if r = vc(t, home, "path", "--ensure", root); r.code != exitOK || r.stderr != "" {
+		t.Errorf("fresh: exit %d, stderr %q (want silence)", r.code, r.stderr)
+	}
+	if r = vc(t, home, "path", "--ensure", "--verbose", root); !strings.Contains(r.stderr, "vidcache: fresh ") || !strings.Contains(r.stderr, "16 videos, 2 failed") {
+		t.Errorf("fresh --verbose: %q", r.stderr)
+	}
+	b, _ := os.ReadFile(filepath.Join(root, "train/abseiling/h264-25fps.mp4"))
+	os.WriteFile(filepath.Join(root, "train/abseiling/extra.mp4"), b, 0o644)
+	os.Remove(filepath.Join(root, "train/abseiling/h264-30fps.mp4"))
+	r = vc(t, home, "path", "--ensure", "--strict", root)
+	if r.code != exitError || !strings.Contains(r.stderr, ": 1 new, 0 changed, 1 removed; 16 videos: 1 probed, 15 reused, 2 failed") ||
+		!strings.Contains(r.stderr, "--strict: 2 of 16 videos failed") || !strings.HasSuffix(r.stdout, ".pt\n") {
+		t.Errorf("--strict after a change: exit %d\nstdout %q\n%s", r.code, r.stdout, r.stderr)
+	}
+	var rep pathReport
+	r = vc(t, home, "path", "--ensure", "--json", root, "--frames-per-clip", "8")
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.Fresh || rep.Build == nil || rep.Build.Probed != 0 || rep.Status.Counts.New != 0 || !strings.Contains(rep.Status.Reason(), "no cache file") {
+		t.Errorf("--json: %v %s", err, r.stdout)
 	}
 }
