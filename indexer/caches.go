@@ -5,6 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
+
+	"github.com/vidcache/vidcache/cachefmt"
 )
 
 // CacheRecord is a cache file registered in the index.
@@ -73,4 +77,34 @@ func (ix *Index) DeleteCache(ctx context.Context, path string) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM caches WHERE path = ?`, path)
 		return err
 	})
+}
+
+// FindCache is the newest registered cache of cfg's dataset and way of
+// reading (root, split, extensions, target, mode, root_as) whose file still
+// exists, whatever its clip options: torchvision recomputes clips from the
+// metadata, so any of them serves. Nil when there is none.
+func FindCache(ctx context.Context, ix *Index, cfg cachefmt.Config) (*CacheRecord, *cachefmt.Config, error) {
+	recs, err := ix.Caches(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var best *CacheRecord
+	var bestCfg cachefmt.Config
+	for _, rec := range recs {
+		c, err := cachefmt.ParseKey([]byte(rec.Config))
+		if err != nil || c.Root != cfg.Root || c.Split != cfg.Split || !slices.Equal(c.Extensions, cfg.Extensions) ||
+			c.Target != cfg.Target || c.Mode != cfg.Mode || c.RootAs != cfg.RootAs {
+			continue
+		}
+		if _, err := os.Stat(rec.Path); err != nil {
+			continue
+		}
+		if best == nil || rec.CreatedUnix > best.CreatedUnix {
+			best, bestCfg = rec, c
+		}
+	}
+	if best == nil {
+		return nil, nil, nil
+	}
+	return best, &bestCfg, nil
 }

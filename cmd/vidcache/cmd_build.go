@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,9 +38,22 @@ type datasetFlags struct {
 	out           string
 	rootAs        string
 	rehash        bool
+	fs            *flag.FlagSet // where they were parsed (set reads it)
+}
+
+// set reports whether any of the named flags was given on the command line.
+func (d *datasetFlags) set(names ...string) bool {
+	found := false
+	d.fs.Visit(func(f *flag.Flag) {
+		if slices.Contains(names, f.Name) {
+			found = true
+		}
+	})
+	return found
 }
 
 func (d *datasetFlags) register(fs *flag.FlagSet) {
+	d.fs = fs
 	fs.StringVar(&d.split, "split", cachefmt.DefaultSplit, "split folder under ROOT")
 	fs.StringVar(&d.extensions, "extensions", strings.Join(cachefmt.DefaultExtensions, ","), "comma-separated file extensions, matched case-insensitively as torchvision does")
 	fs.IntVar(&d.framesPerClip, "frames-per-clip", 16, "frames in each clip")

@@ -75,3 +75,42 @@ func TestPathEnsureReports(t *testing.T) {
 		t.Errorf("--json: %v %s", err, r.stdout)
 	}
 }
+
+// TestLookupByDataset: path and status find a dataset's cache whatever clip
+// options it was built with (torchvision recomputes clips); clip options
+// given explicitly are honoured, and a cache for them probes nothing.
+func TestLookupByDataset(t *testing.T) {
+	home := t.TempDir()
+	root := copySample(t, t.TempDir())
+	r := vc(t, home, "build", root, "--frame-rate", "15", "--frames-per-clip", "8")
+	if r.code != exitOK {
+		t.Fatal(r.stderr)
+	}
+	cache := strings.TrimSpace(r.stdout)
+	if r = vc(t, home, "path", root); r.code != exitOK || strings.TrimSpace(r.stdout) != cache {
+		t.Errorf("path without clip options: exit %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	if r = vc(t, home, "status", root); r.code != exitOK || !strings.HasPrefix(r.stdout, cache+"\nfresh") {
+		t.Errorf("status without clip options: exit %d %q", r.code, r.stdout)
+	}
+	if r = vc(t, home, "path", root, "--target", "torchvision-pyav"); r.code != exitStale {
+		t.Errorf("another target found a cache: exit %d %q", r.code, r.stdout)
+	}
+	if r = vc(t, home, "path", root, "--frames-per-clip", "4"); r.code != exitStale || !strings.Contains(r.stderr, "no cache file") {
+		t.Errorf("explicit clip options: exit %d %q", r.code, r.stderr)
+	}
+	var rep pathReport
+	r = vc(t, home, "path", "--ensure", "--json", root, "--frames-per-clip", "4")
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.Build == nil || rep.Build.Probed != 0 || rep.Cache == cache {
+		t.Errorf("--ensure with other clip options: %v %s", err, r.stdout)
+	}
+	// A change: path --ensure without clip options rebuilds the newest
+	// cache of the dataset, in place.
+	b, _ := os.ReadFile(filepath.Join(root, "train/abseiling/h264-25fps.mp4"))
+	os.WriteFile(filepath.Join(root, "train/abseiling/extra.mp4"), b, 0o644)
+	rep = pathReport{}
+	r = vc(t, home, "path", "--ensure", "--json", root)
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || rep.Build == nil || rep.Build.Probed != 1 || rep.Cache != rep.Status.Cache {
+		t.Errorf("--ensure after a change: %v %s", err, r.stdout)
+	}
+}

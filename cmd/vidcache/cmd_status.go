@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/vidcache/vidcache/indexer"
 )
@@ -83,7 +84,12 @@ func cacheState(s *indexer.StatusReport) string {
 	return "differs from the index"
 }
 
-// status opens the index named by the flags and compares.
+// status opens the index named by the flags and compares. Unless clip
+// options or --out were given, the cache looked at is the newest registered
+// one of the dataset (root, split, extensions, target, mode), whatever its
+// clip options, and d takes them over (so a following build rewrites that
+// cache); given clip options are honoured exactly (a cache for them needs
+// no probing when another exists).
 func status(ctx context.Context, e *env, d *datasetFlags, root string) (*indexer.StatusReport, error) {
 	opts, err := d.options(e, root)
 	if err != nil {
@@ -94,5 +100,18 @@ func status(ctx context.Context, e *env, d *datasetFlags, root string) (*indexer
 		return nil, err
 	}
 	defer ix.Close()
+	if !d.set("frames-per-clip", "step-between-clips", "frame-rate", "out") {
+		rec, cfg, err := indexer.FindCache(ctx, ix, opts.Config)
+		if err != nil {
+			return nil, err
+		}
+		if rec != nil {
+			opts.Out, opts.Spec = rec.Path, cfg.Spec
+			d.out, d.framesPerClip, d.step, d.frameRate = rec.Path, cfg.FramesPerClip, cfg.StepBetweenClips, ""
+			if cfg.FrameRate != nil {
+				d.frameRate = strconv.FormatFloat(*cfg.FrameRate, 'g', -1, 64)
+			}
+		}
+	}
 	return indexer.Status(ctx, ix, opts)
 }
