@@ -27,7 +27,11 @@ type TorchvisionCache struct {
 	HasConfig  bool       // the file recorded the clip configuration
 	Root       string
 	Split      string
-	LabelsFrom string // "samples" or "folders"
+	LabelsFrom string // "samples", "folders" or "cache"
+	// Extensions and Target are known when the file is itself a vidcache
+	// cache; otherwise Extensions is derived from the paths and Target "".
+	Extensions []string
+	Target     Target
 }
 
 // FrameIndices: every video's pts are 0, 1, ..., n-1.
@@ -45,6 +49,9 @@ func (im *TorchvisionCache) FrameIndices() bool {
 // DetectTarget: frame indices with an int frame rate somewhere can only come
 // from torchvision 0.26+ (PyAV-era frame rates are always floats).
 func (im *TorchvisionCache) DetectTarget() Target {
+	if im.Target != "" {
+		return im.Target
+	}
 	if im.FrameIndices() && slices.Contains(im.FPSInt, true) {
 		return TargetTorchvision
 	}
@@ -122,6 +129,32 @@ func ReadTorchvision(v any) (*TorchvisionCache, error) {
 			return nil, fmt.Errorf("video_pts of %s are not sorted", im.Paths[i])
 		}
 	}
+	if cfg, ok := vc["vidcache"]; ok && dataset == nil {
+		// A vidcache cache (perhaps from another machine): its own record of
+		// the configuration, classes and labels.
+		var f File
+		if err := f.readConfig(cfg); err != nil {
+			return nil, fmt.Errorf("vidcache: %w", err)
+		}
+		im.Source = "vidcache cache"
+		im.Spec, im.HasConfig = f.Config.Spec, true
+		im.Root, im.Split, im.Extensions, im.Target = f.Config.Root, f.Config.Split, f.Config.Extensions, f.Config.Target
+		if im.Classes, err = stringList(vc["classes"], "classes"); err != nil {
+			return nil, err
+		}
+		if im.Labels, err = int64Tensor(vc["labels"]); err != nil {
+			return nil, fmt.Errorf("labels: %w", err)
+		}
+		if len(im.Labels) != len(im.Paths) {
+			return nil, fmt.Errorf("%d labels for %d videos", len(im.Labels), len(im.Paths))
+		}
+		for _, l := range im.Labels {
+			if l < 0 || l >= int64(len(im.Classes)) {
+				return nil, fmt.Errorf("label %d out of range for %d classes", l, len(im.Classes))
+			}
+		}
+		im.LabelsFrom = "cache"
+	}
 	if _, ok := vc["num_frames"]; ok {
 		n, ok1 := vc["num_frames"].(int)
 		s, ok2 := vc["step"].(int)
@@ -161,7 +194,26 @@ func ReadTorchvision(v any) (*TorchvisionCache, error) {
 		prefix := commonDir(im.Paths)
 		im.Root, im.Split = filepath.Dir(prefix), filepath.Base(prefix)
 	}
+	if im.Extensions == nil {
+		im.Extensions = extensionsOf(im.Paths)
+	}
 	return im, nil
+}
+
+// extensionsOf lists the lowercased extensions (no dot) of paths, sorted:
+// what torchvision's extensions argument must have included.
+func extensionsOf(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if e := strings.ToLower(strings.TrimPrefix(filepath.Ext(p), ".")); e != "" && !slices.Contains(out, e) {
+			out = append(out, e)
+		}
+	}
+	slices.Sort(out)
+	if out == nil {
+		out = []string{}
+	}
+	return out
 }
 
 // labelsFromSamples takes classes and labels from the dataset's samples,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -103,7 +104,7 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 		}
 		mapPath = func(p string) string { return opts.RootAs + strings.TrimPrefix(p, im.Root) }
 	}
-	res.Config = cachefmt.Config{Root: im.Root, Split: im.Split, Extensions: []string{}, Spec: spec, RootAs: opts.RootAs,
+	res.Config = cachefmt.Config{Root: im.Root, Split: im.Split, Extensions: im.Extensions, Spec: spec, RootAs: opts.RootAs,
 		Target: target, Mode: cachefmt.ModeImported, ToolVersion: Version, CreatedUnix: opts.CreatedAt}
 	c := &cachefmt.Cache{
 		Config:       res.Config,
@@ -138,6 +139,22 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 	}
 	if opts.Index != nil {
 		if res.Indexed, err = recordImported(ctx, opts.Index, im, target); err != nil {
+			return res, err
+		}
+		// Registered, so list shows it, gc keeps it and verify --root finds
+		// its rows; refresh leaves it alone (a build writes a vidcache one).
+		fi, err := os.Stat(res.Cache)
+		if err != nil {
+			return res, err
+		}
+		failed := 0
+		for _, p := range im.Pts {
+			if len(p) == 0 {
+				failed++
+			}
+		}
+		if err := opts.Index.PutCache(ctx, &CacheRecord{Path: res.Cache, Root: im.Root, Split: im.Split, Config: string(res.Config.Key()),
+			Digest: "imported", Videos: res.Videos, Clips: res.Clips, Size: fi.Size(), CreatedUnix: c.Config.CreatedUnix, Failed: failed}); err != nil {
 			return res, err
 		}
 	}

@@ -16,7 +16,7 @@ type ListEntry struct {
 	Clips       int64  `json:"clips"`
 	Size        int64  `json:"size"`
 	CreatedUnix int64  `json:"created_unix"`
-	State       string `json:"state"` // "fresh", "stale" or "missing"
+	State       string `json:"state"` // "fresh", "stale", "missing", or "imported" (its videos unchanged)
 	Reason      string `json:"reason,omitempty"`
 }
 
@@ -43,13 +43,24 @@ func List(ctx context.Context, ix *Index) ([]ListEntry, error) {
 			out = append(out, e)
 			continue
 		}
-		s, err := Status(ctx, ix, BuildOptions{Config: cfg, Out: rec.Path})
+		check := cfg
+		if imported := cfg.Mode == cachefmt.ModeImported; imported {
+			// import recorded its videos as rows of the probe kind its
+			// target reads; compare the dataset with those.
+			check.Mode = cachefmt.ModeExact
+			if cfg.Target == cachefmt.TargetTorchvision {
+				check.Mode = cachefmt.ModeScan
+			}
+		}
+		s, err := Status(ctx, ix, BuildOptions{Config: check, Out: rec.Path})
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
 				return out, ctx.Err()
 			}
 			e.State, e.Reason = "stale", err.Error()
+		case cfg.Mode == cachefmt.ModeImported && s.Counts.New+s.Counts.Changed+s.Counts.Removed == 0:
+			e.State = "imported"
 		case s.Fresh:
 			e.State = "fresh"
 		default:

@@ -31,6 +31,9 @@ const (
 	RefreshFresh   RefreshState = "fresh"   // already up to date
 	RefreshRebuilt RefreshState = "rebuilt" // stale, and rewritten
 	RefreshFailed  RefreshState = "failed"  // stale, and could not be rebuilt (Error says why)
+	// RefreshImported: converted by import, not rebuilt (a build of the
+	// dataset writes a vidcache-made cache in its place).
+	RefreshImported RefreshState = "imported"
 )
 
 func (s RefreshState) String() string { return string(s) }
@@ -70,6 +73,10 @@ func Refresh(ctx context.Context, ix *Index, opts RefreshOptions) ([]RefreshResu
 			continue
 		}
 		if len(roots) > 0 && !roots[k.Root] {
+			continue
+		}
+		if k.Mode == cachefmt.ModeImported {
+			results = append(results, RefreshResult{Cache: rec.Path, Root: k.Root, State: RefreshImported, Videos: rec.Videos})
 			continue
 		}
 		k.CreatedUnix = opts.CreatedAt

@@ -76,7 +76,11 @@ func runInspect(ctx context.Context, e *env, args []string) error {
 		if v.FrameRate != nil {
 			fr = fmt.Sprint(*v.FrameRate)
 		}
-		fmt.Fprintf(&b, "vidcache format %d, written by vidcache %s with FFmpeg %s (target %s, mode %s)\n", v.FormatVersion, v.ToolVersion, v.FFmpeg, v.Target, v.Mode)
+		if v.Mode == cachefmt.ModeImported {
+			fmt.Fprintf(&b, "vidcache format %d, imported from a torchvision cache by vidcache %s (target %s)\n", v.FormatVersion, v.ToolVersion, v.Target)
+		} else {
+			fmt.Fprintf(&b, "vidcache format %d, written by vidcache %s with FFmpeg %s (target %s, mode %s)\n", v.FormatVersion, v.ToolVersion, v.FFmpeg, v.Target, v.Mode)
+		}
 		fmt.Fprintf(&b, "dataset: %s split %s, extensions %s\n", v.Root, v.Split, strings.Join(v.Extensions, ","))
 		fmt.Fprintf(&b, "clips: %d frames per clip, step %d, frame rate %s\n", v.FramesPerClip, v.StepBetweenClips, fr)
 		fmt.Fprintf(&b, "totals: %d videos (%d without timestamps), %d frames, %d clips\n", v.Videos, v.Failed, v.Frames, v.Clips)
