@@ -238,6 +238,10 @@ var helps = map[*flag.FlagSet]func(){}
 func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
+		if capturing != nil {
+			capturing(fs)
+			return nil, flag.ErrHelp
+		}
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
 				if h := helps[fs]; h != nil {
