@@ -1,7 +1,7 @@
 # deps.sh — sourced by the scripts, the Makefile and CI: where the machine-wide
 # dependencies live and which Debian packages they need. One place for both.
 #
-#   . scripts/deps.sh            sets DEPS, APT_BUILD, APT_PEER, APT_SLURM
+#   . scripts/deps.sh            sets DEPS, APT_BUILD, APT_PEER, APT_SLURM, APT_TEST
 #   bash scripts/deps.sh dir     prints DEPS
 #   bash scripts/deps.sh apt     prints every package CI installs
 
@@ -16,11 +16,13 @@ APT_BUILD="nasm meson ninja-build pkg-config xz-utils make gcc libc6-dev libjema
 APT_PEER="python3-torch python3-torchvision python3-av python3-venv debootstrap debian-archive-keyring gpgv util-linux procps"
 # The Slurm example runs for real on a single node.
 APT_SLURM="slurm-wlm munge"
+# The report test renders the HTML report in headless Chromium.
+APT_TEST="chromium"
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
 	case ${1:-} in
 	dir) echo "$DEPS" ;;
-	apt) echo "$APT_BUILD $APT_PEER $APT_SLURM" ;;
+	apt) echo "$APT_BUILD $APT_PEER $APT_SLURM $APT_TEST" ;;
 	*) echo "usage: $0 dir|apt" >&2; exit 2 ;;
 	esac
 fi

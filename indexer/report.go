@@ -1,0 +1,88 @@
+package indexer
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vidcache/vidcache/cachefmt"
+	"github.com/vidcache/vidcache/decoder"
+)
+
+// ReportVideo is one video of a report.
+type ReportVideo struct {
+	Path     string         `json:"path"`
+	Class    string         `json:"class"`
+	Frames   int            `json:"frames"`
+	FPS      *float64       `json:"fps"`
+	Duration *float64       `json:"duration_seconds"` // frames / fps
+	Clips    int64          `json:"clips"`
+	Status   decoder.Status `json:"status"` // from the index; "" when it has no row
+	Error    string         `json:"error,omitempty"`
+}
+
+// Report is what `vidcache report` shows of a cache: every video, and (with
+// an index) each one's probe status and what changed since the cache was
+// built.
+type Report struct {
+	Cache   string          `json:"cache"`
+	Config  cachefmt.Config `json:"config"`
+	Classes []string        `json:"classes"`
+	Videos  []ReportVideo   `json:"videos"`
+	// Changes is the dataset compared with the index now (nil without an
+	// index, or when the dataset cannot be read).
+	Changes *StatusReport `json:"changes,omitempty"`
+	// ChangesError says why Changes is missing.
+	ChangesError string `json:"changes_error,omitempty"`
+}
+
+// MakeReport reads a cache file, and with ix its videos' index rows and the
+// dataset's changes since (the dataset is walked, nothing is probed).
+func MakeReport(ctx context.Context, path string, ix *Index) (*Report, error) {
+	f, err := cachefmt.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{Cache: path, Config: f.Config, Classes: f.Classes, Videos: make([]ReportVideo, len(f.Paths))}
+	for i, p := range f.Paths {
+		v := ReportVideo{Path: p, Frames: len(f.Pts[i]), FPS: f.FPS[i], Clips: f.ClipCounts[i]}
+		if l := f.Labels[i]; l >= 0 && l < int64(len(f.Classes)) {
+			v.Class = f.Classes[l]
+		}
+		if v.FPS != nil && *v.FPS > 0 && v.Frames > 0 {
+			d := float64(v.Frames) / *v.FPS
+			v.Duration = &d
+		}
+		r.Videos[i] = v
+	}
+	if ix == nil {
+		return r, nil
+	}
+	cfg := f.Config
+	cfg.RootAs = ""
+	switch cfg.Mode {
+	case cachefmt.ModeImported:
+		cfg.Mode = cachefmt.ModeExact
+		if cfg.Target == cachefmt.TargetTorchvision {
+			cfg.Mode = cachefmt.ModeScan
+		}
+	}
+	rows, err := ix.RowsUnder(ctx, pyJoin(pyJoin(cfg.Root, cfg.Split), ""), decoder.Mode(cfg.Mode))
+	if err != nil {
+		return nil, err
+	}
+	for i := range r.Videos {
+		if row := rows[r.Videos[i].Path]; row != nil {
+			r.Videos[i].Status, r.Videos[i].Error = row.Status, row.Error
+		}
+	}
+	s, err := Status(ctx, ix, BuildOptions{Config: cfg, Out: path})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		r.ChangesError = fmt.Sprintf("the dataset was not compared: %v", err)
+		return r, nil
+	}
+	r.Changes = s
+	return r, nil
+}
