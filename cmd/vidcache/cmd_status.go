@@ -44,8 +44,12 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		}
 		return staleExit(s)
 	}
-	fmt.Fprintf(e.stdout, "%s\n%s: %d videos: %d new, %d changed, %d removed; cache file %s\n", s.Cache, s.Reason(),
-		s.Videos, s.Counts.New, s.Counts.Changed, s.Counts.Removed, cacheState(s))
+	// The reason already names the changes and a missing cache file.
+	line := fmt.Sprintf("%s; %d videos", s.Reason(), s.Videos)
+	if s.Exists {
+		line += "; cache file " + cacheState(s)
+	}
+	fmt.Fprintf(e.stdout, "%s\n%s\n", s.Cache, line)
 	if f.verbose {
 		for _, l := range []struct {
 			what  string

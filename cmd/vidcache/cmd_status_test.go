@@ -21,7 +21,7 @@ func TestStatus(t *testing.T) {
 		t.Fatal(r.stderr)
 	}
 	r := vc(t, home, "status", root, "--failed")
-	if r.code != exitOK || !strings.Contains(r.stdout, "\nfresh: 16 videos: 0 new, 0 changed, 0 removed; cache file matches the index") ||
+	if r.code != exitOK || !strings.Contains(r.stdout, "\nfresh; 16 videos; cache file matches the index\n") ||
 		strings.Count(r.stdout, "  failed ") != 2 || !strings.Contains(r.stdout, "not-a-video.mp4: open_failed: open: Invalid data") {
 		t.Errorf("fresh: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
@@ -43,6 +43,10 @@ func TestStatus(t *testing.T) {
 	}
 	if s.Fresh || len(s.New) != 1 || s.New[0] != added || len(s.Removed) != 1 || s.Videos != 16 || s.Target != "torchvision" || s.Mode != "scan" {
 		t.Errorf("after a change: %+v", s)
+	}
+	r = vc(t, home, "status", root, "--json")
+	if r.code != exitStale || strings.Contains(r.stdout, `"new":[`) || !strings.Contains(r.stdout, `"counts":{"new":1,"changed":0,"removed":1}`) {
+		t.Errorf("--json without --verbose: exit %d %s", r.code, r.stdout)
 	}
 	r = vc(t, home, "status", root, "--verbose")
 	if !strings.Contains(r.stdout, "stale: 1 new video; 1 removed video") || !strings.Contains(r.stdout, "  new "+added) {

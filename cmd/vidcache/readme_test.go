@@ -46,7 +46,7 @@ func TestReadmeQuickstart(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(dir, "sample-report.html")); err != nil || fi.Size() < 1000 {
 		t.Errorf("no report: %v", err)
 	}
-	for _, want := range []string{"sample-train-f16-s1-r15-tv-", "fresh: 16 videos", "fresh  "} {
+	for _, want := range []string{"sample-train-f16-s1-r15-tv-", "fresh; 16 videos", "fresh  "} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("quickstart output lacks %q:\n%s", want, out)
 		}
