@@ -166,10 +166,7 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 // reproduces), so `build --mode exact` reuses them; for the torchvision
 // target, as scan results (frame counts and fps).
 func recordImported(ctx context.Context, ix *Index, im *cachefmt.TorchvisionCache, target cachefmt.Target) (int, error) {
-	mode := decoder.ModeExact
-	if target == cachefmt.TargetTorchvision {
-		mode = decoder.ModeScan
-	}
+	mode := rowsMode(cachefmt.Config{Mode: cachefmt.ModeImported, Target: target})
 	ffmpeg := decoder.Version()
 	var rows []*Row
 	for i, p := range im.Paths {

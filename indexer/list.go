@@ -43,15 +43,9 @@ func List(ctx context.Context, ix *Index) ([]ListEntry, error) {
 			out = append(out, e)
 			continue
 		}
+		// An imported cache is compared with the rows import recorded.
 		check := cfg
-		if imported := cfg.Mode == cachefmt.ModeImported; imported {
-			// import recorded its videos as rows of the probe kind its
-			// target reads; compare the dataset with those.
-			check.Mode = cachefmt.ModeExact
-			if cfg.Target == cachefmt.TargetTorchvision {
-				check.Mode = cachefmt.ModeScan
-			}
-		}
+		check.Mode = string(rowsMode(cfg))
 		s, err := Status(ctx, ix, BuildOptions{Config: check, Out: rec.Path})
 		switch {
 		case err != nil:

@@ -59,13 +59,7 @@ func MakeReport(ctx context.Context, path string, ix *Index) (*Report, error) {
 	}
 	cfg := f.Config
 	cfg.RootAs = ""
-	switch cfg.Mode {
-	case cachefmt.ModeImported:
-		cfg.Mode = cachefmt.ModeExact
-		if cfg.Target == cachefmt.TargetTorchvision {
-			cfg.Mode = cachefmt.ModeScan
-		}
-	}
+	cfg.Mode = string(rowsMode(cfg))
 	rows, err := ix.RowsUnder(ctx, pyJoin(pyJoin(cfg.Root, cfg.Split), ""), decoder.Mode(cfg.Mode))
 	if err != nil {
 		return nil, err

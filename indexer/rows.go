@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"strings"
 
+	"github.com/vidcache/vidcache/cachefmt"
 	"github.com/vidcache/vidcache/decoder"
 )
 
@@ -266,4 +267,17 @@ func (ix *Index) AllPaths(ctx context.Context) ([]string, error) {
 		out = append(out, p)
 	}
 	return out, rows.Err()
+}
+
+// rowsMode is the probe kind of the index rows a cache of cfg rests on: its
+// mode, or for an imported cache the kind import recorded its videos as
+// (exact for torchvision-pyav, scan for torchvision).
+func rowsMode(cfg cachefmt.Config) decoder.Mode {
+	switch {
+	case cfg.Mode != cachefmt.ModeImported:
+		return decoder.Mode(cfg.Mode)
+	case cfg.Target == cachefmt.TargetTorchvision:
+		return decoder.ModeScan
+	}
+	return decoder.ModeExact
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/vidcache/vidcache/indexer/clips"
 
 	"github.com/vidcache/vidcache/cachefmt"
-	"github.com/vidcache/vidcache/decoder"
 )
 
 // VerifyClass names what kind of problem a check found; the CLI maps each to
@@ -227,11 +226,7 @@ func checkDataset(ctx context.Context, r *VerifyReport, f *cachefmt.File, opts V
 	if opts.Index == nil {
 		return nil
 	}
-	mode := decoder.Mode(f.Config.Mode)
-	if f.Config.Mode == cachefmt.ModeImported {
-		mode = decoder.ModeExact // imports are recorded as exact-mode rows
-	}
-	rows, err := opts.Index.RowsUnder(ctx, pyJoin(ds.Dir, ""), mode)
+	rows, err := opts.Index.RowsUnder(ctx, pyJoin(ds.Dir, ""), rowsMode(f.Config))
 	if err != nil {
 		return err
 	}
