@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // FormatVersion is the value of vidcache.format_version in files this
@@ -65,19 +66,43 @@ type Options struct {
 	ForceZip64 bool
 }
 
-// WriteFile writes c to path atomically: into a temporary file in the same
-// folder, fsynced, renamed over path, then the folder fsynced. On any error
-// the temporary file is removed and path is untouched.
-func WriteFile(path string, c *Cache, opts Options) (err error) {
+// WriteFile writes c to path atomically: into a locked temporary file in the
+// same folder, fsynced, renamed over path, then the folder fsynced; then the
+// stale temporaries of killed writes of path are removed (see temp.go). The
+// file's mode honours the umask. On any error the temporary file is removed
+// and path is untouched.
+func WriteFile(path string, c *Cache, opts Options) error {
+	release, err := WriteFileLocked(path, c, opts)
+	if err != nil {
+		return err
+	}
+	if err := release(); err != nil {
+		return fmt.Errorf("close cache %s: %w", path, err)
+	}
+	return nil
+}
+
+// WriteFileLocked is WriteFile that keeps the written file locked (see
+// temp.go) until release is called, so that a caller can register it
+// before gc may judge it: gc never deletes a locked file.
+func WriteFileLocked(path string, c *Cache, opts Options) (release func() error, err error) {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create cache folder: %w", err)
+		return nil, fmt.Errorf("create cache folder: %w", err)
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	f, err := os.CreateTemp(dir, tempPrefix(filepath.Base(path))+"*")
 	if err != nil {
-		return fmt.Errorf("create temporary cache file: %w", err)
+		return nil, fmt.Errorf("create temporary cache file: %w", err)
 	}
 	tmp := f.Name()
+	// The lock marks the temporary as live for gc and for other writers'
+	// clean-up; it goes with the descriptor. Blocking: a cleaner probing the
+	// lock holds it for an instant.
+	if err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("lock temporary cache file %s: %w", tmp, err)
+	}
 	defer func() {
 		if err != nil {
 			f.Close()
@@ -85,32 +110,30 @@ func WriteFile(path string, c *Cache, opts Options) (err error) {
 		}
 	}()
 	if err = Encode(f, c, opts); err != nil {
-		return fmt.Errorf("write cache %s: %w", path, err)
+		return nil, fmt.Errorf("write cache %s: %w", path, err)
 	}
 	if !opts.NoSync {
 		if err = f.Sync(); err != nil {
-			return fmt.Errorf("sync cache %s: %w", tmp, err)
+			return nil, fmt.Errorf("sync cache %s: %w", tmp, err)
 		}
 	}
-	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("chmod cache %s: %w", tmp, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("close cache %s: %w", tmp, err)
+	if err = f.Chmod(fileMode()); err != nil {
+		return nil, fmt.Errorf("chmod cache %s: %w", tmp, err)
 	}
 	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("install cache %s: %w", path, err)
+		return nil, fmt.Errorf("install cache %s: %w", path, err)
 	}
+	removeStaleTemps(path)
 	if !opts.NoSync {
 		if d, derr := os.Open(dir); derr == nil {
 			derr = d.Sync()
 			d.Close()
 			if derr != nil {
-				return fmt.Errorf("sync cache folder %s: %w", dir, derr)
+				return nil, fmt.Errorf("sync cache folder %s: %w", dir, derr)
 			}
 		}
 	}
-	return nil
+	return f.Close, nil
 }
 
 // Encode writes c as a torch zip file to f, which must be empty and positioned

@@ -33,16 +33,23 @@ func (p *plan) write(ctx context.Context, ix *Index, res *BuildResult) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := cachefmt.WriteFile(p.opts.Out, c, cachefmt.Options{NoSync: p.opts.NoSync}); err != nil {
+	// Locked until registered, so gc cannot take it for an unregistered file.
+	release, err := cachefmt.WriteFileLocked(p.opts.Out, c, cachefmt.Options{NoSync: p.opts.NoSync})
+	if err != nil {
 		return err
 	}
 	fi, err := os.Stat(p.opts.Out)
 	if err != nil {
+		release()
 		return fmt.Errorf("written cache: %w", err)
 	}
 	res.Written = true
-	return ix.PutCache(ctx, &CacheRecord{Path: p.opts.Out, Root: p.ds.Root, Split: p.ds.Split, Config: string(p.opts.Key()), Digest: digest,
+	err = ix.PutCache(ctx, &CacheRecord{Path: p.opts.Out, Root: p.ds.Root, Split: p.ds.Split, Config: string(p.opts.Key()), Digest: digest,
 		Videos: len(p.ds.Videos), Clips: res.Clips, Size: fi.Size(), CreatedUnix: c.Config.CreatedUnix, Failed: res.Failed})
+	if cerr := release(); err == nil && cerr != nil {
+		err = fmt.Errorf("close cache %s: %w", p.opts.Out, cerr)
+	}
+	return err
 }
 
 // cacheMatches: the registered cache at Out has this digest and its file is

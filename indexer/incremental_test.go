@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -199,5 +200,39 @@ func TestTouchLeavesCacheUntouched(t *testing.T) {
 	}
 	if res, _ := build(t, ix, root, nil); res.Written || res.Probed != 0 {
 		t.Errorf("after clearing pts hashes: %+v", res)
+	}
+}
+
+// TestGCSparesLiveTemporaries: gc deletes a killed write's temporary in the
+// caches folder, but not one a running write holds (the lock it takes).
+func TestGCSparesLiveTemporaries(t *testing.T) {
+	ix := openIx(t)
+	dir := t.TempDir()
+	stale := filepath.Join(dir, ".k.pt.tmp-1")
+	live := filepath.Join(dir, ".k.pt.tmp-2")
+	old := time.Now().Add(-2 * cachefmt.StaleAfter)
+	for _, p := range []string{stale, live} {
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		os.Chtimes(p, old, old)
+	}
+	f, err := os.Open(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := GC(context.Background(), ix, dir, false)
+	if err != nil || len(rep.DeletedFiles) != 1 || rep.DeletedFiles[0] != stale {
+		t.Errorf("gc with a live write: %+v %v", rep, err)
+	}
+	if _, err := os.Stat(live); err != nil {
+		t.Errorf("gc deleted the live temporary: %v", err)
+	}
+	f.Close() // the writer died
+	if rep, err := GC(context.Background(), ix, dir, false); err != nil || len(rep.DeletedFiles) != 1 || rep.DeletedFiles[0] != live {
+		t.Errorf("gc after the writer died: %+v %v", rep, err)
 	}
 }

@@ -163,7 +163,8 @@ type GCReport struct {
 
 // GC forgets index rows of files that no longer exist, unregisters caches
 // whose file is gone, and deletes files in cacheDir that are not registered
-// caches (including temporaries left by a killed write).
+// caches, and temporaries left by killed writes (never a running write's:
+// see cachefmt.Stale).
 func GC(ctx context.Context, ix *Index, cacheDir string, dryRun bool) (*GCReport, error) {
 	r := &GCReport{DryRun: dryRun, ForgottenVideos: []string{}, Unregistered: []string{}, DeletedFiles: []string{}}
 	paths, err := ix.AllPaths(ctx)
@@ -197,8 +198,15 @@ func GC(ctx context.Context, ix *Index, cacheDir string, dryRun bool) (*GCReport
 		}
 		for _, e := range ents {
 			p := filepath.Join(cacheDir, e.Name())
-			if e.Type().IsRegular() && (strings.HasSuffix(e.Name(), ".pt") || strings.Contains(e.Name(), ".tmp-")) && !registered[p] {
-				r.DeletedFiles = append(r.DeletedFiles, p)
+			switch {
+			case !e.Type().IsRegular() || registered[p]:
+			case cachefmt.IsTemp(e.Name()) || strings.HasSuffix(e.Name(), ".pt"):
+				// Only what no writer holds (a running build's temporary, or
+				// the cache it has installed but not registered yet, is live)
+				// and nobody has written to for a while.
+				if cachefmt.Stale(p) {
+					r.DeletedFiles = append(r.DeletedFiles, p)
+				}
 			}
 		}
 	}

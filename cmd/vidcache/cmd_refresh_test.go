@@ -2,12 +2,16 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/vidcache/vidcache/cachefmt"
 	"github.com/vidcache/vidcache/indexer"
 )
 
@@ -29,10 +33,12 @@ func TestGC(t *testing.T) {
 	caches := filepath.Join(home, "caches")
 	stray := filepath.Join(caches, "stray.pt")
 	tmp := filepath.Join(caches, "."+filepath.Base(cache)+".tmp-123")
+	old := time.Now().Add(-2 * cachefmt.StaleAfter) // left by an old, killed write
 	for _, p := range []string{stray, tmp} {
 		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		os.Chtimes(p, old, old)
 	}
 	gone := filepath.Join(root, "train", "abseiling", "h264-30fps.mp4")
 	if err := os.Remove(gone); err != nil {
@@ -71,5 +77,56 @@ func TestGC(t *testing.T) {
 	}
 	if _, err := os.Stat(cache); err != nil {
 		t.Errorf("gc deleted the registered cache: %v", err)
+	}
+}
+
+// TestGCDuringBuilds: gc run over and over while builds write their caches
+// into $VIDCACHE_HOME/caches never takes a running build's temporary.
+func TestGCDuringBuilds(t *testing.T) {
+	home := t.TempDir()
+	var roots []string
+	for i := 0; i < 3; i++ {
+		roots = append(roots, bigDataset(t, 1500))
+	}
+	done := make(chan struct{})
+	gcErr := make(chan string, 1)
+	go func() {
+		defer close(gcErr)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if out, err := vcProc(home, "gc").CombinedOutput(); err != nil {
+				select {
+				case gcErr <- err.Error() + ": " + string(out):
+				default:
+				}
+			}
+		}
+	}()
+	errs := make(chan string, len(roots))
+	for i, root := range roots {
+		go func() {
+			out, err := vcProc(home, "build", root, "--frames-per-clip", strconv.Itoa(4+i), "--quiet").CombinedOutput()
+			if err != nil {
+				errs <- fmt.Sprintf("build %d: %v\n%s", i, err, out)
+				return
+			}
+			errs <- ""
+		}()
+	}
+	for range roots {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
+	}
+	close(done)
+	if e := <-gcErr; e != "" {
+		t.Logf("a gc failed (allowed while builds hold the index): %s", e)
+	}
+	if r := vc(t, home, "list", "--json"); strings.Count(r.stdout, `"state":"fresh"`) != 3 {
+		t.Errorf("after the builds: %s", r.stdout)
 	}
 }
