@@ -152,8 +152,11 @@ func TestRefreshProbesSharedFilesOnce(t *testing.T) {
 
 	// gc: the cache files are registered; a stray file and a vanished video go.
 	os.Remove(filepath.Join(root, "train/abseiling/new.mp4"))
-	os.WriteFile(filepath.Join(dir, "stray.pt"), []byte("x"), 0o644)
-	os.WriteFile(filepath.Join(dir, ".c4.pt.tmp-123"), []byte("x"), 0o644)
+	old := time.Now().Add(-2 * cachefmt.StaleAfter) // left by an old, killed write
+	for _, name := range []string{"stray.pt", ".c4.pt.tmp-123"} {
+		os.WriteFile(filepath.Join(dir, name), []byte("x"), 0o644)
+		os.Chtimes(filepath.Join(dir, name), old, old)
+	}
 	g, err := GC(ctx, ix, dir, true)
 	if err != nil || len(g.ForgottenVideos) != 1 || len(g.DeletedFiles) != 2 {
 		t.Fatalf("gc --dry-run: %+v %v", g, err)
