@@ -273,13 +273,7 @@ func reportBuild(e *env, f *buildFlags, res *indexer.BuildResult) error {
 		}
 		sort.Strings(classes)
 		fmt.Fprintf(e.stderr, "failed: %s\n", strings.Join(classes, ", "))
-		for i, fv := range res.FailedAt {
-			if i == 10 && !f.verbose {
-				fmt.Fprintf(e.stderr, "  … and %d more (--json lists all)\n", len(res.FailedAt)-10)
-				break
-			}
-			fmt.Fprintf(e.stderr, "  %s: %s: %s\n", fv.Path, fv.Status, fv.Error)
-		}
+		listFailed(e, res.FailedAt, f.verbose, "", "--json")
 	}
 	return nil
 }

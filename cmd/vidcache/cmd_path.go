@@ -101,17 +101,23 @@ func failedCount(r *pathReport) int {
 	return len(r.Status.Failed)
 }
 
-// failedLines lists the failed videos (the first 10 unless verbose).
+// failedLines lists the failed videos of a path report.
 func failedLines(e *env, r *pathReport, verbose bool) {
 	failed := r.Status.Failed
 	if r.Build != nil {
 		failed = r.Build.FailedAt
 	}
+	listFailed(e, failed, verbose, "failed ", "--verbose")
+}
+
+// listFailed writes one line per failed video to stderr (the first 10
+// unless verbose; more names the option that lists them all).
+func listFailed(e *env, failed []indexer.FailedVideo, verbose bool, prefix, more string) {
 	for i, fv := range failed {
 		if i == 10 && !verbose {
-			fmt.Fprintf(e.stderr, "  … and %d more (--verbose lists all)\n", len(failed)-10)
+			fmt.Fprintf(e.stderr, "  … and %d more (%s lists all)\n", len(failed)-10, more)
 			break
 		}
-		fmt.Fprintf(e.stderr, "  failed %s: %s: %s\n", fv.Path, fv.Status, strings.TrimSpace(fv.Error))
+		fmt.Fprintf(e.stderr, "  %s%s: %s: %s\n", prefix, fv.Path, fv.Status, strings.TrimSpace(fv.Error))
 	}
 }

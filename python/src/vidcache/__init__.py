@@ -69,14 +69,15 @@ class StaleCache(CacheError):
     """The dataset on disk no longer holds the videos the cache lists."""
 
 
+def _major_minor(version):
+    """(major, minor) of a version string such as "0.27.0+debian" or "0.14.1a0"."""
+    return tuple(int("".join(c for c in p if c.isdigit()) or 0) for p in version.split("+")[0].split(".")[:2])
+
+
 def _tv_version():
     import torchvision
 
-    parts = []
-    for p in torchvision.__version__.split("+")[0].split(".")[:2]:
-        digits = "".join(c for c in p if c.isdigit())
-        parts.append(int(digits or 0))
-    return tuple(parts), torchvision.__version__
+    return _major_minor(torchvision.__version__), torchvision.__version__
 
 
 def required_target(torchvision_version=None):
@@ -84,7 +85,7 @@ def required_target(torchvision_version=None):
     if torchvision_version is None:
         v, _ = _tv_version()
     else:
-        v = tuple(int("".join(c for c in p if c.isdigit()) or 0) for p in torchvision_version.split("+")[0].split(".")[:2])
+        v = _major_minor(torchvision_version)
     return TARGET_TORCHVISION if v >= (0, 26) else TARGET_PYAV
 
 
