@@ -82,6 +82,9 @@ type Options struct {
 	// never looked at; neither step reports errors). TestShortcutsMatchReference
 	// compares both on every fixture.
 	Reference bool
+	// FullRead reads every byte FFmpeg asks for: no header-only reading
+	// (see fileIO). The results are the same; this is for comparisons.
+	FullRead bool
 }
 
 // Result is what one probe learned.
@@ -102,6 +105,11 @@ type Result struct {
 	Demuxed  bool // torchvision's packet path (the "Lavc" rule) applies
 	Streams  int
 	Duration time.Duration // wall time of the probe
+	// BytesRead is how many bytes of the file the probe read.
+	BytesRead int64
+	// HeaderOnly says sample payloads were served as placeholders (see
+	// fileIO): only the container's structure was read.
+	HeaderOnly bool
 	// StreamInfo says whether avformat_find_stream_info ran.
 	StreamInfo bool
 }
@@ -153,7 +161,7 @@ func Probe(ctx context.Context, path string, opts Options) (*Result, error) {
 
 	r := &Result{}
 	if opts.Mode == ModeScan {
-		probeScan(path, ii, r)
+		probeScan(path, opts, ii, r)
 	} else {
 		probe(path, opts, ii, r)
 		r.Frames = len(r.Pts)
@@ -180,13 +188,23 @@ func probe(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 	defer fc.Free()
 	fc.SetFlags(fc.Flags().Add(astiav.FormatContextFlagGenPts))
 	fc.SetIOInterrupter(ii)
-	if err := fc.OpenInput(path, nil, nil); err != nil {
-		r.Status, r.Err = StatusOpenFailed, "open: "+err.Error()
+	// Header-only reading (fast mode only: exact decodes every payload).
+	f, ok := open(fc, path, opts, opts.Mode == ModeFast && !opts.FullRead, false, r)
+	if !ok {
 		return
 	}
+	if f != nil {
+		defer f.close()
+	}
 	defer fc.CloseInput()
+	if f != nil {
+		defer func() { r.BytesRead = f.bytesRead() }()
+	}
 	if opts.Reference || !headerComplete(fc) {
 		r.StreamInfo = true
+		// Stream info decodes frames, and without NOPARSE the parsers read
+		// every payload: real bytes from here on.
+		f.setMasking(false)
 		if err := fc.FindStreamInfo(nil); err != nil {
 			r.Status, r.Err = StatusOpenFailed, "find stream info: "+err.Error()
 			return
@@ -217,6 +235,10 @@ func probe(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 	r.Codec = cp.CodecID().Name()
 	r.Width, r.Height = cp.Width(), cp.Height()
 	r.Demuxed = bytes.Contains(streams[0].CodecParameters().ExtraData(), []byte("Lavc"))
+	if hasDV(streams) {
+		f.setMasking(false)
+	}
+	r.HeaderOnly = f.masking()
 	// Other streams are discarded before the first packet is read (when
 	// stream info was skipped), so the demuxer skips their data entirely.
 	for _, s := range streams {
@@ -242,6 +264,51 @@ func probe(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 	}
 	slices.Sort(pts)
 	r.Status, r.Pts = StatusOK, pts
+}
+
+// open opens path into fc: through FFmpeg's file protocol for Reference,
+// otherwise through vidcache's fileIO, planning header-only reading when
+// headerOnly (with scan's duration guard when checkDurations). It fills r
+// and reports false on failure; the returned fileIO (nil for Reference) is
+// the caller's to close after fc.CloseInput.
+func open(fc *astiav.FormatContext, path string, opts Options, headerOnly, checkDurations bool, r *Result) (*fileIO, bool) {
+	if opts.Reference {
+		if err := fc.OpenInput(path, nil, nil); err != nil {
+			r.Status, r.Err = StatusOpenFailed, "open: "+err.Error()
+			return nil, false
+		}
+		return nil, true
+	}
+	bufSize := 32 << 10 // the file protocol's
+	f, err := openFile(path, bufSize)
+	if err != nil {
+		r.Status, r.Err = StatusOpenFailed, "open: "+err.Error()
+		return nil, false
+	}
+	mask := false
+	if headerOnly && f.planMask(checkDurations) {
+		mask = true
+		f.setBufSize(ioBufSize)
+	}
+	if err := openInput(fc, path, f, mask); err != nil {
+		r.BytesRead = f.bytesRead()
+		f.close()
+		r.Status, r.Err = StatusOpenFailed, "open: "+err.Error()
+		return nil, false
+	}
+	return f, true
+}
+
+// hasDV: the MOV demuxer splits DV payloads into packets itself, so their
+// bytes decide the packets.
+func hasDV(streams []*astiav.Stream) bool {
+	for _, s := range streams {
+		switch s.CodecParameters().CodecID() {
+		case astiav.CodecIDDvvideo, astiav.CodecIDDvaudio:
+			return true
+		}
+	}
+	return false
 }
 
 func firstVideo(streams []*astiav.Stream) *astiav.Stream {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -229,4 +230,36 @@ func TestCancelDuringReturn(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestProbeRefusesNonRegularAtOpen: a FIFO (or a directory) put in a video's
+// place after the walk fails at open with the cause instead of blocking in
+// open(2) — the descriptor, not the path, is checked — in every mode.
+func TestProbeRefusesNonRegularAtOpen(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "swapped.mp4")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Skipf("no FIFOs here: %v", err)
+	}
+	sub := filepath.Join(dir, "dir.mp4")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, sub} {
+		for _, mode := range []Mode{ModeFast, ModeExact, ModeScan} {
+			done := make(chan *Result, 1)
+			go func() {
+				r, _ := Probe(context.Background(), p, Options{Mode: mode, Timeout: time.Second})
+				done <- r
+			}()
+			select {
+			case r := <-done:
+				if r.Status != StatusOpenFailed || !strings.Contains(r.Err, "not a regular file") {
+					t.Errorf("%s (%s): %s %q", p, mode, r.Status, r.Err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%s (%s): the probe blocked", p, mode)
+			}
+		}
+	}
 }

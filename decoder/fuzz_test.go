@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -50,6 +51,20 @@ func checkFuzzProbe(t *testing.T, p string, mode Mode) {
 	}
 	if time.Since(start) > 10*time.Second {
 		t.Fatalf("probe took %v despite the 5s limit", time.Since(start))
+	}
+	// Header-only reading must not change anything (differential check).
+	if mode != ModeExact {
+		full, err := Probe(context.Background(), p, Options{Mode: mode, Timeout: 5 * time.Second, FullRead: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != StatusTimeout && full.Status != StatusTimeout {
+			a, b := *r, *full
+			a.Duration, b.Duration, a.BytesRead, b.BytesRead, a.HeaderOnly, b.HeaderOnly = 0, 0, 0, 0, false, false
+			if !reflect.DeepEqual(a, b) {
+				t.Fatalf("%s: header-only reading changes the result:\n full %+v\nquick %+v", mode, b, a)
+			}
+		}
 	}
 	switch r.Status {
 	case StatusOK, StatusOpenFailed, StatusNoVideo, StatusReadError, StatusDecodeError, StatusTimeout:

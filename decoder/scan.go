@@ -74,7 +74,7 @@ import (
 //     string, and Python's surrogate-escaped str does not convert.
 //
 // Every failure is one torchvision 0.27 raises on; the Result says why.
-func probeScan(path string, ii *astiav.IOInterrupter, r *Result) {
+func probeScan(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 	if !utf8.ValidString(path) {
 		// Python hands such a path over as a str with lone surrogates
 		// (surrogateescape), which torchcodec's C++ binding cannot convert.
@@ -88,12 +88,20 @@ func probeScan(path string, ii *astiav.IOInterrupter, r *Result) {
 	}
 	defer fc.Free()
 	fc.SetIOInterrupter(ii)
-	if err := fc.OpenInput(path, nil, nil); err != nil {
-		r.Status, r.Err = StatusOpenFailed, "open: "+err.Error()
+	f, ok := open(fc, path, opts, !opts.FullRead, true, r)
+	if !ok {
 		return
 	}
+	if f != nil {
+		defer f.close()
+	}
 	defer fc.CloseInput()
+	if f != nil {
+		defer func() { r.BytesRead = f.bytesRead() }()
+	}
 	r.StreamInfo = true
+	// Stream info decodes the first frames: real bytes.
+	f.setMasking(false)
 	if err := fc.FindStreamInfo(nil); err != nil {
 		r.Status, r.Err = StatusOpenFailed, "find stream info: "+err.Error()
 		return
@@ -111,6 +119,16 @@ func probeScan(path string, ii *astiav.IOInterrupter, r *Result) {
 	r.Codec = cp.CodecID().Name()
 	r.Width, r.Height = cp.Width(), cp.Height()
 	r.Stream = vs.Index()
+	// The scan runs the parsers torchcodec's FFmpeg runs. With header-only
+	// reading they see placeholder payloads, which is safe where they cannot
+	// change a packet's count or timestamps: not for codecs the MOV demuxer
+	// parses in full (packets may be split or merged), not for DV (demuxed
+	// from the payload); durations the parser could fill in were excluded
+	// by planMask's guard.
+	if !hasDV(streams) && !fullParse(cp.CodecID()) {
+		f.setMasking(true)
+	}
+	r.HeaderOnly = f.masking()
 
 	var n, begin, end C.int64_t
 	var where C.int
@@ -146,6 +164,16 @@ func probeScan(path string, ii *astiav.IOInterrupter, r *Result) {
 		}
 	}
 	r.Status = StatusOK
+}
+
+// fullParse: video codecs FFmpeg 9's MOV demuxer marks AVSTREAM_PARSE_FULL
+// (mov_finalize_stsd_codec), whose parser output depends on the payload.
+func fullParse(id astiav.CodecID) bool {
+	switch id {
+	case astiav.CodecIDMpeg1Video, astiav.CodecIDVc1, astiav.CodecIDVp8, astiav.CodecIDVp9:
+		return true
+	}
+	return false
 }
 
 // openDecoder opens (and frees) a decoder for the stream, as torchcodec's

@@ -63,7 +63,7 @@ func fixtures(t *testing.T) []string {
 func TestShortcutsMatchReference(t *testing.T) {
 	skipped := 0
 	for _, f := range fixtures(t) {
-		for _, mode := range []Mode{ModeFast, ModeExact} {
+		for _, mode := range []Mode{ModeFast, ModeExact, ModeScan} {
 			full, err := Probe(context.Background(), f, Options{Mode: mode, Reference: true})
 			if err != nil {
 				t.Fatal(err)
@@ -77,6 +77,7 @@ func TestShortcutsMatchReference(t *testing.T) {
 			}
 			full.Duration, quick.Duration = 0, 0
 			full.StreamInfo, quick.StreamInfo = false, false
+			quick.BytesRead, quick.HeaderOnly = 0, false
 			if !reflect.DeepEqual(full, quick) {
 				t.Errorf("%s (%s): the shortcuts change the result:\n full %+v\nquick %+v", f, mode, full, quick)
 			}
@@ -84,5 +85,52 @@ func TestShortcutsMatchReference(t *testing.T) {
 	}
 	if skipped < 20 {
 		t.Errorf("stream info skipped only %d times", skipped)
+	}
+}
+
+// TestHeaderOnlyMatchesFullRead: header-only reading (sample payloads served
+// as placeholders) gives exactly the result of reading every byte, for both
+// modes that use it, on every fixture; it is in fact used for the plain
+// MP4s, and then reads a small part of the file.
+func TestHeaderOnlyMatchesFullRead(t *testing.T) {
+	used := map[Mode]int{}
+	for _, f := range fixtures(t) {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mode := range []Mode{ModeFast, ModeScan} {
+			full, err := Probe(context.Background(), f, Options{Mode: mode, FullRead: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			quick, err := Probe(context.Background(), f, Options{Mode: mode})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if full.HeaderOnly {
+				t.Errorf("%s (%s): FullRead read header-only", f, mode)
+			}
+			if quick.HeaderOnly {
+				used[mode]++
+				if quick.BytesRead > fi.Size()/10 && fi.Size() > 256<<10 {
+					t.Errorf("%s (%s): header-only read %d of %d bytes", f, mode, quick.BytesRead, fi.Size())
+				}
+			}
+			if quick.BytesRead > full.BytesRead && fi.Size() > 256<<10 {
+				t.Errorf("%s (%s): header-only read %d bytes, the full read %d", f, mode, quick.BytesRead, full.BytesRead)
+			}
+			full.Duration, quick.Duration = 0, 0
+			full.BytesRead, quick.BytesRead = 0, 0
+			quick.HeaderOnly = false
+			if !reflect.DeepEqual(full, quick) {
+				t.Errorf("%s (%s): header-only reading changes the result:\n full %+v\nquick %+v", f, mode, full, quick)
+			}
+		}
+	}
+	for _, mode := range []Mode{ModeFast, ModeScan} {
+		if used[mode] < 10 {
+			t.Errorf("%s: header-only reading used for only %d fixtures", mode, used[mode])
+		}
 	}
 }

@@ -66,6 +66,8 @@ type BuildResult struct {
 	Frames   int64           `json:"frames"`
 	Warnings []string        `json:"warnings,omitempty"`
 	FailedAt []FailedVideo   `json:"failed_videos"`
+	// What the probes of this build read (nothing when nothing was probed).
+	IOStats
 }
 
 // FailedVideo names a video that gave no timestamps, and why.
@@ -130,13 +132,16 @@ func Build(ctx context.Context, ix *Index, opts BuildOptions) (*BuildResult, err
 		return nil, err
 	}
 	t0 := time.Now()
-	probed, err := probeEntries(ctx, ix, p.todo, &p.opts, p.ffmpeg, p.hashes, func(k int, r *Row) { p.stored(p.todoIdx[k], nil, r) })
+	var io IOStats
+	probed, err := probeEntries(ctx, ix, p.todo, &p.opts, p.ffmpeg, p.hashes, &io, func(k int, r *Row) { p.stored(p.todoIdx[k], nil, r) })
 	if probed > 0 {
-		p.opts.Log.Debug("probed", "videos", probed, "mode", p.opts.Mode, "jobs", p.opts.Jobs, "seconds", time.Since(t0).Seconds())
+		p.opts.Log.Debug("probed", "videos", probed, "mode", p.opts.Mode, "jobs", p.opts.Jobs, "seconds", time.Since(t0).Seconds(),
+			"bytes_read", io.BytesRead, "bytes_probed", io.BytesProbed, "header_only", io.HeaderOnly)
 	}
 	p.todo, p.todoIdx = nil, nil // done with: the cache is written from p.videos
 	res := p.result()
 	res.Probed = probed
+	res.IOStats = io
 	if p.opts.Shards > 0 {
 		// A shard only fills its index; `merge` and a final build make the cache.
 		res.Cache, res.DB, res.Videos = "", ix.Path(), p.shardVideos

@@ -3,6 +3,7 @@ package indexer
 import (
 	"context"
 	_ "embed"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -15,7 +16,9 @@ import (
 // what is done. Each committed row goes to stored with its position in todo
 // (its timestamp blob dropped, its pts hash set); it returns how many there
 // were.
-func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOptions, ffmpeg string, hashes map[string]string, stored func(k int, r *Row)) (int, error) {
+//
+// With io non-nil, what the probes read is added to it.
+func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOptions, ffmpeg string, hashes map[string]string, io *IOStats, stored func(k int, r *Row)) (int, error) {
 	if len(todo) == 0 {
 		return 0, nil
 	}
@@ -48,6 +51,9 @@ func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOpti
 				pr, err := decoder.Probe(wctx, e.Path, decoder.Options{Mode: opts.probeMode(), Timeout: opts.Timeout})
 				if err != nil {
 					return err // cancelled
+				}
+				if io != nil {
+					io.add(pr, e.Size)
 				}
 				r := probeRow(e, pr, opts.probeMode(), ffmpeg)
 				r.Hash = hashes[e.Path]
@@ -130,5 +136,24 @@ func probeRow(e *Entry, pr *decoder.Result, mode decoder.Mode, ffmpeg string) *R
 		Status: pr.Status, Error: oneLine(pr.Err), FPS: pr.FPS,
 		TBNum: pr.TBNum, TBDen: pr.TBDen, Codec: pr.Codec, Width: pr.Width, Height: pr.Height,
 		Frames: pr.Frames, Pts: encodePts(pr.Pts), Mode: string(mode), FFmpeg: ffmpeg, Probed: nowUnix(),
+	}
+}
+
+// IOStats is what probing read from the video files.
+type IOStats struct {
+	// BytesRead is the bytes the probes read from video files (placeholders
+	// for skipped sample payloads not counted).
+	BytesRead int64 `json:"bytes_read"`
+	// BytesProbed is the probed files' total size.
+	BytesProbed int64 `json:"bytes_probed"`
+	// HeaderOnly counts the probes that read only the container's structure.
+	HeaderOnly int64 `json:"header_only"`
+}
+
+func (s *IOStats) add(r *decoder.Result, size int64) {
+	atomic.AddInt64(&s.BytesRead, r.BytesRead)
+	atomic.AddInt64(&s.BytesProbed, size)
+	if r.HeaderOnly {
+		atomic.AddInt64(&s.HeaderOnly, 1)
 	}
 }

@@ -1,0 +1,583 @@
+package decoder
+
+// #cgo pkg-config: libavformat libavcodec libavutil
+// #include <errno.h>
+// #include <fcntl.h>
+// #include <string.h>
+// #include <sys/stat.h>
+// #include <unistd.h>
+// #include <libavformat/avformat.h>
+//
+// // vc_io is the state behind vidcache's AVIOContext over one video file.
+// // Reads are served from the descriptor with pread, except inside the
+// // masked ranges (sorted, disjoint [start, end) pairs) while masking is on,
+// // where they return zero bytes without touching the disk.
+// typedef struct vc_io {
+//   int fd;
+//   int64_t pos;
+//   int64_t *mask;
+//   int nmask;
+//   int masking;
+//   int64_t bytes;  // bytes read from the file
+//   int64_t masked; // bytes served as placeholders
+//   AVIOInterruptCB *icb;
+//   // A range already read (the moov box, read once for the mask's guard),
+//   // served from memory.
+//   int64_t hold_start, hold_end;
+//   uint8_t *hold;
+// } vc_io;
+//
+// // vc_read behaves like FFmpeg's file protocol (read; 0 bytes is
+// // AVERROR_EOF; the interrupt callback checked first), at vc->pos.
+// static int vc_read(void *opaque, uint8_t *buf, int size) {
+//   vc_io *vc = opaque;
+//   int done = 0;
+//   if (vc->icb && vc->icb->callback && vc->icb->callback(vc->icb->opaque))
+//     return AVERROR_EXIT;
+//   while (done < size) {
+//     int64_t p = vc->pos;
+//     int64_t want = size - done;
+//     int hole = 0;
+//     if (vc->masking) {
+//       // The first range that ends after p: binary search.
+//       int lo = 0, hi = vc->nmask;
+//       while (lo < hi) {
+//         int mid = (lo + hi) / 2;
+//         if (vc->mask[2 * mid + 1] <= p) lo = mid + 1; else hi = mid;
+//       }
+//       if (lo < vc->nmask) {
+//         int64_t s = vc->mask[2 * lo], e = vc->mask[2 * lo + 1];
+//         if (s <= p) {
+//           hole = 1;
+//           if (e - p < want) want = e - p;
+//         } else if (s - p < want) {
+//           want = s - p;
+//         }
+//       }
+//     }
+//     if (!hole && vc->hold && p >= vc->hold_start && p < vc->hold_end) {
+//       int64_t n = vc->hold_end - p;
+//       if (n > want) n = want;
+//       memcpy(buf + done, vc->hold + (p - vc->hold_start), n);
+//       vc->pos += n;
+//       done += n;
+//       continue;
+//     }
+//     if (!hole && vc->hold && p < vc->hold_start && vc->hold_start - p < want)
+//       want = vc->hold_start - p;
+//     if (hole) {
+//       memset(buf + done, 0, want);
+//       vc->masked += want;
+//       vc->pos += want;
+//       done += want;
+//       continue;
+//     }
+//     ssize_t n;
+//     do {
+//       n = pread(vc->fd, buf + done, want, p);
+//     } while (n < 0 && errno == EINTR);
+//     if (n < 0) {
+//       if (done > 0)
+//         break;
+//       return AVERROR(errno);
+//     }
+//     vc->bytes += n;
+//     vc->pos += n;
+//     done += n;
+//     if (n < want)
+//       break; // end of file
+//   }
+//   if (done == 0 && size > 0)
+//     return AVERROR_EOF;
+//   return done;
+// }
+//
+// // vc_seek is the file protocol's seek: AVSEEK_SIZE is fstat's size,
+// // otherwise lseek's arithmetic (past the end allowed, negative refused).
+// static int64_t vc_seek(void *opaque, int64_t offset, int whence) {
+//   vc_io *vc = opaque;
+//   struct stat st;
+//   int64_t np;
+//   whence &= ~AVSEEK_FORCE;
+//   if (whence == AVSEEK_SIZE) {
+//     if (fstat(vc->fd, &st) < 0)
+//       return AVERROR(errno);
+//     return S_ISFIFO(st.st_mode) ? 0 : st.st_size;
+//   }
+//   switch (whence) {
+//   case SEEK_SET: np = offset; break;
+//   case SEEK_CUR: np = vc->pos + offset; break;
+//   case SEEK_END:
+//     if (fstat(vc->fd, &st) < 0)
+//       return AVERROR(errno);
+//     np = st.st_size + offset;
+//     break;
+//   default: return AVERROR(EINVAL);
+//   }
+//   if (np < 0)
+//     return AVERROR(EINVAL);
+//   vc->pos = np;
+//   return np;
+// }
+//
+// // vc_open opens path without blocking (a FIFO or device put in a video's
+// // place must not hang the probe) and refuses anything but a regular file,
+// // checked on the opened descriptor. *size is the file's size.
+// // Returns 0, AVERROR(errno), or 1 for "not a regular file".
+// static int vc_open(const char *path, int *fd, int64_t *size) {
+//   struct stat st;
+//   int f = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+//   if (f < 0)
+//     return AVERROR(errno);
+//   if (fstat(f, &st) < 0) {
+//     int e = errno;
+//     close(f);
+//     return AVERROR(e);
+//   }
+//   if (!S_ISREG(st.st_mode)) {
+//     close(f);
+//     return 1;
+//   }
+//   // Payloads are skipped: readahead would pull them in anyway.
+//   posix_fadvise(f, 0, 0, POSIX_FADV_RANDOM);
+//   *fd = f;
+//   *size = st.st_size;
+//   return 0;
+// }
+//
+// // vc_set_masking turns the placeholders on or off, dropping what the
+// // AVIOContext has buffered so that no byte read under the other setting is
+// // returned afterwards.
+// static void vc_set_masking(AVIOContext *pb, vc_io *vc, int on) {
+//   int64_t logical;
+//   if (vc->masking == on)
+//     return;
+//   logical = pb->pos - (pb->buf_end - pb->buf_ptr);
+//   pb->buf_ptr = pb->buf_end = pb->buffer;
+//   pb->pos = logical;
+//   vc->pos = logical;
+//   vc->masking = on;
+// }
+//
+// static AVIOContext *vc_avio(vc_io *vc, int bufsize) {
+//   unsigned char *buf = av_malloc(bufsize);
+//   AVIOContext *pb;
+//   if (!buf)
+//     return NULL;
+//   pb = avio_alloc_context(buf, bufsize, 0, vc, vc_read, NULL, vc_seek);
+//   if (!pb) {
+//     av_free(buf);
+//     return NULL;
+//   }
+//   pb->seekable = AVIO_SEEKABLE_NORMAL;
+//   return pb;
+// }
+//
+// static void vc_avio_free(AVIOContext *pb) {
+//   if (!pb)
+//     return;
+//   av_freep(&pb->buffer);
+//   avio_context_free(&pb);
+// }
+//
+// // vc_open_input does what avformat_open_input does with a caller's pb,
+// // in two steps so that masking can start after the format probe: the probe
+// // (av_probe_input_buffer2, as init_input calls it) always sees real bytes.
+// // On failure *ps is freed and NULL, as with avformat_open_input.
+// static int vc_open_input(AVFormatContext **ps, const char *url, AVIOContext *pb, vc_io *vc, int mask_header) {
+//   const AVInputFormat *fmt = NULL;
+//   AVFormatContext *s = *ps;
+//   int score, ret;
+//   s->pb = pb;
+//   vc->icb = &s->interrupt_callback;
+//   score = av_probe_input_buffer2(pb, &fmt, url, s, 0, s->format_probesize);
+//   if (score < 0) {
+//     avformat_free_context(s);
+//     *ps = NULL;
+//     return score;
+//   }
+//   vc->masking = mask_header;
+//   ret = avformat_open_input(ps, url, fmt, NULL);
+//   if (ret >= 0)
+//     (*ps)->probe_score = score;
+//   return ret;
+// }
+import "C"
+
+import (
+	"encoding/binary"
+	"errors"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/asticode/go-astiav"
+)
+
+// errNotRegular is a video path that is not a regular file at open time.
+var errNotRegular = errors.New("not a regular file")
+
+// fileIO is vidcache's own AVIOContext over one video file. It opens the file
+// with O_NONBLOCK and checks the opened descriptor is a regular file (a FIFO
+// put in a video's place between the walk and the probe fails instead of
+// blocking), counts the bytes read, and — header-only probing — can serve
+// sample payloads as zero bytes without reading them.
+//
+// Header-only probing applies to ISO BMFF files (MP4, MOV, M4V, 3GP) whose
+// top level is nothing but ftyp/moov/mdat and padding boxes: no fragments
+// (moof), no items (meta), nothing the demuxer would read as structure from
+// inside an mdat. Every byte inside an mdat's payload is then either a sample
+// payload or never read by the demuxer at all, and the MOV demuxer takes
+// every timestamp, duration and flag from moov's sample tables: masking the
+// payloads changes the packets' bytes, never their timestamps or order. The
+// format probe always reads real bytes (probing runs before masking starts),
+// and so does avformat_find_stream_info, which decodes a few frames (mask off
+// around it). Masked ranges are clipped to the file's size: reads past the
+// end are EOF exactly as before, so truncated files fail where they failed.
+// What changes: an I/O error inside a payload no longer fails the probe.
+// TestHeaderOnlyMatchesFullRead compares both on every fixture.
+type fileIO struct {
+	vc      *C.vc_io
+	pb      *C.AVIOContext
+	size    int64
+	bufSize int
+}
+
+// ioBufSize is the AVIOContext buffer for header-only reading. The file
+// protocol uses 32 KiB, and the format probe (2 KiB at first) fills a whole
+// buffer with real bytes: with the index at the end that is mdat payload.
+// With payloads skipped, reads are the header's, and a small buffer reads
+// little beyond it. The buffer size changes how reads are split, never what
+// they return.
+const ioBufSize = 4 << 10
+
+// openFile opens path for a probe. The caller must close it after the format
+// context is closed.
+func openFile(path string, bufSize int) (*fileIO, error) {
+	if bufSize <= 0 {
+		bufSize = 32 << 10
+	}
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	var fd C.int
+	var size C.int64_t
+	switch ret := C.vc_open(cpath, &fd, &size); {
+	case ret == 1:
+		return nil, errNotRegular
+	case ret < 0:
+		return nil, astiav.Error(ret)
+	}
+	vc := (*C.vc_io)(C.calloc(1, C.sizeof_vc_io))
+	if vc == nil {
+		C.close(fd)
+		return nil, errors.New("out of memory")
+	}
+	vc.fd = fd
+	return &fileIO{vc: vc, size: int64(size), bufSize: bufSize}, nil
+}
+
+// setBufSize sets the AVIOContext's buffer size; before openInput only.
+func (f *fileIO) setBufSize(n int) { f.bufSize = n }
+
+// planMask reads the file's top-level boxes and, when header-only probing
+// is safe (see fileIO), sets the mdat payloads as the masked ranges. It
+// reports whether it did.
+//
+// With checkDurations (torchcodec's scan, where FFmpeg fills in a packet
+// duration of zero from the parser's view of the payload), the moov box is
+// read (and kept, so the demuxer does not read it again) and every video
+// track must have a positive duration for every sample (see
+// sampleDurationsPositive).
+func (f *fileIO) planMask(checkDurations bool) bool {
+	ranges, moov, ok := mdatPayloads(f.pread, f.size)
+	if !ok || len(ranges) == 0 {
+		return false
+	}
+	if checkDurations {
+		n := moov[1] - moov[0]
+		if n > maxHeldMoov {
+			return false
+		}
+		hold := C.malloc(C.size_t(n))
+		if hold == nil {
+			return false
+		}
+		buf := unsafe.Slice((*byte)(hold), n)
+		got, err := f.pread(buf, moov[0])
+		if err != nil || int64(got) != n || !sampleDurationsPositive(buf) {
+			C.free(hold)
+			return false
+		}
+		f.vc.hold, f.vc.hold_start, f.vc.hold_end = (*C.uint8_t)(hold), C.int64_t(moov[0]), C.int64_t(moov[1])
+	}
+	m := (*C.int64_t)(C.malloc(C.size_t(len(ranges)) * 8))
+	if m == nil {
+		return false
+	}
+	copy(unsafe.Slice((*int64)(unsafe.Pointer(m)), len(ranges)), ranges)
+	f.vc.mask, f.vc.nmask = m, C.int(len(ranges)/2)
+	return true
+}
+
+// maxHeldMoov bounds the moov box planMask reads for its guard.
+const maxHeldMoov = 64 << 20
+
+func (f *fileIO) pread(buf []byte, off int64) (int, error) {
+	if len(buf) == 0 {
+		return 0, nil
+	}
+	n := C.pread(f.vc.fd, unsafe.Pointer(&buf[0]), C.size_t(len(buf)), C.off_t(off))
+	if n < 0 {
+		return 0, errors.New("pread failed")
+	}
+	f.vc.bytes += C.int64_t(n)
+	return int(n), nil
+}
+
+// setMasking turns the placeholders on or off (no-op without a mask).
+func (f *fileIO) setMasking(on bool) {
+	if f == nil || f.vc.nmask == 0 {
+		return
+	}
+	m := C.int(0)
+	if on {
+		m = 1
+	}
+	C.vc_set_masking(f.pb, f.vc, m)
+}
+
+// masking reports whether placeholders are being served.
+func (f *fileIO) masking() bool { return f != nil && f.vc.masking != 0 }
+
+// bytesRead is how many bytes were read from the file so far.
+func (f *fileIO) bytesRead() int64 {
+	if f == nil || f.vc == nil {
+		return 0
+	}
+	return int64(f.vc.bytes)
+}
+
+func (f *fileIO) close() {
+	if f.pb != nil {
+		C.vc_avio_free(f.pb)
+		f.pb = nil
+	}
+	if f.vc != nil {
+		C.close(f.vc.fd)
+		C.free(unsafe.Pointer(f.vc.mask))
+		C.free(unsafe.Pointer(f.vc.hold))
+		totalBytesRead.Add(int64(f.vc.bytes))
+		C.free(unsafe.Pointer(f.vc))
+		f.vc = nil
+	}
+}
+
+// openInput opens fc on f as avformat_open_input would open path, the
+// format probe on real bytes; with maskHeader, payloads are masked while
+// the header is read.
+func openInput(fc *astiav.FormatContext, path string, f *fileIO, maskHeader bool) error {
+	f.pb = C.vc_avio(f.vc, C.int(f.bufSize))
+	if f.pb == nil {
+		return errors.New("cannot allocate an I/O context")
+	}
+	curl := C.CString(path)
+	defer C.free(unsafe.Pointer(curl))
+	m := C.int(0)
+	if maskHeader && f.vc.nmask > 0 {
+		m = 1
+	}
+	// The pointer field inside go-astiav's FormatContext (see
+	// rawFormatContext): on failure FFmpeg frees the context and sets it to
+	// NULL, which go-astiav then sees as freed, as after its own OpenInput.
+	ps := (**C.AVFormatContext)(unsafe.Pointer(fc))
+	if ret := C.vc_open_input(ps, curl, f.pb, f.vc, m); ret < 0 {
+		return astiav.Error(ret)
+	}
+	return nil
+}
+
+// Top-level ISO BMFF boxes that header-only probing accepts: the header,
+// the media data, and padding. Anything else — moof (fragments), meta
+// (items), sidx, mfra, a type FFmpeg might treat specially — means the file
+// is read in full.
+var plainBoxes = map[string]bool{"ftyp": true, "moov": true, "mdat": true, "free": true, "skip": true, "wide": true}
+
+// maxTopBoxes bounds the top-level walk.
+const maxTopBoxes = 64
+
+// mdatPayloads walks the top-level boxes with read (pread-like) and returns
+// the payload ranges of the mdat boxes as [start, end) pairs clipped to
+// size, or ok=false when the file is not a plain, unfragmented ISO BMFF file
+// with one moov. It refuses every ambiguous layout (sizes below the header,
+// a 64-bit size below 16, size 0 anywhere but on a last mdat).
+func mdatPayloads(read func([]byte, int64) (int, error), size int64) (ranges []int64, moov [2]int64, ok bool) {
+	var hdr [16]byte
+	moovs := 0
+	for pos, n := int64(0), 0; pos < size; n++ {
+		if n == maxTopBoxes || size-pos < 8 {
+			return nil, moov, false
+		}
+		got, err := read(hdr[:], pos)
+		if err != nil || got < 8 {
+			return nil, moov, false
+		}
+		boxSize := int64(binary.BigEndian.Uint32(hdr[0:4]))
+		typ := string(hdr[4:8])
+		head := int64(8)
+		switch boxSize {
+		case 0: // to the end of the file
+			boxSize = size - pos
+		case 1:
+			if got < 16 {
+				return nil, moov, false
+			}
+			large := binary.BigEndian.Uint64(hdr[8:16])
+			if large < 16 || large > 1<<62 {
+				return nil, moov, false
+			}
+			boxSize, head = int64(large), 16
+		}
+		if boxSize < head || !plainBoxes[typ] {
+			return nil, moov, false
+		}
+		end := pos + boxSize
+		if end > size || end < pos {
+			end = size // a truncated last box
+		}
+		if typ == "moov" {
+			moovs++
+			moov = [2]int64{pos, end}
+		}
+		if typ == "mdat" && pos+head < end {
+			ranges = append(ranges, pos+head, end)
+		}
+		pos = end
+	}
+	return ranges, moov, moovs == 1
+}
+
+// Bytes read from video files by every probe in this process.
+var totalBytesRead atomic.Int64
+
+// BytesRead is the number of bytes all probes so far have read from video
+// files (placeholders excluded).
+func BytesRead() int64 { return totalBytesRead.Load() }
+
+// sampleDurationsPositive reports whether every video track (hdlr 'vide')
+// in the moov payload has an stts whose every delta is positive and whose
+// sample counts cover the track's stsz/stz2 sample count: then the MOV
+// demuxer gives every packet a non-zero duration from the stts, and FFmpeg
+// never fills one in from a parser (which reads the payload). Anything
+// unexpected — a box that overruns its parent, a missing or repeated table —
+// is false.
+func sampleDurationsPositive(moov []byte) bool {
+	if len(moov) < 8 {
+		return false
+	}
+	tracks, ok := children(moov[8:])
+	if !ok {
+		return false
+	}
+	for _, t := range tracks {
+		if t.typ != "trak" {
+			continue
+		}
+		mdia, ok := only(t.body, "mdia")
+		if !ok {
+			return false
+		}
+		hdlr, ok := only(mdia, "hdlr")
+		if !ok || len(hdlr) < 12 {
+			return false
+		}
+		if string(hdlr[8:12]) != "vide" {
+			continue
+		}
+		minf, ok := only(mdia, "minf")
+		if !ok {
+			return false
+		}
+		stbl, ok := only(minf, "stbl")
+		if !ok {
+			return false
+		}
+		stts, ok := only(stbl, "stts")
+		if !ok || len(stts) < 8 {
+			return false
+		}
+		entries := uint64(binary.BigEndian.Uint32(stts[4:8]))
+		if uint64(len(stts)-8) < 8*entries {
+			return false
+		}
+		var covered uint64
+		for i := uint64(0); i < entries; i++ {
+			e := stts[8+8*i:]
+			count, delta := binary.BigEndian.Uint32(e[0:4]), binary.BigEndian.Uint32(e[4:8])
+			if count != 0 && (delta == 0 || delta >= 1<<31) {
+				return false
+			}
+			covered += uint64(count)
+		}
+		var samples uint64
+		if stsz, ok := only(stbl, "stsz"); ok && len(stsz) >= 12 {
+			samples = uint64(binary.BigEndian.Uint32(stsz[8:12]))
+		} else if stz2, ok := only(stbl, "stz2"); ok && len(stz2) >= 12 {
+			samples = uint64(binary.BigEndian.Uint32(stz2[8:12]))
+		} else {
+			return false
+		}
+		if covered < samples {
+			return false
+		}
+	}
+	return true
+}
+
+type box struct {
+	typ  string
+	body []byte
+}
+
+// children splits b into boxes; false if any overruns b or is malformed.
+func children(b []byte) ([]box, bool) {
+	var out []box
+	for len(b) > 0 {
+		if len(b) < 8 || len(out) > 1<<16 {
+			return nil, false
+		}
+		size := uint64(binary.BigEndian.Uint32(b[0:4]))
+		head := uint64(8)
+		switch size {
+		case 0:
+			size = uint64(len(b))
+		case 1:
+			if len(b) < 16 {
+				return nil, false
+			}
+			size, head = binary.BigEndian.Uint64(b[8:16]), 16
+		}
+		if size < head || size > uint64(len(b)) {
+			return nil, false
+		}
+		out = append(out, box{string(b[4:8]), b[head:size]})
+		b = b[size:]
+	}
+	return out, true
+}
+
+// only returns the body of the one child of type typ in b's boxes, false if
+// there is none, more than one, or b does not split into boxes.
+func only(b []byte, typ string) ([]byte, bool) {
+	boxes, ok := children(b)
+	if !ok {
+		return nil, false
+	}
+	var body []byte
+	n := 0
+	for _, x := range boxes {
+		if x.typ == typ {
+			body = x.body
+			n++
+		}
+	}
+	return body, n == 1
+}
