@@ -295,4 +295,3 @@ func writeHeapProfile(path string) error {
 	}
 	return pf.Close()
 }
-
