@@ -10,7 +10,7 @@ import torch, torchvision
 from torchvision.datasets import Kinetics
 
 cache, root, ref = sys.argv[1], sys.argv[2], sys.argv[3]
-out = {}
+out = {"torch": torch.__version__}
 
 
 def timed(name, fn):

@@ -1,15 +1,17 @@
 package cachefmt
 
 import (
+	"archive/tar"
 	"archive/zip"
 	"bufio"
 	"bytes"
+	"context"
 	"embed"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"math/big"
 	"os"
 	"sort"
 	"strings"
@@ -63,6 +65,11 @@ type Generation struct {
 	Name    string
 	opcodes map[string]bool
 	globals map[string]bool
+	// Python 2 names torch maps before checking its allowlist (torch 2.x's
+	// _weights_only_unpickler applies torch._utils' IMPORT_MAPPING and
+	// NAME_MAPPING to every GLOBAL; torch 1.13 maps nothing).
+	importMap map[string]string
+	nameMap   map[string]string
 }
 
 //go:embed allowlist/*.txt
@@ -75,8 +82,12 @@ var weightsOnlyOpcodes = []string{"PROTO", "STOP", "MARK", "EMPTY_DICT", "EMPTY_
 	"LONG1", "BINUNICODE", "SHORT_BINSTRING", "NONE", "NEWTRUE", "NEWFALSE", "BINPUT", "BINGET", "LONG_BINPUT",
 	"LONG_BINGET", "GLOBAL", "REDUCE", "BUILD", "NEWOBJ", "BINPERSID"}
 
+// loadGeneration reads an allowlist file: one global a line, and lines
+// "map MODULE.NAME -> MODULE.NAME" / "import MODULE -> MODULE" for the
+// Python 2 names torch maps first.
 func loadGeneration(name, file string, extraOps ...string) Generation {
-	g := Generation{Name: name, opcodes: map[string]bool{}, globals: map[string]bool{}}
+	g := Generation{Name: name, opcodes: map[string]bool{}, globals: map[string]bool{},
+		importMap: map[string]string{}, nameMap: map[string]string{}}
 	for _, o := range append(weightsOnlyOpcodes, extraOps...) {
 		g.opcodes[o] = true
 	}
@@ -85,11 +96,38 @@ func loadGeneration(name, file string, extraOps ...string) Generation {
 		panic(err)
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+		l = strings.TrimSpace(l)
+		switch {
+		case l == "" || strings.HasPrefix(l, "#"):
+		case strings.HasPrefix(l, "map ") || strings.HasPrefix(l, "import "):
+			kind, rest, _ := strings.Cut(l, " ")
+			from, to, ok := strings.Cut(rest, " -> ")
+			if !ok {
+				panic("allowlist " + file + ": bad line " + l)
+			}
+			if kind == "map" {
+				g.nameMap[from] = to
+			} else {
+				g.importMap[from] = to
+			}
+		default:
 			g.globals[l] = true
 		}
 	}
 	return g
+}
+
+// resolve is the global torch of this generation looks up for a GLOBAL of
+// module and name: NAME_MAPPING on the pair, else IMPORT_MAPPING on the
+// module, as torch 2.x's _read_global_instruction does.
+func (g *Generation) resolve(module, name string) string {
+	if to, ok := g.nameMap[module+"."+name]; ok {
+		return to
+	}
+	if to, ok := g.importMap[module]; ok {
+		return to + "." + name
+	}
+	return module + "." + name
 }
 
 // Generations graded by Audit: torch 1.13's weights_only=True, and the 2.x
@@ -110,8 +148,12 @@ const (
 type Finding struct {
 	Entry  string `json:"entry"` // zip entry or "pickle N"
 	Offset int64  `json:"offset"`
-	Op     string `json:"op"` // GLOBAL, INST or STACK_GLOBAL
+	Op     string `json:"op"` // GLOBAL, INST, STACK_GLOBAL or EXT1/2/4
+	// Global is the module.name the unpickler imports: for STACK_GLOBAL the
+	// two strings on the stack when it runs (the memo and stack simulated).
 	Global string `json:"global"`
+	// GLOBAL's two lines (for the Python 2 mapping).
+	module, name string
 }
 
 // Verdict is whether torch of one generation loads the file with weights_only.
@@ -124,11 +166,19 @@ type Verdict struct {
 // AuditReport lists what a file's pickles would import and run.
 type AuditReport struct {
 	File     string         `json:"file"`
-	Kind     string         `json:"kind"` // "torch zip", "torch legacy", "pickle"
+	Kind     string         `json:"kind"` // "torch zip", "torch legacy", "torch legacy tar", "pickle"
 	Pickles  int            `json:"pickles"`
 	Globals  []Finding      `json:"globals"`
 	Opcodes  map[string]int `json:"opcodes"`
 	Verdicts []Verdict      `json:"verdicts"`
+	// Incomplete says what could not be scanned (a budget exceeded, an
+	// archive nested too deep, a record that cannot be read): such a file
+	// is never called safe.
+	Incomplete []string `json:"incomplete,omitempty"`
+	// Errors are parse errors in pickles a torch version would unpickle.
+	// What came before an error was still scanned: the unpickler runs every
+	// opcode up to the one it fails on.
+	Errors []string `json:"errors,omitempty"`
 }
 
 // SafeFor reports the verdict for a generation name.
@@ -141,13 +191,56 @@ func (r *AuditReport) SafeFor(torch string) bool {
 	return false
 }
 
+// Unsafe reports whether some generation's verdict is unsafe for a reason
+// other than a parse error (an unsafe global or opcode, an incomplete scan).
+func (r *AuditReport) Unsafe() bool {
+	for _, v := range r.Verdicts {
+		if !v.Safe {
+			return true
+		}
+	}
+	return false
+}
+
 // ErrUnreadable marks files Audit cannot parse.
 var ErrUnreadable = errors.New("unreadable")
 
-// Audit scans every pickle of a torch file (zip, nested zips, legacy) or a raw
-// pickle without executing or importing anything, and grades it against each
-// generation's weights_only rules.
-func Audit(path string) (*AuditReport, error) {
+// Budgets of an audit. Exceeding one makes the scan incomplete, and the
+// file unsafe, never "safe".
+const (
+	auditMaxDepth   = 8       // torch files nested in zip records
+	auditMaxInflate = 1 << 30 // bytes decompressed from zip records, in all
+	auditMaxNested  = 256 << 20
+	auditMaxPickles = 1 << 16 // pickles in one stream
+)
+
+// Audit is AuditContext without cancellation.
+func Audit(path string) (*AuditReport, error) { return AuditContext(context.Background(), path) }
+
+// AuditContext scans every pickle any torch version would unpickle from
+// path, and conservatively every other pickle in it, without executing or
+// importing anything, and grades it against each generation's weights_only
+// rules. It reads the file the way torch does:
+//
+//   - A file starting with a zip local header is a torch zip: every record
+//     whose name ends in .pkl, matched case-insensitively as torch's reader
+//     matches, is a pickle; other records that are themselves zips, or that
+//     start with a PROTO 2-5 opcode (a nested legacy torch file or pickle),
+//     are scanned too, nested up to auditMaxDepth deep.
+//   - Otherwise, a tar archive is torch's oldest (tar) format: every member
+//     is scanned as a sequence of pickles.
+//   - Otherwise the file is a sequence of pickles of any protocol (0-5),
+//     as torch's legacy loader reads it: the magic number, the protocol,
+//     the system info, the object and the storage keys, every one of them
+//     unpickled (the first runs before torch checks the magic number), and
+//     then raw storage data, which is scanned for further pickles too.
+//
+// A parse error ends the scan of that stream, but what came before it is
+// kept and graded (the unpickler runs every opcode before the bad one). The
+// returned report is non-nil whenever the file could be opened; err wraps
+// ErrUnreadable when a pickle torch would unpickle is damaged, and then the
+// report says whether what was read is already unsafe.
+func AuditContext(ctx context.Context, path string) (*AuditReport, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
@@ -157,160 +250,289 @@ func Audit(path string) (*AuditReport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
 	}
-	r := &AuditReport{File: path, Opcodes: map[string]int{}, Globals: []Finding{}}
-	var head [4]byte
-	n, _ := io.ReadFull(f, head[:])
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: not a regular file", ErrUnreadable)
 	}
-	switch {
-	case n == 4 && string(head[:]) == "PK\x03\x04":
-		r.Kind = "torch zip"
-		err = r.scanZip(f, fi.Size(), "", 0)
-	case n >= 1 && head[0] == 0x80:
-		w := newOpWalker(f, fi.Size(), false)
-		if isLegacyMagic(head[:n], f) {
-			r.Kind = "torch legacy"
-			// magic, protocol version, system info, the object, storage keys
-			for i := 0; i < 5 && err == nil; i++ {
-				err = r.scanPickle(w, fmt.Sprintf("pickle %d", i+1))
-			}
-		} else {
-			r.Kind = "pickle"
-			err = r.scanPickle(w, "pickle 1")
-		}
-	default:
-		err = errors.New("neither a zip nor a pickle")
+	a := &auditor{ctx: ctx, r: &AuditReport{File: path, Opcodes: map[string]int{}, Globals: []Finding{}}}
+	err = a.scanFile(f, fi.Size(), "", 0)
+	a.r.grade()
+	if err == nil && len(a.r.Errors) > 0 {
+		err = errors.New(a.r.Errors[0])
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
+		if ctx.Err() != nil {
+			return a.r, ctx.Err()
+		}
+		return a.r, fmt.Errorf("%w: %v", ErrUnreadable, err)
 	}
-	r.grade()
-	return r, nil
+	return a.r, nil
 }
 
-// isLegacyMagic: a legacy torch file starts with the pickled magic number
-// 0x1950a86a20f9469cfc6c (PROTO 2, LONG1 of 10 bytes).
-func isLegacyMagic(head []byte, f *os.File) bool {
-	var b [14]byte
-	if _, err := f.ReadAt(b[:], 0); err != nil {
+type auditor struct {
+	ctx      context.Context
+	r        *AuditReport
+	inflated int64
+}
+
+func (a *auditor) incomplete(format string, args ...any) {
+	a.r.Incomplete = append(a.r.Incomplete, fmt.Sprintf(format, args...))
+}
+
+// scanFile scans one torch file or pickle held by ra (size bytes). prefix
+// names it inside its parents ("" for the file itself).
+func (a *auditor) scanFile(ra io.ReaderAt, size int64, prefix string, depth int) error {
+	var head [4]byte
+	n, _ := ra.ReadAt(head[:], 0)
+	kind := func(k string) {
+		if a.r.Kind == "" {
+			a.r.Kind = k
+		}
+	}
+	if n == 4 && string(head[:]) == "PK\x03\x04" {
+		kind("torch zip")
+		return a.scanZip(ra, size, prefix, depth)
+	}
+	if tr := tar.NewReader(io.NewSectionReader(ra, 0, size)); isTar(ra, size) {
+		kind("torch legacy tar")
+		for {
+			h, err := tr.Next()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				a.incomplete("%star: %v", prefix, err)
+				return nil
+			}
+			if h.Typeflag != tar.TypeReg || h.Size == 0 {
+				continue
+			}
+			// Members hold pickles between raw storage bytes: a member that
+			// does not parse as pickles to its end is not fully scanned.
+			if end, err := a.scanStream(bufio.NewReader(tr), h.Size, prefix+h.Name, false); err != nil || end < h.Size {
+				a.incomplete("%s%s: only the first %d of %d bytes parse as pickles", prefix, h.Name, end, h.Size)
+			}
+		}
+	}
+	if n == 0 || opcodes[head[0]].name == "" {
+		if prefix == "" {
+			return errors.New("neither a zip, a tar, nor a pickle")
+		}
+		return nil
+	}
+	kind("pickle")
+	_, err := a.scanStream(bufio.NewReader(io.NewSectionReader(ra, 0, size)), size, prefix, true)
+	return err
+}
+
+// isTar: the first block is a tar header with a valid checksum.
+func isTar(ra io.ReaderAt, size int64) bool {
+	if size < 512 {
 		return false
 	}
-	return bytes.Equal(b[:], []byte("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"))
+	var b [512]byte
+	if _, err := ra.ReadAt(b[:], 0); err != nil {
+		return false
+	}
+	_, err := tar.NewReader(bytes.NewReader(b[:])).Next()
+	return err == nil || err == io.ErrUnexpectedEOF
 }
 
-const maxZipDepth = 4
+// legacyMagic is torch's legacy magic number 0x1950a86a20f9469cfc6c.
+var legacyMagic, _ = new(big.Int).SetString("1950a86a20f9469cfc6c", 16)
 
-func (r *AuditReport) scanZip(ra io.ReaderAt, size int64, prefix string, depth int) error {
-	zr, err := zip.NewReader(ra, size)
-	if err != nil {
-		return err
-	}
-	for _, zf := range zr.File {
-		name := prefix + zf.Name
-		isPkl := strings.HasSuffix(zf.Name, ".pkl")
-		if !isPkl && zf.UncompressedSize64 < 4 {
-			continue
+// scanStream scans consecutive pickles of br (size bytes) to its end. The
+// first pickles are ones torch's legacy loader unpickles (errors there are
+// reported); after the fifth of a legacy file, or after the first of a
+// plain pickle, the rest is scanned only conservatively: a parse error
+// there ends the scan quietly (raw data). It returns how many bytes parsed.
+func (a *auditor) scanStream(br *bufio.Reader, size int64, prefix string, strict bool) (int64, error) {
+	w := newOpWalker(br, size, false)
+	w.maxArg = 1 << 16
+	needed := 1 // pickles an unpickler reads for sure
+	for i := 0; w.off < size; i++ {
+		if i == auditMaxPickles {
+			a.incomplete("%smore than %d pickles", prefix, auditMaxPickles)
+			return w.off, nil
 		}
-		rc, err := zf.Open()
+		entry := fmt.Sprintf("%spickle %d", prefix, i+1)
+		start := w.off
+		m, err := a.scanPickle(w, entry)
 		if err != nil {
-			return fmt.Errorf("%s: %v", name, err)
+			if errors.Is(err, ErrTooComplex) {
+				a.incomplete("%s: %v", entry, err)
+				return start, nil
+			}
+			if a.ctx.Err() != nil {
+				return start, a.ctx.Err()
+			}
+			if strict && i < needed {
+				a.r.Errors = append(a.r.Errors, fmt.Sprintf("%s: %v", entry, err))
+			}
+			return start, nil
 		}
-		br := bufio.NewReader(rc)
-		head, _ := br.Peek(4)
-		switch {
-		case isPkl:
-			err = r.scanPickle(newOpWalker(br, int64(min(zf.UncompressedSize64, math.MaxInt64)), false), name)
-		case string(head) == "PK\x03\x04" && depth < maxZipDepth && zf.UncompressedSize64 <= 1<<30:
-			var b []byte
-			b, err = io.ReadAll(br)
-			if err == nil {
-				err = r.scanZip(bytes.NewReader(b), int64(len(b)), name+"!", depth+1)
+		if i == 0 && isMagic(m) {
+			needed = 5
+			if prefix == "" {
+				a.r.Kind = "torch legacy"
 			}
 		}
-		rc.Close()
+	}
+	return w.off, nil
+}
+
+// isMagic: the pickle's result is the legacy magic number (however it was
+// pickled: INT, LONG, LONG1, LONG4).
+func isMagic(m *pvm) bool { return m.result.kind == 'i' && m.result.s == legacyMagic.String() }
+
+// scanPickle walks one pickle to its STOP, simulating the pickle machine to
+// name every global it imports. Findings before an error are kept.
+func (a *auditor) scanPickle(w *opWalker, entry string) (*pvm, error) {
+	a.r.Pickles++
+	start := w.off
+	m := newPVM()
+	m.onGlobal = func(at int64, op, module, name string) {
+		g := name
+		if module != "" {
+			g = module + "." + name
+		}
+		a.r.Globals = append(a.r.Globals, Finding{Entry: entry, Offset: at - start, Op: op, Global: g, module: module, name: name})
+	}
+	for {
+		at, op, arg, err := w.next()
 		if err != nil {
-			return fmt.Errorf("%s: %v", name, err)
+			return m, err
+		}
+		a.r.Opcodes[op.name]++
+		done, err := m.step(at, op, arg)
+		if err != nil {
+			return m, fmt.Errorf("%s at offset %d: %w", op.name, at-start, err)
+		}
+		if done {
+			return m, nil
+		}
+		if m.ops&0xffff == 0 {
+			if err := a.ctx.Err(); err != nil {
+				return m, err
+			}
+		}
+	}
+}
+
+// scanZip scans a zip's records (see AuditContext).
+func (a *auditor) scanZip(ra io.ReaderAt, size int64, prefix string, depth int) error {
+	zr, err := zip.NewReader(ra, size)
+	if err != nil {
+		if prefix == "" {
+			return err
+		}
+		a.incomplete("%s: %v", strings.TrimSuffix(prefix, "!"), err)
+		return nil
+	}
+	for _, zf := range zr.File {
+		if err := a.ctx.Err(); err != nil {
+			return err
+		}
+		name := prefix + zf.Name
+		isPkl := strings.HasSuffix(strings.ToLower(zf.Name), ".pkl")
+		if zf.FileInfo().IsDir() || (!isPkl && zf.UncompressedSize64 < 2) {
+			continue
+		}
+		if err := a.scanRecord(ra, zf, name, isPkl, depth); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// scanPickle walks one pickle to its STOP, recording opcodes and globals.
-// It keeps just enough state to name STACK_GLOBAL targets: the strings pushed
-// most recently, and strings stored in the memo. Offsets are relative to the
-// pickle's start.
-func (r *AuditReport) scanPickle(w *opWalker, entry string) error {
-	r.Pickles++
-	start := w.off
-	var recent []string          // last string values pushed
-	memo := map[uint64]string{}  // memo index -> string stored there
-	memoLen := map[uint64]bool{} // every index in use, for MEMOIZE
-	lastWasString := false
-	push := func(s string) {
-		recent = append(recent, s)
-		if len(recent) > 2 {
-			recent = recent[1:]
-		}
-	}
-	for {
-		at, op, arg, err := w.next()
-		if err != nil {
-			return err
-		}
-		at -= start
-		r.Opcodes[op.name]++
-		if op.kind == argLines2 {
-			r.Globals = append(r.Globals, Finding{Entry: entry, Offset: at, Op: op.name, Global: strings.Replace(string(arg), "\n", ".", 1)})
-		}
-		wasString := lastWasString
-		lastWasString = false
-		switch op.name {
-		case "BINUNICODE", "SHORT_BINUNICODE", "BINUNICODE8", "SHORT_BINSTRING", "BINSTRING", "UNICODE", "STRING":
-			push(strings.Trim(string(arg), `'"`))
-			lastWasString = true
-		case "BINPUT", "LONG_BINPUT", "PUT", "MEMOIZE":
-			idx := memoIndex(op.name, arg, uint64(len(memoLen)))
-			memoLen[idx] = true
-			delete(memo, idx)
-			lastWasString = wasString
-			if len(recent) > 0 && wasString {
-				memo[idx] = recent[len(recent)-1]
-			}
-		case "BINGET", "LONG_BINGET", "GET":
-			if s, ok := memo[memoIndex(op.name, arg, 0)]; ok {
-				push(s)
-				lastWasString = true
-				continue
-			}
-		case "STACK_GLOBAL":
-			g := "<computed>"
-			if len(recent) == 2 {
-				g = recent[0] + "." + recent[1]
-			}
-			r.Globals = append(r.Globals, Finding{Entry: entry, Offset: at, Op: op.name, Global: g})
-		case "STOP":
+func (a *auditor) scanRecord(ra io.ReaderAt, zf *zip.File, name string, isPkl bool, depth int) error {
+	usize := int64(min(zf.UncompressedSize64, math.MaxInt64))
+	if zf.Method != zip.Store {
+		if a.inflated+usize > auditMaxInflate {
+			a.incomplete("%s: decompressing it would exceed the %d-byte budget", name, int64(auditMaxInflate))
 			return nil
+		}
+		a.inflated += usize
+	}
+	rc, err := zf.Open()
+	if err != nil {
+		a.incomplete("%s: %v", name, err)
+		return nil
+	}
+	defer rc.Close()
+	br := bufio.NewReader(rc)
+	head, _ := br.Peek(4)
+	switch {
+	case isPkl:
+		// A .pkl record is unpickled by torch: its first pickle must parse.
+		_, err := a.scanStream(br, usize, name+" ", true)
+		a.fixEntries(name)
+		return err
+	case string(head) == "PK\x03\x04":
+		if depth+1 >= auditMaxDepth {
+			a.incomplete("%s: zips nested more than %d deep", name, auditMaxDepth)
+			return nil
+		}
+		var inner io.ReaderAt
+		if off, err := zf.DataOffset(); err == nil && zf.Method == zip.Store {
+			inner = io.NewSectionReader(ra, off, usize)
+		} else {
+			if usize > auditMaxNested {
+				a.incomplete("%s: a compressed nested archive over %d bytes", name, int64(auditMaxNested))
+				return nil
+			}
+			b, err := io.ReadAll(io.LimitReader(br, usize+1))
+			if err != nil || int64(len(b)) != usize {
+				a.incomplete("%s: %v", name, err)
+				return nil
+			}
+			inner = bytes.NewReader(b)
+		}
+		return a.scanZip(inner, usize, name+"!", depth+1)
+	case len(head) >= 2 && head[0] == 0x80 && head[1] >= 2 && head[1] <= 5:
+		// A nested legacy torch file or pickle: scanned as a stream; only
+		// whole pickles count (a data record may start like one by chance).
+		return a.scanNestedStream(br, usize, name)
+	}
+	return nil
+}
+
+// fixEntries renames the "NAME pickle 1" entries of a .pkl record to NAME
+// (one pickle) for the report.
+func (a *auditor) fixEntries(name string) {
+	for i := range a.r.Globals {
+		if a.r.Globals[i].Entry == name+" pickle 1" {
+			a.r.Globals[i].Entry = name
 		}
 	}
 }
 
-// memoIndex decodes a memo opcode's index; MEMOIZE uses the memo's size.
-func memoIndex(op string, arg []byte, size uint64) uint64 {
-	switch op {
-	case "BINPUT", "BINGET":
-		return uint64(arg[0])
-	case "LONG_BINPUT", "LONG_BINGET":
-		return uint64(binary.LittleEndian.Uint32(arg))
-	case "PUT", "GET":
-		var n uint64
-		fmt.Sscan(string(arg), &n)
-		return n
+// scanNestedStream scans a data record's pickles, keeping the findings of
+// the pickles that parse to their STOP.
+func (a *auditor) scanNestedStream(br *bufio.Reader, size int64, name string) error {
+	w := newOpWalker(br, size, false)
+	w.maxArg = 1 << 16
+	for i := 0; w.off < size && i < auditMaxPickles; i++ {
+		keep := len(a.r.Globals)
+		ops := map[string]int{}
+		for k, v := range a.r.Opcodes {
+			ops[k] = v
+		}
+		pickles := a.r.Pickles
+		_, err := a.scanPickle(w, fmt.Sprintf("%s pickle %d", name, i+1))
+		if err != nil {
+			// Not a pickle after all (or a broken one nobody unpickles).
+			a.r.Globals, a.r.Opcodes, a.r.Pickles = a.r.Globals[:keep], ops, pickles
+			if errors.Is(err, ErrTooComplex) {
+				a.incomplete("%s: %v", name, err)
+			}
+			return a.ctx.Err()
+		}
 	}
-	return size
+	return nil
 }
 
 func (r *AuditReport) grade() {
+	r.Verdicts = r.Verdicts[:0]
 	for _, g := range Generations {
 		v := Verdict{Torch: g.Name, Safe: true}
 		seen := map[string]bool{}
@@ -332,9 +554,20 @@ func (r *AuditReport) grade() {
 			}
 		}
 		for _, f := range r.Globals {
-			if f.Op != "GLOBAL" || !g.globals[f.Global] {
-				add(fmt.Sprintf("global %s (%s) not allowed", f.Global, f.Op))
+			name := f.Global
+			if f.Op == "GLOBAL" {
+				name = g.resolve(f.module, f.name)
 			}
+			if f.Op != "GLOBAL" || !g.globals[name] {
+				if name != f.Global {
+					add(fmt.Sprintf("global %s (%s, read as %s) not allowed", f.Global, f.Op, name))
+				} else {
+					add(fmt.Sprintf("global %s (%s) not allowed", f.Global, f.Op))
+				}
+			}
+		}
+		for _, s := range r.Incomplete {
+			add("not fully scanned: " + s)
 		}
 		r.Verdicts = append(r.Verdicts, v)
 	}

@@ -19,6 +19,9 @@ type opWalker struct {
 	off   int64 // bytes consumed
 	limit int64 // total bytes the input holds
 	skip  bool  // discard arguments of variable length instead of returning them
+	// maxArg > 0: longer variable-length arguments are discarded and
+	// returned as "<N bytes>" (audit needs names, not payloads).
+	maxArg uint64
 
 	scratch [8]byte
 }
@@ -74,7 +77,13 @@ func (w *opWalker) next() (at int64, op opcode, arg []byte, err error) {
 			}
 		}
 		if err == nil {
-			arg, err = w.read(n, w.skip)
+			if w.maxArg > 0 && n > w.maxArg && !w.skip {
+				if _, err = w.read(n, true); err == nil {
+					arg = []byte(fmt.Sprintf("<%d bytes>", n))
+				}
+			} else {
+				arg, err = w.read(n, w.skip)
+			}
 		}
 	case argLine:
 		arg, err = w.line()
@@ -153,17 +162,17 @@ func (w *opWalker) line() ([]byte, error) {
 // checkPickles walks count consecutive pickles of r (which holds limit
 // bytes), so that a declared length larger than the input is an error
 // before gopickle sees it.
+//
+// Each pickle is also run through the pickle-machine simulation (pvm), so
+// that one beyond its budgets — a stack of millions of marks, lists nested
+// a million deep, an integer of millions of digits — is refused here, in
+// bounded memory and time, instead of exhausting gopickle or the readers.
 func checkPickles(r io.Reader, limit int64, count int) error {
-	w := newOpWalker(r, limit, true)
+	w := newOpWalker(r, limit, false)
+	w.maxArg = 1 << 10
 	for i := 0; i < count; i++ {
-		for {
-			_, op, _, err := w.next()
-			if err != nil {
-				return err
-			}
-			if op.name == "STOP" {
-				break
-			}
+		if err := runPickle(nil, w, newPVM()); err != nil {
+			return err
 		}
 	}
 	return nil

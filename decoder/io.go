@@ -248,7 +248,7 @@ type fileIO struct {
 // With payloads skipped, reads are the header's, and a small buffer reads
 // little beyond it. The buffer size changes how reads are split, never what
 // they return.
-const ioBufSize = 4 << 10
+const ioBufSize = 2 << 10
 
 // openFile opens path for a probe. The caller must close it after the format
 // context is closed.

@@ -28,6 +28,9 @@ type BuildOptions struct {
 	// created_unix; 0 = now). Normalize fills its defaults.
 	cachefmt.Config
 	Rehash   bool // trust content hashes, not mtimes
+	// TrustImported takes rows that import recorded (from a torchvision
+	// cache file) as probe results of their mode instead of probing again.
+	TrustImported bool
 	Shard    int  // with Shards > 0: probe only this shard's videos, write no cache
 	Shards   int
 	Jobs     int           // probing workers; default 1

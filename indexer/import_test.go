@@ -122,8 +122,10 @@ func TestImportRefusesAndWarns(t *testing.T) {
 }
 
 // TestImportRecordsExistingVideos: when the videos exist (at their recorded
-// paths, or under --dataset-root), import stores them in the index and a
-// later exact-mode build probes nothing.
+// paths, or under --dataset-root), import stores them in the index, marked
+// as imported: a later exact-mode build probes them again (the file's
+// timestamps are not taken for probe results), unless TrustImported, when it
+// probes nothing; verify --root says the cache rests on imported data.
 func TestImportRecordsExistingVideos(t *testing.T) {
 	// The fixtures recorded their videos under /tmp/k400-sample; the copy
 	// here stands for the same dataset moved to another machine.
@@ -134,8 +136,17 @@ func TestImportRecordsExistingVideos(t *testing.T) {
 	if err != nil || res.Indexed != 16 || res.Root != root {
 		t.Fatalf("import: %+v %v", res, err)
 	}
-	b, err := indexer.Build(context.Background(), ix, indexer.BuildOptions{Config: cachefmt.Config{Root: root, Target: cachefmt.TargetPyAV, Mode: string(decoder.ModeExact), Spec: clips.Spec{FramesPerClip: 4, StepBetweenClips: 2}}, Out: filepath.Join(t.TempDir(), "b.pt"), NoSync: true})
+	v, err := indexer.Verify(context.Background(), res.Cache, indexer.VerifyOptions{Root: root, Index: ix})
+	if err != nil || !v.OK || len(v.Notes) != 1 || !strings.Contains(v.Notes[0], "16 of 16 videos rest on imported timestamps") {
+		t.Errorf("verify --root of the imported cache: %+v %v", v, err)
+	}
+	cfg := cachefmt.Config{Root: root, Target: cachefmt.TargetPyAV, Mode: string(decoder.ModeExact), Spec: clips.Spec{FramesPerClip: 4, StepBetweenClips: 2}}
+	b, err := indexer.Build(context.Background(), ix, indexer.BuildOptions{Config: cfg, Out: filepath.Join(t.TempDir(), "b.pt"), NoSync: true, TrustImported: true})
 	if err != nil || b.Probed != 0 || b.Reused != 16 {
+		t.Errorf("build --trust-imported after import: %+v %v", b, err)
+	}
+	b, err = indexer.Build(context.Background(), ix, indexer.BuildOptions{Config: cfg, Out: filepath.Join(t.TempDir(), "b2.pt"), NoSync: true})
+	if err != nil || b.Probed != 16 {
 		t.Errorf("build after import: %+v %v", b, err)
 	}
 	f, _ := cachefmt.ReadFile(filepath.Join(filepath.Dir(res.Cache), "c.pt"))

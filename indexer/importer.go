@@ -161,13 +161,18 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 	return res, nil
 }
 
+// ImportedFFmpeg is the FFmpeg column of index rows that import recorded:
+// their timestamps come from a file, not from a probe, so a build does not
+// take them for probe results (it probes those videos again) unless told to
+// trust them (BuildOptions.TrustImported).
+const ImportedFFmpeg = "imported"
+
 // recordImported stores the videos that exist at their recorded paths as
-// exact-mode probe results (torchvision's own timestamps are what exact mode
-// reproduces), so `build --mode exact` reuses them; for the torchvision
-// target, as scan results (frame counts and fps).
+// rows of the exact mode (torchvision's own timestamps are what exact mode
+// reproduces) — for the torchvision target, of the scan (frame counts and
+// fps) — marked as imported (ImportedFFmpeg), not probed.
 func recordImported(ctx context.Context, ix *Index, im *cachefmt.TorchvisionCache, target cachefmt.Target) (int, error) {
 	mode := rowsMode(cachefmt.Config{Mode: cachefmt.ModeImported, Target: target})
-	ffmpeg := decoder.Version()
 	var rows []*Row
 	for i, p := range im.Paths {
 		e := statEntry(p, 0)
@@ -175,7 +180,7 @@ func recordImported(ctx context.Context, ix *Index, im *cachefmt.TorchvisionCach
 			continue
 		}
 		r := &Row{Path: p, Size: e.Size, MtimeNs: e.MtimeNs, Inode: e.Inode, Status: decoder.StatusOK, FPS: im.FPS[i],
-			Frames: len(im.Pts[i]), Pts: encodePts(im.Pts[i]), Mode: string(mode), FFmpeg: ffmpeg, Probed: nowUnix()}
+			Frames: len(im.Pts[i]), Pts: encodePts(im.Pts[i]), Mode: string(mode), FFmpeg: ImportedFFmpeg, Probed: nowUnix()}
 		if mode == decoder.ModeScan {
 			r.Pts = []byte{}
 		}

@@ -58,6 +58,41 @@ func OpenIndex(ctx context.Context, path string) (*Index, error) {
 	}
 }
 
+// ErrOldSchema: the index's schema is not this binary's.
+var ErrOldSchema = errors.New("its schema is not this vidcache's")
+
+// OpenIndexReadOnly opens an existing index without writing to it: for
+// commands that only read (status, path, verify, list, report, gc's look at
+// other indexes). It works on a read-only file or mount, where SQLite cannot
+// create its -shm file, by falling back to immutable mode. An index whose
+// schema is older than this binary's is refused (a writing command upgrades
+// it).
+func OpenIndexReadOnly(ctx context.Context, path string) (*Index, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open index: %w", err)
+	}
+	var lastErr error
+	for _, mode := range []string{"mode=ro&_busy_timeout=30000", "mode=ro&immutable=1"} {
+		dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + mode
+		db, err := sql.Open("sqlite3", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open index %s: %w", path, err)
+		}
+		v, err := migrations.Current(ctx, db)
+		if err != nil {
+			db.Close()
+			lastErr = err
+			continue
+		}
+		if v != migrations.Latest() {
+			db.Close()
+			return nil, fmt.Errorf("open index %s read-only: %w: version %d, this vidcache's %d (any writing command upgrades it)", path, ErrOldSchema, v, migrations.Latest())
+		}
+		return &Index{db: db, path: path}, nil
+	}
+	return nil, fmt.Errorf("open index %s read-only: %w", path, lastErr)
+}
+
 // openDB connects and brings the schema up to date.
 func openDB(ctx context.Context, dsn string) (*sql.DB, error) {
 	db, err := sql.Open("sqlite3", dsn)

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -153,19 +154,76 @@ func Refresh(ctx context.Context, ix *Index, opts RefreshOptions) ([]RefreshResu
 	return results, nil
 }
 
+// indexRegistry is the file in a vidcache home listing every index used
+// with it, one absolute path a line.
+const indexRegistry = "indexes.txt"
+
+// NoteIndex adds indexPath to home's registry of indexes, once. The home
+// need not exist yet. Appends are single small writes with O_APPEND, so
+// concurrent commands do not interleave.
+func NoteIndex(home, indexPath string) error {
+	abs, err := filepath.Abs(indexPath)
+	if err != nil {
+		return err
+	}
+	known, _ := RegisteredIndexes(home)
+	if slices.Contains(known, abs) {
+		return nil
+	}
+	if err := os.MkdirAll(home, 0o755); err != nil {
+		return fmt.Errorf("index registry: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(home, indexRegistry), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("index registry: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(abs + "\n"); err != nil {
+		return fmt.Errorf("index registry: %w", err)
+	}
+	return nil
+}
+
+// RegisteredIndexes lists the indexes noted in home's registry.
+func RegisteredIndexes(home string) ([]string, error) {
+	b, err := os.ReadFile(filepath.Join(home, indexRegistry))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l != "" && !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
 // GCReport lists what GC removed (or, with DryRun, would remove).
 type GCReport struct {
 	ForgottenVideos []string `json:"forgotten_videos"` // index rows of files that no longer exist
 	Unregistered    []string `json:"unregistered_caches"`
 	DeletedFiles    []string `json:"deleted_files"` // cache files (and leftover temporaries) nobody registered
-	DryRun          bool     `json:"dry_run"`
+	// Kept are unregistered cache files gc left because an index that may
+	// have registered them could not be read (KeptBecause says why).
+	Kept        []string `json:"kept,omitempty"`
+	KeptBecause []string `json:"kept_because,omitempty"`
+	DryRun      bool     `json:"dry_run"`
 }
 
 // GC forgets index rows of files that no longer exist, unregisters caches
 // whose file is gone, and deletes files in cacheDir that are not registered
 // caches, and temporaries left by killed writes (never a running write's:
 // see cachefmt.Stale).
-func GC(ctx context.Context, ix *Index, cacheDir string, dryRun bool) (*GCReport, error) {
+//
+// A cache is deleted only if no index registered it: besides ix, every other
+// index in others (the home's registry) is opened read-only and its caches
+// kept; while one of them exists but cannot be read, no unregistered cache is
+// deleted at all (only stale temporaries).
+func GC(ctx context.Context, ix *Index, cacheDir string, dryRun bool, others ...string) (*GCReport, error) {
 	r := &GCReport{DryRun: dryRun, ForgottenVideos: []string{}, Unregistered: []string{}, DeletedFiles: []string{}}
 	paths, err := ix.AllPaths(ctx)
 	if err != nil {
@@ -191,6 +249,31 @@ func GC(ctx context.Context, ix *Index, cacheDir string, dryRun bool) (*GCReport
 		}
 		registered[c.Path] = true
 	}
+	unattributable := false
+	for _, o := range others {
+		if o == ix.Path() {
+			continue
+		}
+		if abs, err := filepath.Abs(ix.Path()); err == nil && abs == o {
+			continue
+		}
+		if _, err := os.Stat(o); errors.Is(err, fs.ErrNotExist) {
+			continue // a removed index owns nothing
+		}
+		oix, err := OpenIndexReadOnly(ctx, o)
+		if err == nil {
+			var orecs []*CacheRecord
+			orecs, err = oix.Caches(ctx)
+			oix.Close()
+			for _, c := range orecs {
+				registered[c.Path] = true
+			}
+		}
+		if err != nil {
+			unattributable = true
+			r.KeptBecause = append(r.KeptBecause, fmt.Sprintf("cannot read index %s: %v", o, err))
+		}
+	}
 	if cacheDir != "" {
 		ents, err := os.ReadDir(cacheDir)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -204,9 +287,14 @@ func GC(ctx context.Context, ix *Index, cacheDir string, dryRun bool) (*GCReport
 				// Only what no writer holds (a running build's temporary, or
 				// the cache it has installed but not registered yet, is live)
 				// and nobody has written to for a while.
-				if cachefmt.Stale(p) {
-					r.DeletedFiles = append(r.DeletedFiles, p)
+				if !cachefmt.Stale(p) {
+					break
 				}
+				if unattributable && !cachefmt.IsTemp(e.Name()) {
+					r.Kept = append(r.Kept, p)
+					break
+				}
+				r.DeletedFiles = append(r.DeletedFiles, p)
 			}
 		}
 	}

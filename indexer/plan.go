@@ -143,7 +143,7 @@ func (p *plan) decide(i int, old *Row) {
 	case old == nil:
 		p.act[i] = actProbeNew
 		return
-	case p.opts.Rehash && !hashed, !old.sameProbe(mode, ffmpeg):
+	case p.opts.Rehash && !hashed, !old.sameProbe(mode, ffmpeg) && !(p.opts.TrustImported && old.imported(mode)):
 		p.act[i] = actProbe
 		return
 	case p.opts.Rehash:

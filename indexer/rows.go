@@ -47,6 +47,11 @@ func (r *Row) sameFile(e *Entry) bool {
 	return r.Size == e.Size && r.MtimeNs == e.MtimeNs && r.Inode == e.Inode
 }
 
+// imported: recorded by import for mode (see ImportedFFmpeg).
+func (r *Row) imported(mode decoder.Mode) bool {
+	return r.Mode == string(mode) && r.FFmpeg == ImportedFFmpeg
+}
+
 // sameProbe: probed the way this build would probe.
 func (r *Row) sameProbe(mode decoder.Mode, ffmpeg string) bool {
 	return r.Mode == string(mode) && r.FFmpeg == ffmpeg

@@ -112,3 +112,18 @@ func apply(ctx context.Context, db *sql.DB, m Migration) error {
 	}
 	return tx.Commit()
 }
+
+// Current is the schema version of db (0 for an empty database), read
+// without changing anything.
+func Current(ctx context.Context, db *sql.DB) (int, error) {
+	var n int
+	err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&n)
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	var v int
+	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("migrations: read version: %w", err)
+	}
+	return v, nil
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -40,16 +39,24 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		r, err := cachefmt.Audit(p)
+		r, err := cachefmt.AuditContext(ctx, p)
+		if err != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		res := auditResult{AuditReport: r, File: p}
 		if err != nil {
 			res.Error = err.Error()
-			code = exitUsage
-			fmt.Fprintf(&b, "%s: %v\n", p, err)
-			results = append(results, res)
-			continue
+			if r == nil || !r.Unsafe() {
+				// Unreadable, and nothing read so far is unsafe.
+				code = exitUsage
+				fmt.Fprintf(&b, "%s: %v\n", p, err)
+				results = append(results, res)
+				continue
+			}
+			// What was read before the damage already runs code.
+			fmt.Fprintf(&b, "%s: %v (what precedes it was scanned)\n", p, err)
 		}
-		if !r.SafeFor(cachefmt.Torch2) && code == exitOK {
+		if !r.SafeFor(cachefmt.Torch2) && code != exitUsage {
 			code = exitError
 		}
 		var vs []string
@@ -64,10 +71,13 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		for _, g := range r.Globals {
 			fmt.Fprintf(&b, "  %s %s  (%s, offset %d)\n", g.Op, g.Global, g.Entry, g.Offset)
 		}
+		for _, s := range r.Incomplete {
+			fmt.Fprintf(&b, "  not fully scanned: %s\n", s)
+		}
 		results = append(results, res)
 	}
 	if *asJSON {
-		if err := json.NewEncoder(e.stdout).Encode(results); err != nil {
+		if err := writeJSON(e.stdout, results); err != nil {
 			return err
 		}
 	} else {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"math"
@@ -38,6 +37,7 @@ type datasetFlags struct {
 	out           string
 	rootAs        string
 	rehash        bool
+	trustImported bool
 	fs            *flag.FlagSet // where they were parsed (set reads it)
 }
 
@@ -65,6 +65,7 @@ func (d *datasetFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.out, "out", "", "cache file (default: a name derived from the dataset and options under $VIDCACHE_HOME/caches)")
 	fs.StringVar(&d.rootAs, "root-as", "", "paths in the cache have ROOT replaced by this prefix (the dataset's path on training nodes)")
 	fs.BoolVar(&d.rehash, "rehash", false, "decide what changed by content hash, not mtime (for file systems with unreliable mtimes; reads every file)")
+	fs.BoolVar(&d.trustImported, "trust-imported", false, "take timestamps that `import` read from a torchvision cache file as probe results instead of probing those videos")
 }
 
 // options turns the flags into build options: the configuration, checked
@@ -77,8 +78,9 @@ func (d *datasetFlags) options(e *env, root string) (indexer.BuildOptions, error
 			Spec:   clips.Spec{FramesPerClip: d.framesPerClip, StepBetweenClips: d.step},
 			Target: cachefmt.Target(d.target), Mode: d.mode, RootAs: d.rootAs,
 		},
-		Out:    d.out,
-		Rehash: d.rehash,
+		Out:           d.out,
+		Rehash:        d.rehash,
+		TrustImported: d.trustImported,
 	}
 	if d.frameRate != "" {
 		fr, err := parseRate(d.frameRate)
@@ -246,8 +248,7 @@ func parseShard(e *env, spec, envName string) (int, int, error) {
 
 func reportBuild(e *env, f *buildFlags, res *indexer.BuildResult) error {
 	if *f.json {
-		enc := json.NewEncoder(e.stdout)
-		return enc.Encode(res)
+		return writeJSON(e.stdout, res)
 	}
 	if res.Cache == "" { // a shard: the index is the product
 		fmt.Fprintln(e.stdout, res.DB)

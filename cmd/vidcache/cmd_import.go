@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -58,7 +57,7 @@ func runImport(ctx context.Context, e *env, args []string) error {
 			file, strings.Join(res.UnsafeGlobals, ", "))
 	}
 	if *asJSON {
-		return json.NewEncoder(e.stdout).Encode(res)
+		return writeJSON(e.stdout, res)
 	}
 	fmt.Fprintln(e.stdout, res.Cache)
 	fr := "native"

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -65,7 +64,7 @@ func runInspect(ctx context.Context, e *env, args []string) error {
 		rep.Vidcache = summarize(f)
 	}
 	if *asJSON {
-		return json.NewEncoder(e.stdout).Encode(rep)
+		return writeJSON(e.stdout, rep)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: torch %s file, %d storages, %d bytes of tensor data\n", rep.File, rep.Container, rep.Storages, rep.StorageBytes)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -23,7 +22,7 @@ func runList(ctx context.Context, e *env, args []string) error {
 	if _, err := parseArgs(fs, args); err != nil {
 		return err
 	}
-	ix, err := openIndex(ctx, e, *db)
+	ix, err := openIndexReadOnly(ctx, e, *db)
 	if err != nil {
 		return err
 	}
@@ -33,7 +32,7 @@ func runList(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		return json.NewEncoder(e.stdout).Encode(list)
+		return writeJSON(e.stdout, list)
 	}
 	if len(list) == 0 {
 		fmt.Fprintf(e.stderr, "no caches registered in %s\n", ix.Path())

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/vidcache/vidcache/indexer"
@@ -33,7 +32,7 @@ func runMerge(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		return json.NewEncoder(e.stdout).Encode(res)
+		return writeJSON(e.stdout, res)
 	}
 	fmt.Fprintf(e.stdout, "%s: merged %d videos from %d shard indexes\n", ix.Path(), res.Rows, res.Shards)
 	return nil

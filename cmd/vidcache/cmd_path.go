@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -42,7 +41,7 @@ func runPath(ctx context.Context, e *env, args []string) error {
 	rep := &pathReport{Cache: s.Cache, Fresh: s.Fresh, Status: s}
 	if !s.Fresh && !*ensure {
 		if *f.json {
-			if err := json.NewEncoder(e.stdout).Encode(rep); err != nil {
+			if err := writeJSON(e.stdout, rep); err != nil {
 				return err
 			}
 			return silentExit(exitStale)
@@ -63,7 +62,7 @@ func runPath(ctx context.Context, e *env, args []string) error {
 		rep.Build, rep.Cache = res, res.Cache
 	}
 	if *f.json {
-		if err := json.NewEncoder(e.stdout).Encode(rep); err != nil {
+		if err := writeJSON(e.stdout, rep); err != nil {
 			return err
 		}
 	} else {

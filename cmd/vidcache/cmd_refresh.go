@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -52,7 +51,7 @@ func runRefresh(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if *asJSON {
-		if err := json.NewEncoder(e.stdout).Encode(results); err != nil {
+		if err := writeJSON(e.stdout, results); err != nil {
 			return err
 		}
 	} else {
@@ -90,12 +89,16 @@ func runGC(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer ix.Close()
-	r, err := indexer.GC(ctx, ix, d.Caches, *dry)
+	others, err := indexer.RegisteredIndexes(d.Home)
+	if err != nil {
+		return err
+	}
+	r, err := indexer.GC(ctx, ix, d.Caches, *dry, others...)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
-		return json.NewEncoder(e.stdout).Encode(r)
+		return writeJSON(e.stdout, r)
 	}
 	verb := "removed"
 	if *dry {
@@ -109,6 +112,9 @@ func runGC(ctx context.Context, e *env, args []string) error {
 	}
 	for _, p := range r.DeletedFiles {
 		fmt.Fprintf(e.stdout, "%s unregistered file %s\n", verb, p)
+	}
+	for _, why := range r.KeptBecause {
+		fmt.Fprintf(e.stderr, "gc: kept %d unregistered caches: %s\n", len(r.Kept), why)
 	}
 	fmt.Fprintf(e.stderr, "gc: %d video rows, %d cache registrations, %d files %s\n", len(r.ForgottenVideos), len(r.Unregistered), len(r.DeletedFiles), verb)
 	return nil

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -128,5 +129,110 @@ func TestGCDuringBuilds(t *testing.T) {
 	}
 	if r := vc(t, home, "list", "--json"); strings.Count(r.stdout, `"state":"fresh"`) != 3 {
 		t.Errorf("after the builds: %s", r.stdout)
+	}
+}
+
+// TestGCKeepsOtherIndexesCaches: a cache in $VIDCACHE_HOME/caches that
+// another index registered (build --db) survives a plain gc; while that
+// index cannot be read, gc deletes no unregistered cache at all; once the
+// index is gone, the cache is nobody's and gc removes it.
+func TestGCKeepsOtherIndexesCaches(t *testing.T) {
+	home := t.TempDir()
+	root := copySample(t, t.TempDir())
+	project := filepath.Join(t.TempDir(), "project.db")
+	r := vc(t, home, "build", root, "--db", project)
+	if r.code != exitOK {
+		t.Fatal(r.stderr)
+	}
+	cache := strings.TrimSpace(r.stdout)
+	if filepath.Dir(cache) != filepath.Join(home, "caches") {
+		t.Fatalf("cache %s not in the home", cache)
+	}
+	stray := filepath.Join(home, "caches", "stray.pt")
+	os.WriteFile(stray, []byte("x"), 0o644)
+	old := time.Now().Add(-2 * cachefmt.StaleAfter)
+	age := func() {
+		for _, p := range []string{cache, stray} {
+			os.Chtimes(p, old, old)
+		}
+	}
+	gc := func() indexer.GCReport {
+		t.Helper()
+		age()
+		var rep indexer.GCReport
+		r := vc(t, home, "gc", "--json")
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatalf("%v: %s %s", err, r.stdout, r.stderr)
+		}
+		return rep
+	}
+	if rep := gc(); !slices.Equal(rep.DeletedFiles, []string{stray}) {
+		t.Errorf("gc with the project index readable: %+v", rep)
+	}
+	if _, err := os.Stat(cache); err != nil {
+		t.Fatalf("gc deleted the project index's cache: %v", err)
+	}
+	os.WriteFile(stray, []byte("x"), 0o644)
+	good, err := os.ReadFile(project)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(project + "-wal")
+	os.Remove(project + "-shm")
+	if err := os.WriteFile(project, []byte("not an index"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep := gc()
+	slices.Sort(rep.Kept)
+	if len(rep.DeletedFiles) != 0 || !slices.Equal(rep.Kept, []string{cache, stray}) || len(rep.KeptBecause) != 1 {
+		t.Errorf("gc with the project index unreadable: %+v", rep)
+	}
+	_ = good
+	os.Remove(project)
+	rep = gc()
+	slices.Sort(rep.DeletedFiles)
+	if !slices.Equal(rep.DeletedFiles, []string{cache, stray}) {
+		t.Errorf("gc after the project index was removed: %+v", rep)
+	}
+}
+
+// TestReadOnlyIndex: on a read-only mount, the commands that only read the
+// index (status, path without --ensure, list, verify --root, report) work.
+func TestReadOnlyIndex(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("needs root for a read-only bind mount")
+		}
+		t.Skip("needs root for a read-only bind mount")
+	}
+	home := t.TempDir()
+	root := copySample(t, t.TempDir())
+	r := vc(t, home, "build", root)
+	if r.code != exitOK {
+		t.Fatal(r.stderr)
+	}
+	cache := strings.TrimSpace(r.stdout)
+	ro := t.TempDir()
+	if out, err := exec.Command("mount", "--bind", home, ro).CombinedOutput(); err != nil {
+		t.Skipf("bind mount: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", ro).Run() })
+	if out, err := exec.Command("mount", "-o", "remount,bind,ro", ro).CombinedOutput(); err != nil {
+		t.Fatalf("remount read-only: %v %s", err, out)
+	}
+	if err := os.WriteFile(filepath.Join(ro, "probe"), nil, 0o644); err == nil {
+		t.Fatal("the mount is writable")
+	}
+	roCache := filepath.Join(ro, "caches", filepath.Base(cache))
+	for _, args := range [][]string{
+		{"status", root},
+		{"path", root},
+		{"list"},
+		{"verify", roCache, "--root", root},
+		{"report", roCache, "--json"},
+	} {
+		if r := vc(t, ro, args...); r.code != exitOK {
+			t.Errorf("%v on a read-only index: exit %d: %s", args, r.code, r.stderr)
+		}
 	}
 }

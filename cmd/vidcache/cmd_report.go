@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
@@ -33,7 +32,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	}
 	var ix *indexer.Index
 	if !*noIndex {
-		if ix, err = openIndex(ctx, e, *db); err != nil {
+		if ix, err = openIndexReadOnly(ctx, e, *db); err != nil {
 			return err
 		}
 		defer ix.Close()
@@ -53,7 +52,7 @@ func runReport(ctx context.Context, e *env, args []string) error {
 	}
 	switch {
 	case *asJSON:
-		return json.NewEncoder(w).Encode(rep)
+		return writeJSON(w, rep)
 	case *asCSV:
 		return writeReportCSV(w, rep)
 	}

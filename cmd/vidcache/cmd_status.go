@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 
@@ -39,7 +38,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 		if !f.verbose { // the counts say it; thousands of paths are for --verbose
 			s.New, s.Changed, s.Removed = nil, nil, nil
 		}
-		if err := json.NewEncoder(e.stdout).Encode(s); err != nil {
+		if err := writeJSON(e.stdout, s); err != nil {
 			return err
 		}
 		return staleExit(s)
@@ -99,7 +98,7 @@ func status(ctx context.Context, e *env, d *datasetFlags, root string) (*indexer
 	if err != nil {
 		return nil, err
 	}
-	ix, err := openIndex(ctx, e, *d.db)
+	ix, err := openIndexReadOnly(ctx, e, *d.db)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -34,7 +33,7 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 	}
 	opts := indexer.VerifyOptions{Root: *root}
 	if *root != "" {
-		ix, err := openIndex(ctx, e, *db)
+		ix, err := openIndexReadOnly(ctx, e, *db)
 		if err != nil {
 			return err
 		}
@@ -46,14 +45,18 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		if err := json.NewEncoder(e.stdout).Encode(r); err != nil {
+		if err := writeJSON(e.stdout, r); err != nil {
 			return err
 		}
-	} else if r.OK {
-		fmt.Fprintf(e.stdout, "%s: OK (%s; %d videos)\n", r.File, strings.Join(r.Checked, ", "), r.Videos)
 	} else {
+		if r.OK {
+			fmt.Fprintf(e.stdout, "%s: OK (%s; %d videos)\n", r.File, strings.Join(r.Checked, ", "), r.Videos)
+		}
 		for _, p := range r.Problems {
 			fmt.Fprintf(e.stdout, "%s: %s: %s\n", r.File, p.Class, p.Detail)
+		}
+		for _, n := range r.Notes {
+			fmt.Fprintf(e.stdout, "%s: note: %s\n", r.File, n)
 		}
 	}
 	if r.OK {

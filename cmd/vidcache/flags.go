@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -77,11 +78,42 @@ func indexPath(e *env, db string) (string, error) {
 	return d.Index, err
 }
 
-// openIndex opens db, or the default index when db is empty.
+// openIndex opens db, or the default index when db is empty, and notes it
+// in the home's registry of indexes (see indexer.NoteIndex): gc keeps every
+// cache any of them registered.
 func openIndex(ctx context.Context, e *env, db string) (*indexer.Index, error) {
 	p, err := indexPath(e, db)
 	if err != nil {
 		return nil, err
 	}
-	return indexer.OpenIndex(ctx, p)
+	ix, err := indexer.OpenIndex(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	if d, err := dirs(e); err == nil {
+		if err := indexer.NoteIndex(d.Home, p); err != nil {
+			ix.Close()
+			return nil, err
+		}
+	}
+	return ix, nil
+}
+
+// openIndexReadOnly opens db (or the default index) for a command that only
+// reads it, without writing (a read-only file or mount works; see
+// indexer.OpenIndexReadOnly). An index that does not exist yet, or has an
+// older schema, is opened as openIndex does (created, upgraded).
+func openIndexReadOnly(ctx context.Context, e *env, db string) (*indexer.Index, error) {
+	p, err := indexPath(e, db)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(p); err != nil {
+		return openIndex(ctx, e, db)
+	}
+	ix, err := indexer.OpenIndexReadOnly(ctx, p)
+	if errors.Is(err, indexer.ErrOldSchema) {
+		return openIndex(ctx, e, db)
+	}
+	return ix, err
 }

@@ -1,0 +1,434 @@
+package cachefmt
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+)
+
+// pvm simulates Python's pickle machine over one pickle without building
+// anything: it tracks the stack, the mark stack and the memo as the real
+// unpickler would, knowing of each value only whether it is a string
+// (and which), a global (and which), or something else, and how deeply
+// containers nest. That is enough to name the global every GLOBAL, INST,
+// STACK_GLOBAL, OBJ, NEWOBJ and REDUCE really uses, however the names were
+// shuffled through the memo or the stack, and to bound what a hostile pickle
+// can make an unpickler do (stack and memo size, nesting depth, the digits
+// of a text integer).
+type pvm struct {
+	stack []pval
+	marks []int
+	memo  map[uint64]pval
+	proto int
+	ops   int64
+	// result is what STOP popped.
+	result pval
+
+	// onGlobal is called for every global the machine resolves (GLOBAL,
+	// INST, STACK_GLOBAL, EXT*), with the opcode's offset and name.
+	onGlobal func(at int64, op, module, name string)
+	// onCall is called when a value is called or instantiated (REDUCE, OBJ,
+	// NEWOBJ, NEWOBJ_EX, INST, BUILD) with what was called.
+	onCall func(at int64, op string, callee pval)
+}
+
+// pval is what the simulation knows of a value.
+type pval struct {
+	kind  byte // 's' string, 'g' global, 'i' int, 'o' anything else
+	s     string
+	depth int32 // container nesting
+}
+
+// Budgets of the simulation: a pickle that exceeds one is refused as
+// ErrTooComplex (torch would spend unbounded memory or time on it, or
+// vidcache's readers recursion).
+const (
+	maxPickleStack = 4 << 20 // values on the stack
+	maxPickleMarks = 1 << 20 // open marks
+	maxPickleMemo  = 4 << 20 // memo entries
+	maxPickleDepth = 10000   // container nesting
+	// maxIntDigits is CPython's limit on converting a decimal string to an
+	// int (sys.int_info.default_max_str_digits, 3.11+): a longer INT or
+	// LONG raises in Python too. Parsing it is quadratic.
+	maxIntDigits = 4300
+)
+
+// ErrTooComplex marks a pickle beyond the simulation's budgets.
+var ErrTooComplex = errors.New("too complex")
+
+func newPVM() *pvm { return &pvm{memo: map[uint64]pval{}} }
+
+func (m *pvm) push(v pval) error {
+	if len(m.stack) >= maxPickleStack {
+		return fmt.Errorf("%w: more than %d values on the stack", ErrTooComplex, maxPickleStack)
+	}
+	if v.depth > maxPickleDepth {
+		return fmt.Errorf("%w: containers nested more than %d deep", ErrTooComplex, maxPickleDepth)
+	}
+	m.stack = append(m.stack, v)
+	return nil
+}
+
+func (m *pvm) pop() (pval, error) {
+	if len(m.stack) == 0 || (len(m.marks) > 0 && len(m.stack) == m.marks[len(m.marks)-1]) {
+		return pval{}, errors.New("stack underflow")
+	}
+	v := m.stack[len(m.stack)-1]
+	m.stack = m.stack[:len(m.stack)-1]
+	return v, nil
+}
+
+func (m *pvm) top() (*pval, error) {
+	if len(m.stack) == 0 || (len(m.marks) > 0 && len(m.stack) == m.marks[len(m.marks)-1]) {
+		return nil, errors.New("stack underflow")
+	}
+	return &m.stack[len(m.stack)-1], nil
+}
+
+// popMark pops everything above the last mark, and the mark.
+func (m *pvm) popMark() ([]pval, error) {
+	if len(m.marks) == 0 {
+		return nil, errors.New("no mark on the stack")
+	}
+	k := m.marks[len(m.marks)-1]
+	m.marks = m.marks[:len(m.marks)-1]
+	items := m.stack[k:]
+	m.stack = m.stack[:k]
+	return items, nil
+}
+
+func deepest(items []pval) int32 {
+	var d int32
+	for _, v := range items {
+		d = max(d, v.depth)
+	}
+	return d
+}
+
+func container(items []pval) pval { return pval{kind: 'o', depth: deepest(items) + 1} }
+
+// step applies one opcode. It returns done at STOP.
+func (m *pvm) step(at int64, op opcode, arg []byte) (done bool, err error) {
+	m.ops++
+	switch op.name {
+	case "PROTO":
+		m.proto = int(arg[0])
+	case "FRAME", "READONLY_BUFFER":
+	case "STOP":
+		v, err := m.pop()
+		if err != nil {
+			return false, err
+		}
+		m.result = v
+		return true, nil
+	case "MARK":
+		if len(m.marks) >= maxPickleMarks {
+			return false, fmt.Errorf("%w: more than %d open marks", ErrTooComplex, maxPickleMarks)
+		}
+		m.marks = append(m.marks, len(m.stack))
+	case "POP":
+		if len(m.stack) > 0 && (len(m.marks) == 0 || len(m.stack) > m.marks[len(m.marks)-1]) {
+			m.stack = m.stack[:len(m.stack)-1]
+		} else if _, err := m.popMark(); err != nil {
+			return false, err
+		}
+	case "POP_MARK":
+		if _, err := m.popMark(); err != nil {
+			return false, err
+		}
+	case "DUP":
+		t, err := m.top()
+		if err != nil {
+			return false, err
+		}
+		return false, m.push(*t)
+	case "INT", "LONG":
+		s := strings.TrimSuffix(strings.TrimSpace(string(arg)), "L")
+		if len(strings.TrimLeft(s, "+-")) > maxIntDigits {
+			return false, fmt.Errorf("%w: a %s of %d digits (Python refuses more than %d)", ErrTooComplex, op.name, len(s), maxIntDigits)
+		}
+		return false, m.push(pval{kind: 'i', s: s})
+	case "LONG1", "LONG4":
+		v := pval{kind: 'o'}
+		if len(arg) <= 32 {
+			v = pval{kind: 'i', s: decodeLong(arg).String()}
+		}
+		return false, m.push(v)
+	case "FLOAT", "BININT", "BININT1", "BININT2", "NONE", "BINFLOAT", "NEWTRUE", "NEWFALSE",
+		"BINBYTES", "SHORT_BINBYTES", "BINBYTES8", "BYTEARRAY8", "NEXT_BUFFER", "PERSID":
+		return false, m.push(pval{kind: 'o'})
+	case "EMPTY_DICT", "EMPTY_LIST", "EMPTY_TUPLE", "EMPTY_SET":
+		return false, m.push(pval{kind: 'o', depth: 1})
+	case "STRING", "BINSTRING", "SHORT_BINSTRING", "UNICODE", "BINUNICODE", "SHORT_BINUNICODE", "BINUNICODE8":
+		s := string(arg)
+		if op.name == "STRING" {
+			s = unquote(s)
+		}
+		return false, m.push(pval{kind: 's', s: s})
+	case "BINPERSID":
+		if _, err := m.pop(); err != nil {
+			return false, err
+		}
+		return false, m.push(pval{kind: 'o'})
+	case "GLOBAL", "INST":
+		mod, nm, _ := strings.Cut(string(arg), "\n")
+		name := mod + "." + nm
+		if m.onGlobal != nil {
+			m.onGlobal(at, op.name, mod, nm)
+		}
+		if op.name == "GLOBAL" {
+			return false, m.push(pval{kind: 'g', s: name})
+		}
+		items, err := m.popMark()
+		if err != nil {
+			return false, err
+		}
+		if m.onCall != nil {
+			m.onCall(at, op.name, pval{kind: 'g', s: name})
+		}
+		return false, m.push(container(items))
+	case "STACK_GLOBAL":
+		name, err := m.pop()
+		if err != nil {
+			return false, err
+		}
+		mod, err := m.pop()
+		if err != nil {
+			return false, err
+		}
+		if name.kind != 's' || mod.kind != 's' {
+			// Python raises "STACK_GLOBAL requires str"; nothing is imported.
+			return false, errors.New("STACK_GLOBAL of a value that is not a string")
+		}
+		g := mod.s + "." + name.s
+		if m.onGlobal != nil {
+			m.onGlobal(at, op.name, mod.s, name.s)
+		}
+		return false, m.push(pval{kind: 'g', s: g})
+	case "EXT1", "EXT2", "EXT4":
+		var code uint64
+		switch len(arg) {
+		case 1:
+			code = uint64(arg[0])
+		case 2:
+			code = uint64(binary.LittleEndian.Uint16(arg))
+		default:
+			code = uint64(binary.LittleEndian.Uint32(arg))
+		}
+		g := fmt.Sprintf("<copyreg extension %d>", code)
+		if m.onGlobal != nil {
+			m.onGlobal(at, op.name, "", g)
+		}
+		return false, m.push(pval{kind: 'g', s: g})
+	case "REDUCE":
+		args, err := m.pop()
+		if err != nil {
+			return false, err
+		}
+		fn, err := m.pop()
+		if err != nil {
+			return false, err
+		}
+		if m.onCall != nil {
+			m.onCall(at, op.name, fn)
+		}
+		return false, m.push(pval{kind: 'o', depth: args.depth + 1})
+	case "BUILD":
+		state, err := m.pop()
+		if err != nil {
+			return false, err
+		}
+		t, err := m.top()
+		if err != nil {
+			return false, err
+		}
+		if m.onCall != nil && t.kind != 'o' {
+			m.onCall(at, op.name, *t)
+		}
+		t.depth = max(t.depth, state.depth+1)
+		return false, m.check(t)
+	case "OBJ":
+		items, err := m.popMark()
+		if err != nil {
+			return false, err
+		}
+		if len(items) == 0 {
+			return false, errors.New("OBJ without a class")
+		}
+		if m.onCall != nil {
+			m.onCall(at, op.name, items[0])
+		}
+		return false, m.push(container(items[1:]))
+	case "NEWOBJ", "NEWOBJ_EX":
+		if op.name == "NEWOBJ_EX" {
+			if _, err := m.pop(); err != nil {
+				return false, err
+			}
+		}
+		args, err := m.pop()
+		if err != nil {
+			return false, err
+		}
+		cls, err := m.pop()
+		if err != nil {
+			return false, err
+		}
+		if m.onCall != nil {
+			m.onCall(at, op.name, cls)
+		}
+		return false, m.push(pval{kind: 'o', depth: args.depth + 1})
+	case "DICT", "LIST", "TUPLE", "FROZENSET":
+		items, err := m.popMark()
+		if err != nil {
+			return false, err
+		}
+		return false, m.push(container(items))
+	case "TUPLE1", "TUPLE2", "TUPLE3":
+		n := int(op.name[5] - '0')
+		items := make([]pval, n)
+		for i := n - 1; i >= 0; i-- {
+			if items[i], err = m.pop(); err != nil {
+				return false, err
+			}
+		}
+		return false, m.push(container(items))
+	case "APPEND":
+		v, err := m.pop()
+		if err != nil {
+			return false, err
+		}
+		t, err := m.top()
+		if err != nil {
+			return false, err
+		}
+		t.depth = max(t.depth, v.depth+1)
+		return false, m.check(t)
+	case "SETITEM":
+		v, err := m.pop()
+		if err != nil {
+			return false, err
+		}
+		k, err := m.pop()
+		if err != nil {
+			return false, err
+		}
+		t, err := m.top()
+		if err != nil {
+			return false, err
+		}
+		t.depth = max(t.depth, v.depth+1, k.depth+1)
+		return false, m.check(t)
+	case "APPENDS", "SETITEMS", "ADDITEMS":
+		items, err := m.popMark()
+		if err != nil {
+			return false, err
+		}
+		t, err := m.top()
+		if err != nil {
+			return false, err
+		}
+		t.depth = max(t.depth, deepest(items)+1)
+		return false, m.check(t)
+	case "PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE":
+		t, err := m.top()
+		if err != nil {
+			return false, err
+		}
+		idx, err := memoIndex(op.name, arg, uint64(len(m.memo)))
+		if err != nil {
+			return false, err
+		}
+		if _, ok := m.memo[idx]; !ok && len(m.memo) >= maxPickleMemo {
+			return false, fmt.Errorf("%w: more than %d memo entries", ErrTooComplex, maxPickleMemo)
+		}
+		m.memo[idx] = *t
+	case "GET", "BINGET", "LONG_BINGET":
+		idx, err := memoIndex(op.name, arg, 0)
+		if err != nil {
+			return false, err
+		}
+		v, ok := m.memo[idx]
+		if !ok {
+			return false, fmt.Errorf("memo key %d not found", idx)
+		}
+		return false, m.push(v)
+	default:
+		return false, fmt.Errorf("opcode %s not simulated", op.name)
+	}
+	return false, nil
+}
+
+func (m *pvm) check(v *pval) error {
+	if v.depth > maxPickleDepth {
+		return fmt.Errorf("%w: containers nested more than %d deep", ErrTooComplex, maxPickleDepth)
+	}
+	return nil
+}
+
+// memoIndex decodes a memo opcode's index; MEMOIZE uses the memo's size.
+func memoIndex(op string, arg []byte, size uint64) (uint64, error) {
+	switch op {
+	case "BINPUT", "BINGET":
+		return uint64(arg[0]), nil
+	case "LONG_BINPUT", "LONG_BINGET":
+		return uint64(binary.LittleEndian.Uint32(arg)), nil
+	case "PUT", "GET":
+		n, err := strconv.ParseUint(strings.TrimSpace(string(arg)), 10, 63)
+		if err != nil {
+			return 0, fmt.Errorf("%s: bad memo index %q", op, arg)
+		}
+		return n, nil
+	}
+	return size, nil
+}
+
+// decodeLong is pickle's little-endian two's-complement integer.
+func decodeLong(b []byte) *big.Int {
+	be := make([]byte, len(b))
+	for i := range b {
+		be[len(b)-1-i] = b[i]
+	}
+	n := new(big.Int).SetBytes(be)
+	if len(b) > 0 && b[len(b)-1]&0x80 != 0 {
+		n.Sub(n, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
+	}
+	return n
+}
+
+// unquote strips a protocol-0 STRING's quotes (Python requires them).
+func unquote(s string) string {
+	if len(s) >= 2 && s[0] == s[len(s)-1] && (s[0] == '\'' || s[0] == '"') {
+		if u, err := strconv.Unquote(`"` + strings.ReplaceAll(s[1:len(s)-1], `"`, `\"`) + `"`); err == nil {
+			return u
+		}
+		return s[1 : len(s)-1]
+	}
+	return s
+}
+
+// runPickle walks and simulates one pickle from w to its STOP. Every
+// 65,536 opcodes it checks ctx.
+func runPickle(ctx context.Context, w *opWalker, m *pvm) error {
+	for {
+		at, op, arg, err := w.next()
+		if err != nil {
+			return err
+		}
+		done, err := m.step(at, op, arg)
+		if err != nil {
+			return fmt.Errorf("%s at offset %d: %w", op.name, at, err)
+		}
+		if done {
+			return nil
+		}
+		if m.ops&0xffff == 0 && ctx != nil {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+	}
+}
