@@ -46,7 +46,7 @@ func List(ctx context.Context, ix *Index) ([]ListEntry, error) {
 		// An imported cache is compared with the rows import recorded.
 		check := cfg
 		check.Mode = string(rowsMode(cfg))
-		s, err := Status(ctx, ix, BuildOptions{Config: check, Out: rec.Path})
+		s, err := Status(ctx, ix, BuildOptions{Config: check, Out: rec.Path, TrustImported: cfg.Mode == cachefmt.ModeImported})
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {

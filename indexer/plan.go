@@ -11,6 +11,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/vidcache/vidcache/cachefmt"
 	"github.com/vidcache/vidcache/decoder"
 )
 
@@ -117,6 +118,12 @@ func newPlan(ctx context.Context, ix *Index, opts BuildOptions) (*plan, error) {
 	return p, nil
 }
 
+// trustImported: rows import recorded count as probe results — when asked,
+// and always for an imported cache's own configuration (it rests on them).
+func (p *plan) trustImported() bool {
+	return p.opts.TrustImported || p.opts.Config.Mode == cachefmt.ModeImported
+}
+
 // decide compares dataset video i with its index row (nil when it has none;
 // old is only valid during the call).
 func (p *plan) decide(i int, old *Row) {
@@ -143,7 +150,7 @@ func (p *plan) decide(i int, old *Row) {
 	case old == nil:
 		p.act[i] = actProbeNew
 		return
-	case p.opts.Rehash && !hashed, !old.sameProbe(mode, ffmpeg) && !(p.opts.TrustImported && old.imported(mode)):
+	case p.opts.Rehash && !hashed, !old.sameProbe(mode, ffmpeg) && !(p.trustImported() && old.imported(mode)):
 		p.act[i] = actProbe
 		return
 	case p.opts.Rehash:

@@ -69,7 +69,7 @@ func MakeReport(ctx context.Context, path string, ix *Index) (*Report, error) {
 			r.Videos[i].Status, r.Videos[i].Error = row.Status, row.Error
 		}
 	}
-	s, err := Status(ctx, ix, BuildOptions{Config: cfg, Out: path})
+	s, err := Status(ctx, ix, BuildOptions{Config: cfg, Out: path, TrustImported: f.Config.Mode == cachefmt.ModeImported})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

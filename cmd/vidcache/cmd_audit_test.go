@@ -21,7 +21,7 @@ func TestAuditExitCodes(t *testing.T) {
 	}{
 		{[]string{out, fx + "harmless.pt"}, exitOK, "UNSAFE for torch-1.13 (opcode BINFLOAT not allowed), safe for torch-2.x"},
 		{[]string{out, fx + "kinetics-dataset.pt"}, exitError, "GLOBAL torchvision.datasets.kinetics.Kinetics"},
-		{[]string{fx + "os-system.pkl", "main.go"}, exitUsage, "main.go: unreadable: neither a zip nor a pickle"},
+		{[]string{fx + "os-system.pkl", "main.go"}, exitUsage, "main.go: unreadable: neither a zip, a tar, nor a pickle"},
 	} {
 		r := vc(t, home, append([]string{"audit"}, c.files...)...)
 		if r.code != c.code || !strings.Contains(r.stdout, c.want) {

@@ -17,7 +17,7 @@ func TestVerify(t *testing.T) {
 	if r := vc(t, home, "build", root, "--out", out, "--quiet", "--frames-per-clip", "4"); r.code != 0 {
 		t.Fatal(r.stderr)
 	}
-	if r := vc(t, home, "verify", out, "--root", root); r.code != 0 || !strings.Contains(r.stdout, "OK (zip, audit, format, consistency, dataset; 16 videos)") {
+	if r := vc(t, home, "verify", out, "--root", root); r.code != 0 || !strings.Contains(r.stdout, "OK (zip, audit, format, consistency, bytes, dataset; 16 videos)") {
 		t.Fatalf("fresh cache: exit %d %s", r.code, r.stdout)
 	}
 	good, _ := os.ReadFile(out)

@@ -278,7 +278,7 @@ def prove(out):
         if os.path.exists(e["marker"]):
             os.remove(e["marker"])
     for d in sorted(os.listdir(out)):
-        if not d.startswith("benign-"):
+        if not d.startswith("benign-") or not os.path.isdir(os.path.join(out, d)):
             continue
         with open(os.path.join(out, d, "benign.json")) as f:
             for fn in json.load(f):
