@@ -74,23 +74,55 @@ import (
 //     string, and Python's surrogate-escaped str does not convert.
 //
 // Every failure is one torchvision 0.27 raises on; the Result says why.
+//
+// The shortcut: for plain MP4/MOV files read header-only (see fileIO) with
+// exactly one video stream, every stream's codec known and the video's
+// decoder present, avformat_find_stream_info is skipped. What it would do
+// cannot change the answer there: it decodes the first frames to fill in
+// codec parameters (pix_fmt, has_b_frames, …) that neither the packet scan
+// nor the stream choice reads (one candidate; packet pts and stts durations
+// come from the sample table, the duration guard excluded fill-ins), and it
+// estimates r_frame_rate, which only the fallback fps uses. So whenever the
+// shortcut's result is anything but a clean scan with begin != end — an
+// error, no packets, the fallback fps, a decoder that does not open — the
+// probe is done again the full way, and that result is the answer.
+// TestShortcutsMatchReference compares both on every fixture.
 func probeScan(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
+	if !opts.Reference && !opts.FullRead {
+		var quick Result
+		if scanOnce(path, opts, ii, &quick, true) {
+			*r = quick
+			return
+		}
+		if ii.Interrupted() {
+			*r = quick
+			return
+		}
+		defer func(read int64) { r.BytesRead += read }(quick.BytesRead)
+	}
+	scanOnce(path, opts, ii, r, false)
+}
+
+// scanOnce probes path once; with skipInfo it takes the shortcut where it
+// applies, and reports whether its result stands (false: probe again
+// without the shortcut).
+func scanOnce(path string, opts Options, ii *astiav.IOInterrupter, r *Result, skipInfo bool) (final bool) {
 	if !utf8.ValidString(path) {
 		// Python hands such a path over as a str with lone surrogates
 		// (surrogateescape), which torchcodec's C++ binding cannot convert.
 		r.Status, r.Err = StatusOpenFailed, "the path is not valid UTF-8, which torchcodec cannot open"
-		return
+		return true
 	}
 	fc := astiav.AllocFormatContext()
 	if fc == nil {
 		r.Status, r.Err = StatusOpenFailed, "cannot allocate a format context"
-		return
+		return true
 	}
 	defer fc.Free()
 	fc.SetIOInterrupter(ii)
 	f, ok := open(fc, path, opts, !opts.FullRead, true, r)
 	if !ok {
-		return
+		return true
 	}
 	if f != nil {
 		defer f.close()
@@ -99,19 +131,22 @@ func probeScan(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 	if f != nil {
 		defer func() { r.BytesRead = f.bytesRead() }()
 	}
-	r.StreamInfo = true
-	// Stream info decodes the first frames: real bytes.
-	f.setMasking(false)
-	if err := fc.FindStreamInfo(nil); err != nil {
-		r.Status, r.Err = StatusOpenFailed, "find stream info: "+err.Error()
-		return
+	skipInfo = skipInfo && f != nil && f.vc.hold != nil && f.masking() && oneKnownVideo(fc)
+	if !skipInfo {
+		r.StreamInfo = true
+		// Stream info decodes the first frames: real bytes.
+		f.setMasking(false)
+		if err := fc.FindStreamInfo(nil); err != nil {
+			r.Status, r.Err = StatusOpenFailed, "find stream info: "+err.Error()
+			return true
+		}
 	}
 	streams := fc.Streams()
 	r.Streams = len(streams)
 	vs, codec, err := fc.FindBestStream(astiav.MediaTypeVideo, -1, -1)
 	if err != nil || vs == nil || codec == nil {
 		r.Status, r.Err = StatusNoVideo, fmt.Sprintf("no decodable video stream among %d streams", len(streams))
-		return
+		return !skipInfo
 	}
 	cp := vs.CodecParameters()
 	tb := vs.TimeBase()
@@ -125,9 +160,7 @@ func probeScan(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 	// parses in full (packets may be split or merged), not for DV (demuxed
 	// from the payload); durations the parser could fill in were excluded
 	// by planMask's guard.
-	if !hasDV(streams) && !fullParse(cp.CodecID()) {
-		f.setMasking(true)
-	}
+	f.setMasking(!hasDV(streams) && !fullParse(cp.CodecID()))
 	r.HeaderOnly = f.masking()
 
 	var n, begin, end C.int64_t
@@ -140,11 +173,11 @@ func probeScan(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 		} else {
 			r.Err = fmt.Sprintf("read packet %d: %v", int64(n), astiav.Error(ret))
 		}
-		return
+		return !skipInfo
 	}
 	if err := openDecoder(codec, cp); err != nil {
 		r.Status, r.Err = StatusDecodeError, err.Error()
-		return
+		return !skipInfo
 	}
 	r.Frames = int(n)
 	if n > 0 {
@@ -156,6 +189,9 @@ func probeScan(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 		}
 	}
 	if r.FPS == nil {
+		if skipInfo {
+			return false // the fallback rate is stream info's estimate
+		}
 		// No packet, or begin == end: the header's rate, when positive.
 		if fr := vs.RFrameRate(); fr.Den() != 0 {
 			if h := float64(fr.Num()) / float64(fr.Den()); h > 0 {
@@ -164,6 +200,29 @@ func probeScan(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 		}
 	}
 	r.Status = StatusOK
+	return true
+}
+
+// oneKnownVideo: exactly one video stream (no attached pictures), every
+// stream's codec known, a decoder for the video's, its size in the header.
+func oneKnownVideo(fc *astiav.FormatContext) bool {
+	var video *astiav.Stream
+	for _, s := range fc.Streams() {
+		cp := s.CodecParameters()
+		if cp.CodecID() == astiav.CodecIDNone {
+			return false
+		}
+		if cp.MediaType() == astiav.MediaTypeVideo {
+			if video != nil || s.DispositionFlags().Has(astiav.DispositionFlagAttachedPic) {
+				return false
+			}
+			video = s
+		}
+	}
+	// The header must give the picture size too (the index records it;
+	// stream info would read it from the bitstream otherwise).
+	return video != nil && video.CodecParameters().Width() > 0 && video.CodecParameters().Height() > 0 &&
+		astiav.FindDecoder(video.CodecParameters().CodecID()) != nil
 }
 
 // fullParse: video codecs FFmpeg 9's MOV demuxer marks AVSTREAM_PARSE_FULL
