@@ -27,18 +27,18 @@ type BuildOptions struct {
 	// Config is what the cache is (dataset, clips, target and mode, root_as,
 	// created_unix; 0 = now). Normalize fills its defaults.
 	cachefmt.Config
-	Rehash   bool // trust content hashes, not mtimes
+	Rehash bool // trust content hashes, not mtimes
 	// TrustImported takes rows that import recorded (from a torchvision
 	// cache file) as probe results of their mode instead of probing again.
 	TrustImported bool
-	Shard    int  // with Shards > 0: probe only this shard's videos, write no cache
-	Shards   int
-	Jobs     int           // probing workers; default 1
-	Timeout  time.Duration // per video; 0 = none
-	Out      string        // cache file; default under CacheDir
-	CacheDir string        // where default-named caches go
-	Progress Progress      // may be nil
-	Log      *slog.Logger  // may be nil
+	Shard         int // with Shards > 0: probe only this shard's videos, write no cache
+	Shards        int
+	Jobs          int           // probing workers; default 1
+	Timeout       time.Duration // per video; 0 = none
+	Out           string        // cache file; default under CacheDir
+	CacheDir      string        // where default-named caches go
+	Progress      Progress      // may be nil
+	Log           *slog.Logger  // may be nil
 	// BatchSize is how many probe results are committed per transaction.
 	BatchSize int
 	// NoSync skips fsync of the cache (tests only).
