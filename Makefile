@@ -80,6 +80,7 @@ fuzztime = -fuzztime $(or $(FUZZTIME),$(1)) -fuzzminimizetime 200x
 fuzz: deps
 	$(CGOENV) $(GO) test -run '^$$' -fuzz '^FuzzPickleRoundTrip$$' $(call fuzztime,8000x) ./cachefmt
 	$(CGOENV) $(GO) test -run '^$$' -fuzz '^FuzzInspect$$' $(call fuzztime,8000x) ./cachefmt
+	$(CGOENV) $(GO) test -run '^$$' -fuzz '^FuzzAudit$$' $(call fuzztime,8000x) ./cachefmt
 	$(CGOENV) $(GO) test -run '^$$' -fuzz '^FuzzImport$$' $(call fuzztime,2000x) ./indexer
 	@logs=$$(mktemp -d); \
 	  echo "go test -fuzz '^FuzzProbe$$' $(call fuzztime,10000x) ./decoder  (workers' stderr in $$logs)"; \

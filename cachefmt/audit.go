@@ -192,11 +192,14 @@ func (r *AuditReport) SafeFor(torch string) bool {
 }
 
 // Unsafe reports whether some generation's verdict is unsafe for a reason
-// other than a parse error (an unsafe global or opcode, an incomplete scan).
+// other than the file being unreadable (an unsafe global or opcode, an
+// incomplete scan).
 func (r *AuditReport) Unsafe() bool {
 	for _, v := range r.Verdicts {
-		if !v.Safe {
-			return true
+		for _, why := range v.Reasons {
+			if !strings.HasPrefix(why, unreadableReason) {
+				return true
+			}
 		}
 	}
 	return false
@@ -255,10 +258,10 @@ func AuditContext(ctx context.Context, path string) (*AuditReport, error) {
 	}
 	a := &auditor{ctx: ctx, r: &AuditReport{File: path, Opcodes: map[string]int{}, Globals: []Finding{}}}
 	err = a.scanFile(f, fi.Size(), "", 0)
-	a.r.grade()
 	if err == nil && len(a.r.Errors) > 0 {
 		err = errors.New(a.r.Errors[0])
 	}
+	a.r.grade(err)
 	if err != nil {
 		if ctx.Err() != nil {
 			return a.r, ctx.Err()
@@ -531,7 +534,11 @@ func (a *auditor) scanNestedStream(br *bufio.Reader, size int64, name string) er
 	return nil
 }
 
-func (r *AuditReport) grade() {
+// unreadableReason prefixes the verdict reason of a file that could not be
+// read in full: never safe, but not evidence of code either.
+const unreadableReason = "unreadable: "
+
+func (r *AuditReport) grade(readErr error) {
 	r.Verdicts = r.Verdicts[:0]
 	for _, g := range Generations {
 		v := Verdict{Torch: g.Name, Safe: true}
@@ -568,6 +575,9 @@ func (r *AuditReport) grade() {
 		}
 		for _, s := range r.Incomplete {
 			add("not fully scanned: " + s)
+		}
+		if readErr != nil {
+			add(unreadableReason + readErr.Error())
 		}
 		r.Verdicts = append(r.Verdicts, v)
 	}

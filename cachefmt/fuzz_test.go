@@ -1,12 +1,15 @@
 package cachefmt
 
 import (
+	"bytes"
+	"context"
 	"encoding/binary"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vidcache/vidcache/indexer/clips"
 )
@@ -106,5 +109,73 @@ func FuzzInspect(f *testing.F) {
 		}
 		var b strings.Builder
 		Describe(l.Value, 4).Text(&b, "")
+	})
+}
+
+// FuzzAudit feeds mutated torch files and pickles to audit: no crash, an
+// answer within the time budget, and a verdict consistent with what it
+// reports — a file called safe for a generation names only globals that
+// generation allows, uses only its opcodes, and was scanned in full; and a
+// global named anywhere in the bytes as "cos\nsystem\n" is never safe.
+func FuzzAudit(f *testing.F) {
+	ents, err := os.ReadDir("testdata/audit")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".pt") || strings.HasSuffix(e.Name(), ".pkl") {
+			b, err := os.ReadFile(filepath.Join("testdata/audit", e.Name()))
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("cos\nsystem\n(S'true'\ntR."))
+	f.Add([]byte("\x80\x04\x8c\x08builtins\x94\x8c\x04exec\x94\x93\x94."))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(t.TempDir(), "in.pt")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		start := time.Now()
+		r, err := AuditContext(ctx, p)
+		if time.Since(start) > 15*time.Second {
+			t.Fatalf("audit took %v", time.Since(start))
+		}
+		if r == nil {
+			if err == nil {
+				t.Fatal("no report and no error")
+			}
+			return
+		}
+		for _, g := range Generations {
+			if !r.SafeFor(g.Name) {
+				continue
+			}
+			if err != nil || len(r.Incomplete) > 0 {
+				t.Fatalf("safe for %s despite %v / incomplete %q", g.Name, err, r.Incomplete)
+			}
+			for o := range r.Opcodes {
+				if !g.opcodes[o] {
+					t.Fatalf("safe for %s with opcode %s", g.Name, o)
+				}
+			}
+			for _, fd := range r.Globals {
+				if fd.Op != "GLOBAL" || !g.globals[g.resolve(fd.module, fd.name)] {
+					t.Fatalf("safe for %s with %s %s", g.Name, fd.Op, fd.Global)
+				}
+			}
+			if bytes.Contains(data, []byte("cos\nsystem\n")) && r.Kind != "torch zip" {
+				// Text GLOBALs are parsed wherever a pickle stream reaches them.
+				for _, fd := range r.Globals {
+					if fd.Global == "os.system" {
+						t.Fatalf("safe for %s naming os.system", g.Name)
+					}
+				}
+			}
+		}
 	})
 }
