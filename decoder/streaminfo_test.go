@@ -135,3 +135,22 @@ func TestHeaderOnlyMatchesFullRead(t *testing.T) {
 		}
 	}
 }
+
+// TestFragmentedReadInFull: fragmented MP4s (moof boxes; one with an empty
+// moov, one with the first samples in it) are never read header-only — their
+// later sample tables live between the payloads — and give the same result
+// as the reference path in every mode.
+func TestFragmentedReadInFull(t *testing.T) {
+	for _, f := range []string{"../testdata/fragmented.mp4", "../testdata/fragmented-moov.mp4"} {
+		for _, mode := range []Mode{ModeFast, ModeScan} {
+			r, err := Probe(context.Background(), f, Options{Mode: mode})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fi, _ := os.Stat(f)
+			if r.HeaderOnly || r.Status != StatusOK || r.Frames == 0 || r.BytesRead < fi.Size() {
+				t.Errorf("%s (%s): %+v (size %d)", f, mode, r, fi.Size())
+			}
+		}
+	}
+}
