@@ -257,7 +257,7 @@ func AuditContext(ctx context.Context, path string) (*AuditReport, error) {
 		return nil, fmt.Errorf("%w: not a regular file", ErrUnreadable)
 	}
 	a := &auditor{ctx: ctx, r: &AuditReport{File: path, Opcodes: map[string]int{}, Globals: []Finding{}}}
-	err = a.scanFile(f, fi.Size(), "", 0)
+	err = a.scanFile(f, fi.Size())
 	if err == nil && len(a.r.Errors) > 0 {
 		err = errors.New(a.r.Errors[0])
 	}
@@ -281,9 +281,8 @@ func (a *auditor) incomplete(format string, args ...any) {
 	a.r.Incomplete = append(a.r.Incomplete, fmt.Sprintf(format, args...))
 }
 
-// scanFile scans one torch file or pickle held by ra (size bytes). prefix
-// names it inside its parents ("" for the file itself).
-func (a *auditor) scanFile(ra io.ReaderAt, size int64, prefix string, depth int) error {
+// scanFile scans the torch file or pickle held by ra (size bytes).
+func (a *auditor) scanFile(ra io.ReaderAt, size int64) error {
 	var head [4]byte
 	n, _ := ra.ReadAt(head[:], 0)
 	kind := func(k string) {
@@ -293,17 +292,18 @@ func (a *auditor) scanFile(ra io.ReaderAt, size int64, prefix string, depth int)
 	}
 	if n == 4 && string(head[:]) == "PK\x03\x04" {
 		kind("torch zip")
-		return a.scanZip(ra, size, prefix, depth)
+		return a.scanZip(ra, size, "", 0)
 	}
-	if tr := tar.NewReader(io.NewSectionReader(ra, 0, size)); isTar(ra, size) {
+	if isTar(ra, size) {
 		kind("torch legacy tar")
+		tr := tar.NewReader(io.NewSectionReader(ra, 0, size))
 		for {
 			h, err := tr.Next()
 			if err == io.EOF {
 				return nil
 			}
 			if err != nil {
-				a.incomplete("%star: %v", prefix, err)
+				a.incomplete("tar: %v", err)
 				return nil
 			}
 			if h.Typeflag != tar.TypeReg || h.Size == 0 {
@@ -311,19 +311,19 @@ func (a *auditor) scanFile(ra io.ReaderAt, size int64, prefix string, depth int)
 			}
 			// Members hold pickles between raw storage bytes: a member that
 			// does not parse as pickles to its end is not fully scanned.
-			if end, err := a.scanStream(bufio.NewReader(tr), h.Size, prefix+h.Name, false); err != nil || end < h.Size {
-				a.incomplete("%s%s: only the first %d of %d bytes parse as pickles", prefix, h.Name, end, h.Size)
+			if end, _, err := a.scanStream(bufio.NewReader(tr), h.Size, numbered(h.Name+" "), false); err != nil || end < h.Size {
+				a.incomplete("%s: only the first %d of %d bytes parse as pickles", h.Name, end, h.Size)
 			}
 		}
 	}
 	if n == 0 || opcodes[head[0]].name == "" {
-		if prefix == "" {
-			return errors.New("neither a zip, a tar, nor a pickle")
-		}
-		return nil
+		return errors.New("neither a zip, a tar, nor a pickle")
+	}
+	_, legacy, err := a.scanStream(bufio.NewReader(io.NewSectionReader(ra, 0, size)), size, numbered(""), true)
+	if legacy {
+		kind("torch legacy")
 	}
 	kind("pickle")
-	_, err := a.scanStream(bufio.NewReader(io.NewSectionReader(ra, 0, size)), size, prefix, true)
 	return err
 }
 
@@ -343,44 +343,46 @@ func isTar(ra io.ReaderAt, size int64) bool {
 // legacyMagic is torch's legacy magic number 0x1950a86a20f9469cfc6c.
 var legacyMagic, _ = new(big.Int).SetString("1950a86a20f9469cfc6c", 16)
 
+// numbered names a stream's pickles "PREFIXpickle N".
+func numbered(prefix string) func(i int) string {
+	return func(i int) string { return fmt.Sprintf("%spickle %d", prefix, i+1) }
+}
+
 // scanStream scans consecutive pickles of br (size bytes) to its end. The
 // first pickles are ones torch's legacy loader unpickles (errors there are
 // reported); after the fifth of a legacy file, or after the first of a
 // plain pickle, the rest is scanned only conservatively: a parse error
-// there ends the scan quietly (raw data). It returns how many bytes parsed.
-func (a *auditor) scanStream(br *bufio.Reader, size int64, prefix string, strict bool) (int64, error) {
+// there ends the scan quietly (raw data). It returns how many bytes parsed,
+// and whether the first pickle was torch's legacy magic number.
+func (a *auditor) scanStream(br *bufio.Reader, size int64, entry func(i int) string, strict bool) (end int64, legacy bool, err error) {
 	w := newOpWalker(br, size, false)
 	w.maxArg = 1 << 16
 	needed := 1 // pickles an unpickler reads for sure
 	for i := 0; w.off < size; i++ {
 		if i == auditMaxPickles {
-			a.incomplete("%smore than %d pickles", prefix, auditMaxPickles)
-			return w.off, nil
+			a.incomplete("%s: more than %d pickles", entry(i), auditMaxPickles)
+			return w.off, legacy, nil
 		}
-		entry := fmt.Sprintf("%spickle %d", prefix, i+1)
 		start := w.off
-		m, err := a.scanPickle(w, entry)
+		m, err := a.scanPickle(w, entry(i))
 		if err != nil {
 			if errors.Is(err, ErrTooComplex) {
-				a.incomplete("%s: %v", entry, err)
-				return start, nil
+				a.incomplete("%s: %v", entry(i), err)
+				return start, legacy, nil
 			}
 			if a.ctx.Err() != nil {
-				return start, a.ctx.Err()
+				return start, legacy, a.ctx.Err()
 			}
 			if strict && i < needed {
-				a.r.Errors = append(a.r.Errors, fmt.Sprintf("%s: %v", entry, err))
+				a.r.Errors = append(a.r.Errors, fmt.Sprintf("%s: %v", entry(i), err))
 			}
-			return start, nil
+			return start, legacy, nil
 		}
 		if i == 0 && isMagic(m) {
-			needed = 5
-			if prefix == "" {
-				a.r.Kind = "torch legacy"
-			}
+			needed, legacy = 5, true
 		}
 	}
-	return w.off, nil
+	return w.off, legacy, nil
 }
 
 // isMagic: the pickle's result is the legacy magic number (however it was
@@ -467,8 +469,13 @@ func (a *auditor) scanRecord(ra io.ReaderAt, zf *zip.File, name string, isPkl bo
 	switch {
 	case isPkl:
 		// A .pkl record is unpickled by torch: its first pickle must parse.
-		_, err := a.scanStream(br, usize, name+" ", true)
-		a.fixEntries(name)
+		// Its first pickle is named by the record alone.
+		_, _, err := a.scanStream(br, usize, func(i int) string {
+			if i == 0 {
+				return name
+			}
+			return numbered(name + " ")(i)
+		}, true)
 		return err
 	case string(head) == "PK\x03\x04":
 		if depth+1 >= auditMaxDepth {
@@ -497,16 +504,6 @@ func (a *auditor) scanRecord(ra io.ReaderAt, zf *zip.File, name string, isPkl bo
 		return a.scanNestedStream(br, usize, name)
 	}
 	return nil
-}
-
-// fixEntries renames the "NAME pickle 1" entries of a .pkl record to NAME
-// (one pickle) for the report.
-func (a *auditor) fixEntries(name string) {
-	for i := range a.r.Globals {
-		if a.r.Globals[i].Entry == name+" pickle 1" {
-			a.r.Globals[i].Entry = name
-		}
-	}
 }
 
 // scanNestedStream scans a data record's pickles, keeping the findings of

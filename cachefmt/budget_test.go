@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -153,5 +152,3 @@ func TestAuditHonoursCancel(t *testing.T) {
 		t.Errorf("cancelled audit: %v", err)
 	}
 }
-
-var _ = io.Discard

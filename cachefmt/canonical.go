@@ -1,7 +1,6 @@
 package cachefmt
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -79,12 +78,11 @@ func sameBytes(path string, f *os.File) (int64, error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return 0, err
 	}
-	ra, rb := bufio.NewReaderSize(a, 1<<16), bufio.NewReaderSize(f, 1<<16)
 	var off int64
 	bufA, bufB := make([]byte, 1<<16), make([]byte, 1<<16)
 	for {
-		na, ea := io.ReadFull(ra, bufA)
-		nb, eb := io.ReadFull(rb, bufB)
+		na, ea := io.ReadFull(a, bufA)
+		nb, eb := io.ReadFull(f, bufB)
 		if ea != nil && ea != io.EOF && ea != io.ErrUnexpectedEOF {
 			return 0, ea
 		}

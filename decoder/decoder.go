@@ -193,13 +193,9 @@ func probe(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 	if !ok {
 		return
 	}
-	if f != nil {
-		defer f.close()
-	}
+	defer f.close()
 	defer fc.CloseInput()
-	if f != nil {
-		defer func() { r.BytesRead = f.bytesRead() }()
-	}
+	defer func() { r.BytesRead = f.bytesRead() }()
 	if opts.Reference || !headerComplete(fc) {
 		r.StreamInfo = true
 		// Stream info decodes frames, and without NOPARSE the parsers read
@@ -279,8 +275,7 @@ func open(fc *astiav.FormatContext, path string, opts Options, headerOnly, check
 		}
 		return nil, true
 	}
-	bufSize := 32 << 10 // the file protocol's
-	f, err := openFile(path, bufSize)
+	f, err := openFile(path)
 	if err != nil {
 		r.Status, r.Err = StatusOpenFailed, "open: "+err.Error()
 		return nil, false

@@ -19,7 +19,6 @@ package decoder
 //   int nmask;
 //   int masking;
 //   int64_t bytes;  // bytes read from the file
-//   int64_t masked; // bytes served as placeholders
 //   AVIOInterruptCB *icb;
 //   // A range already read (the moov box, read once for the mask's guard),
 //   // served from memory.
@@ -67,7 +66,6 @@ package decoder
 //       want = vc->hold_start - p;
 //     if (hole) {
 //       memset(buf + done, 0, want);
-//       vc->masked += want;
 //       vc->pos += want;
 //       done += want;
 //       continue;
@@ -207,7 +205,6 @@ import "C"
 import (
 	"encoding/binary"
 	"errors"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/asticode/go-astiav"
@@ -250,12 +247,13 @@ type fileIO struct {
 // they return.
 const ioBufSize = 2 << 10
 
+// fileProtocolBufSize is the AVIOContext buffer FFmpeg's file protocol uses,
+// and fileIO's unless header-only reading sets ioBufSize.
+const fileProtocolBufSize = 32 << 10
+
 // openFile opens path for a probe. The caller must close it after the format
 // context is closed.
-func openFile(path string, bufSize int) (*fileIO, error) {
-	if bufSize <= 0 {
-		bufSize = 32 << 10
-	}
+func openFile(path string) (*fileIO, error) {
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
 	var fd C.int
@@ -272,7 +270,7 @@ func openFile(path string, bufSize int) (*fileIO, error) {
 		return nil, errors.New("out of memory")
 	}
 	vc.fd = fd
-	return &fileIO{vc: vc, size: int64(size), bufSize: bufSize}, nil
+	return &fileIO{vc: vc, size: int64(size), bufSize: fileProtocolBufSize}, nil
 }
 
 // setBufSize sets the AVIOContext's buffer size; before openInput only.
@@ -356,7 +354,11 @@ func (f *fileIO) bytesRead() int64 {
 	return int64(f.vc.bytes)
 }
 
+// close frees f (nil, as for the Reference path, is a no-op).
 func (f *fileIO) close() {
+	if f == nil {
+		return
+	}
 	if f.pb != nil {
 		C.vc_avio_free(f.pb)
 		f.pb = nil
@@ -365,7 +367,6 @@ func (f *fileIO) close() {
 		C.close(f.vc.fd)
 		C.free(unsafe.Pointer(f.vc.mask))
 		C.free(unsafe.Pointer(f.vc.hold))
-		totalBytesRead.Add(int64(f.vc.bytes))
 		C.free(unsafe.Pointer(f.vc))
 		f.vc = nil
 	}
@@ -408,7 +409,8 @@ const maxTopBoxes = 64
 // the payload ranges of the mdat boxes as [start, end) pairs clipped to
 // size, or ok=false when the file is not a plain, unfragmented ISO BMFF file
 // with one moov. It refuses every ambiguous layout (sizes below the header,
-// a 64-bit size below 16, size 0 anywhere but on a last mdat).
+// a 64-bit size below 16); size 0 is "to the end of the file", as FFmpeg
+// reads it at the top level.
 func mdatPayloads(read func([]byte, int64) (int, error), size int64) (ranges []int64, moov [2]int64, ok bool) {
 	var hdr [16]byte
 	moovs := 0
@@ -454,13 +456,6 @@ func mdatPayloads(read func([]byte, int64) (int, error), size int64) (ranges []i
 	}
 	return ranges, moov, moovs == 1
 }
-
-// Bytes read from video files by every probe in this process.
-var totalBytesRead atomic.Int64
-
-// BytesRead is the number of bytes all probes so far have read from video
-// files (placeholders excluded).
-func BytesRead() int64 { return totalBytesRead.Load() }
 
 // sampleDurationsPositive reports whether every video track (hdlr 'vide')
 // in the moov payload has an stts whose every delta is positive and whose

@@ -124,13 +124,9 @@ func scanOnce(path string, opts Options, ii *astiav.IOInterrupter, r *Result, sk
 	if !ok {
 		return true
 	}
-	if f != nil {
-		defer f.close()
-	}
+	defer f.close()
 	defer fc.CloseInput()
-	if f != nil {
-		defer func() { r.BytesRead = f.bytesRead() }()
-	}
+	defer func() { r.BytesRead = f.bytesRead() }()
 	skipInfo = skipInfo && f != nil && f.vc.hold != nil && f.masking() && oneKnownVideo(fc)
 	if !skipInfo {
 		r.StreamInfo = true

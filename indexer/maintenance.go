@@ -250,11 +250,9 @@ func GC(ctx context.Context, ix *Index, cacheDir string, dryRun bool, others ...
 		registered[c.Path] = true
 	}
 	unattributable := false
+	self, _ := filepath.Abs(ix.Path()) // the registry holds absolute paths
 	for _, o := range others {
-		if o == ix.Path() {
-			continue
-		}
-		if abs, err := filepath.Abs(ix.Path()); err == nil && abs == o {
+		if o == ix.Path() || o == self {
 			continue
 		}
 		if _, err := os.Stat(o); errors.Is(err, fs.ErrNotExist) {
