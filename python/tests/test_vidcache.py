@@ -6,14 +6,21 @@ this torchvision's own Kinetics precompute succeeds (no unreadable files).
 Every guard is tested both ways: it fires on its case with the promised
 message, and never on a fresh cache.
 """
+import io
 import json
 import os
+import pickle
+import shlex
 import shutil
+import struct
 import subprocess
 import sys
+import tarfile
 import tempfile
 import unittest
 import warnings
+import zipfile
+import zlib
 
 warnings.filterwarnings("ignore")
 
@@ -23,7 +30,7 @@ from torchvision.datasets import Kinetics
 
 import vidcache
 
-DATA = os.environ["VIDCACHE_TEST_DATA"]
+DATA = os.environ.get("VIDCACHE_TEST_DATA")  # needed by WheelTest only
 TARGET = vidcache.required_target()
 OTHER = vidcache.TARGET_PYAV if TARGET == vidcache.TARGET_TORCHVISION else vidcache.TARGET_TORCHVISION
 SCRIPT = os.path.join(os.path.dirname(sys.executable), "vidcache")
@@ -37,6 +44,8 @@ def cli(*args, home):
 
 class WheelTest(unittest.TestCase):
     def setUp(self):
+        if not DATA:
+            self.fail("VIDCACHE_TEST_DATA is not set (scripts/wheel-test.sh sets it)")
         self.tmp = tempfile.mkdtemp()
         self.home = os.path.join(self.tmp, "home")
         self.root = os.path.join(self.tmp, "k400")
@@ -155,6 +164,258 @@ class WheelTest(unittest.TestCase):
         with self.assertRaises(vidcache.FormatError):
             vidcache.load(p)
         self.assertFalse(os.path.exists(marker), "loading ran the pickle's code")
+
+
+# Hostile files, built here byte by byte with the standard library only. Each
+# carries a pickle that would create a marker file if anything unpickled it,
+# and most are built so that Python's zipfile sees a harmless vidcache-like
+# zip while torch.load would read something else (see the torch-load-readers
+# notes): what vidcache.load checks must be what torch loads.
+
+def _str(s):
+    b = s.encode("utf-8")
+    return b"X" + struct.pack("<I", len(b)) + b
+
+
+def _payload_exec(marker):
+    """builtins.exec("open(MARKER, 'w').close()"): protocol 2, GLOBAL + REDUCE."""
+    return b"\x80\x02cbuiltins\nexec\n" + _str("open(%r, 'w').close()" % marker) + b"\x85R."
+
+
+def _payload_system(marker):
+    """posix.system("touch MARKER")."""
+    return b"\x80\x02cposix\nsystem\n" + _str("touch " + shlex.quote(marker)) + b"\x85R."
+
+
+def _payload_stack_global(marker):
+    """builtins.exec through STACK_GLOBAL (protocol 4)."""
+    return (b"\x80\x04\x8c\x08builtins\x8c\x04exec\x93" + _str("open(%r, 'w').close()" % marker) + b"\x85R.")
+
+
+def _payload_nested(marker):
+    """A vidcache-looking dict whose 'vidcache' entry is the exec call."""
+    return (b"\x80\x02}(" + _str("video_paths") + b"](e" + _str("vidcache") + b"cbuiltins\nexec\n"
+            + _str("open(%r, 'w').close(); d = {}" % marker) + b"\x85Ru.")
+
+
+def _tensor(key, n):
+    """_rebuild_tensor_v2(storage key, 0, (n,), (1,), False, OrderedDict()), as vidcache writes it."""
+    pid = b"(" + _str("storage") + b"ctorch\nLongStorage\n" + _str(key) + _str("cpu") + b"K" + bytes([n]) + b"tQ"
+    return (b"ctorch._utils\n_rebuild_tensor_v2\n(" + pid + b"K\x00K" + bytes([n]) + b"\x85K\x01\x85\x89"
+            + b"ccollections\nOrderedDict\n)RtR")
+
+
+def _vidcache_pickle():
+    """A benign data.pkl with vidcache's opcodes and globals, a float included
+    (BINFLOAT, which torch 1.13's weights-only loader rejects)."""
+    return (b"\x80\x02}("
+            + _str("video_paths") + b"](" + _str("/data/a.mp4") + b"e"
+            + _str("video_pts") + b"](" + _tensor("0", 3) + b"e"
+            + _str("video_fps") + b"](G" + struct.pack(">d", 29.97) + b"e"
+            + _str("vidcache") + b"}(" + _str("format_version") + b"K\x02" + _str("target") + _str(TARGET) + b"u"
+            + b"u.")
+
+
+def _records(pkl, prefix="vidcache"):
+    return [(prefix + "/data.pkl", pkl), (prefix + "/byteorder", b"little"),
+            (prefix + "/data/0", struct.pack("<3q", 0, 1, 2)), (prefix + "/version", b"3\n")]
+
+
+def _local(name, data):
+    n = name.encode()
+    return struct.pack("<4sHHHHHIIIHH", b"PK\x03\x04", 20, 0, 0, 0, 0x21, zlib.crc32(data), len(data), len(data),
+                       len(n), 0) + n + data
+
+
+def _central(name, data, offset):
+    n = name.encode()
+    return struct.pack("<4sHHHHHHIIIHHHHHII", b"PK\x01\x02", 20, 20, 0, 0, 0, 0x21, zlib.crc32(data), len(data),
+                       len(data), len(n), 0, 0, 0, 0, 0, offset) + n
+
+
+def _eocd(count, cd_size, cd_offset):
+    return struct.pack("<4sHHHHIIH", b"PK\x05\x06", 0, 0, count, count, cd_size, cd_offset, 0)
+
+
+def _zip(entries):
+    """A stored zip of (name, data) in this order, offsets from its first byte."""
+    body, cd = b"", b""
+    for name, data in entries:
+        cd += _central(name, data, len(body))
+        body += _local(name, data)
+    return body + cd + _eocd(len(entries), len(cd), len(body))
+
+
+def _two_central_directories(hostile, benign):
+    """The end record states the offset of a central directory listing the
+    hostile entries (miniz, so torch, reads that one); a second one listing
+    the benign entries sits right before the end record (Python's zipfile
+    reads size_cd bytes back from it and shifts every offset by the
+    difference, so its offsets are stored shifted back)."""
+    body, offs_h, offs_b = b"", [], []
+    for name, data in hostile:
+        offs_h.append(len(body))
+        body += _local(name, data)
+    body += b"\0" * 1024  # so every shifted benign offset stays positive
+    for name, data in benign:
+        offs_b.append(len(body))
+        body += _local(name, data)
+    cd1 = b"".join(_central(n, d, o) for (n, d), o in zip(hostile, offs_h))
+    shift = len(cd1)
+    cd2 = b"".join(_central(n, d, o - shift) for (n, d), o in zip(benign, offs_b))
+    assert len(cd1) == len(cd2) and all(o >= shift for o in offs_b)
+    return body + cd1 + cd2 + _eocd(len(hostile), len(cd2), len(body))
+
+
+class HostileFileTest(unittest.TestCase):
+    """vidcache.load never unpickles a file it has not found to be laid out
+    as a vidcache cache by torch's own reader, and never resolves a global
+    other than vidcache's three: every file here is refused with a
+    FormatError and its payload never runs."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.marker = os.path.join(self.tmp, "ran")
+        self.benign_pkl = _vidcache_pickle()
+        self.benign = _zip(_records(self.benign_pkl))
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def write(self, name, data):
+        p = os.path.join(self.tmp, name)
+        with open(p, "wb") as f:
+            f.write(data)
+        return p
+
+    def assertZipfileSeesBenign(self, p):
+        """The fixture fools a zipfile-based check: zipfile reads the benign pickle."""
+        with zipfile.ZipFile(p) as z:
+            self.assertEqual(z.read("vidcache/data.pkl"), self.benign_pkl)
+
+    def assertTorchReads(self, p, record, data):
+        """torch's zip reader (miniz) reads the hostile record."""
+        with open(p, "rb") as f:
+            self.assertEqual(torch._C.PyTorchFileReader(f).get_record(record), data)
+
+    def assertRefused(self, p, *fragments):
+        with self.assertRaises(vidcache.FormatError) as cm:
+            vidcache.load(p)
+        self.assertFalse(os.path.exists(self.marker), "loading %s ran the pickle's code" % p)
+        msg = str(cm.exception)
+        self.assertEqual(len(msg.splitlines()), 1, msg)
+        self.assertNotIn("\x1b", msg)
+        for frag in fragments:
+            self.assertIn(frag, msg)
+        return msg
+
+    def test_benign_fixture_loads(self):
+        # The hand-built zip the hostile files imitate is a loadable cache:
+        # the allowlist and the layout check let vidcache's own format
+        # through, floats included, on every torch.
+        meta = vidcache.load(self.write("benign.pt", self.benign))
+        self.assertEqual(meta["video_paths"], ["/data/a.mp4"])
+        self.assertEqual([t.tolist() for t in meta["video_pts"]], [[0, 1, 2]])
+        self.assertEqual(meta["video_fps"], [29.97])
+        self.assertEqual(meta["vidcache"], {"format_version": 2, "target": TARGET})
+        self.assertEqual(meta["video_pts"][0].dtype, torch.int64)
+
+    def test_a_legacy_pickle_before_a_zip(self):
+        magic = pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2)
+        for label, head in [("raw REDUCE pickle", _payload_exec(self.marker)),
+                            ("torch's legacy sequence", magic + pickle.dumps(1001, protocol=2)
+                             + pickle.dumps({"protocol_version": 1001, "little_endian": True}, protocol=2)
+                             + _payload_system(self.marker))]:
+            with self.subTest(label):
+                p = self.write("legacy.pt", head + self.benign)
+                self.assertZipfileSeesBenign(p)
+                self.assertRefused(p, "starts as a pickle", "vidcache import")
+
+    def test_b_tar_before_a_zip(self):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+            for name, data in [("storages", _payload_exec(self.marker)), ("tensors", pickle.dumps(0, protocol=2)),
+                               ("pickle", pickle.dumps({}, protocol=2))]:
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                t.addfile(info, io.BytesIO(data))
+        p = self.write("tar.pt", buf.getvalue() + self.benign)
+        self.assertZipfileSeesBenign(p)
+        self.assertRefused(p, "tar archive", "vidcache import")
+
+    def test_c_two_central_directories(self):
+        hostile = _records(_payload_exec(self.marker))
+        benign = _records(self.benign_pkl)
+        # Same names, so both central directories are the same size.
+        hostile[0] = (hostile[0][0], _payload_nested(self.marker))
+        p = self.write("two-cds.pt", _two_central_directories(hostile, benign))
+        self.assertZipfileSeesBenign(p)
+        self.assertTorchReads(p, "data.pkl", _payload_nested(self.marker))
+        self.assertRefused(p, "builtins.exec")
+
+    def test_d_duplicate_names(self):
+        hostile = _payload_exec(self.marker)
+        for label, entries in [
+            ("same name, hostile first", [("vidcache/data.pkl", hostile)] + _records(self.benign_pkl)),
+            ("same name, hostile between", _records(self.benign_pkl)[:1] + [("vidcache/data.pkl", hostile)]
+             + _records(self.benign_pkl)),
+            ("names differing in case", [("vidcache/DATA.PKL", hostile)] + _records(self.benign_pkl)),
+        ]:
+            with self.subTest(label):
+                p = self.write("dup.pt", _zip(entries))
+                self.assertZipfileSeesBenign(p)
+                self.assertRefused(p, "cannot tell apart")
+
+    def test_e_constants_pkl(self):
+        hostile = _payload_exec(self.marker)
+        for label, name in [("constants.pkl", "vidcache/constants.pkl"), ("upper case", "vidcache/CONSTANTS.PKL")]:
+            with self.subTest(label):
+                entries = _records(hostile) + [(name, hostile)]
+                p = self.write("ts.pt", _zip(entries))
+                self.assertRefused(p, "constants.pkl", "TorchScript")
+        for label, name in [("a second pickle", "vidcache/extra.pkl"), ("a debug pickle", "vidcache/data.debug_pkl"),
+                            ("another record", "vidcache/code/x.py")]:
+            with self.subTest(label):
+                p = self.write("other.pt", _zip(_records(self.benign_pkl) + [(name, hostile)]))
+                self.assertRefused(p, repr(name.split("/", 1)[1]))
+
+    def test_f_hostile_globals(self):
+        for label, pkl, name in [("builtins.exec", _payload_exec(self.marker), "builtins.exec"),
+                                 ("posix.system", _payload_system(self.marker), "posix.system"),
+                                 # (torch 2.x's weights-only unpickler stops at its first SHORT_BINUNICODE)
+                                 ("STACK_GLOBAL", _payload_stack_global(self.marker), ""),
+                                 ("inside a vidcache-looking dict", _payload_nested(self.marker), "builtins.exec")]:
+            with self.subTest(label):
+                p = self.write("evil.pt", _zip(_records(pkl)))
+                self.assertRefused(p, name, "not loading it")
+
+    def test_torchvision_cache_says_import(self):
+        for label, pkl, name in [
+            ("reference script's dataset", b"\x80\x02cdatasets\nKineticsWithVideoId\n)\x81}b.", "datasets.KineticsWithVideoId"),
+            ("VideoClips", b"\x80\x02ctorchvision.datasets.video_utils\nVideoClips\n)\x81}b.",
+             "torchvision.datasets.video_utils.VideoClips"),
+        ]:
+            with self.subTest(label):
+                p = self.write("tv.pt", _zip(_records(pkl, prefix="archive")))
+                msg = self.assertRefused(p, "torchvision cache", name, "vidcache import %s" % p)
+                self.assertNotIn("Weights only", msg)
+
+    def test_not_a_zip(self):
+        self.assertRefused(self.write("empty.pt", b""), "it is empty")
+        self.assertRefused(self.write("text.pt", b"hello"), "does not start with a zip header")
+        # A zip header at the start but no readable zip: torch's reader says why.
+        self.assertRefused(self.write("junk.pt", b"PK\x03\x04" + b"\0" * 96 + self.benign), "torch cannot read it")
+
+    def test_restricted_unpickler(self):
+        from vidcache import _restricted_pickle as rp
+
+        for pkl in (_payload_exec(self.marker), _payload_system(self.marker), _payload_stack_global(self.marker)):
+            with self.assertRaises(rp.RefusedGlobal):
+                rp.loads(pkl)
+            with self.assertRaises(rp.RefusedGlobal):
+                rp.load(io.BytesIO(pkl))
+        self.assertFalse(os.path.exists(self.marker))
+        self.assertEqual(rp.loads(b"\x80\x02ccollections\nOrderedDict\n)R."), {})
 
 
 if __name__ == "__main__":

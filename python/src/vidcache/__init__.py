@@ -15,8 +15,7 @@ other dependencies. The wheel also carries the vidcache command-line tool
 """
 
 import os
-import pickletools
-import zipfile
+import re
 
 from ._version import __version__
 
@@ -40,13 +39,6 @@ FORMAT_VERSIONS = (1, 2)
 
 TARGET_TORCHVISION = "torchvision"  # torchvision 0.26 and later (torchcodec)
 TARGET_PYAV = "torchvision-pyav"  # torchvision 0.25 and earlier (PyAV)
-
-# Every global a vidcache cache may name (the Go writer uses no other).
-_ALLOWED_GLOBALS = {
-    ("torch._utils", "_rebuild_tensor_v2"),
-    ("torch", "LongStorage"),
-    ("collections", "OrderedDict"),
-}
 
 
 class CacheError(Exception):
@@ -106,47 +98,176 @@ def _quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
 
 
-def _audit(path):
-    """Check, without unpickling, that the file is a torch zip file whose
-    pickle names only the globals a vidcache cache uses (for torch 1.13,
-    whose weights-only loader cannot read the frame rates)."""
+_ZIP_MAGIC = b"PK\x03\x04"
+
+# The records a vidcache cache holds (cachefmt/doc.go: data.pkl, byteorder,
+# data/<n>, version, under one folder that torch's reader strips), plus the
+# metadata records torch.save itself writes (2.x: .data/serialization_id,
+# .format_version, .storage_alignment; .data/version), none of them a pickle,
+# so that a torch.save'd dict gets to the format checks below.
+_RECORDS = {"data.pkl", "byteorder", "version", ".data/version", ".data/serialization_id",
+            ".format_version", ".storage_alignment"}
+_STORAGE_RECORD = re.compile(r"data/[0-9]+", re.ASCII)
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+# torch 2.x weights-only refusals name the global (_weights_only_unpickler):
+# "Unsupported global: GLOBAL mod.name was not an allowed global ..." (2.6,
+# 2.14; 2.14 writes builtins.name as plain "name"), "Trying to load
+# unsupported GLOBAL mod.name whose module mod is blocked", "Unsupported
+# class mod.name" (2.0-2.3).
+_WO_GLOBAL = re.compile(r"(?:\bGLOBAL|Unsupported class) ([A-Za-z_][\w.]*)")
+
+
+def _clean(msg):
+    """One line of an exception's message: terminal colour codes stripped,
+    torch's WeightsUnpickler cause preferred over its preamble, C++ stack
+    lines ("Exception raised from ...", "frame #n") left out."""
+    lines = [l.strip() for l in _ANSI.sub("", msg).splitlines()]
+    lines = [l for l in lines if l and not l.startswith(("Exception raised from", "frame #"))]
+    for i, l in enumerate(lines):
+        if "WeightsUnpickler error:" in l:
+            cause = l.split("WeightsUnpickler error:", 1)[1].strip()
+            if cause or i + 1 == len(lines):
+                return cause
+            return lines[i + 1]  # 2.14: the cause on a line of its own
+    # torch 2.14 appends this to miniz errors; the cause is before it.
+    return lines[0].split(" This is an internal miniz error.", 1)[0] if lines else ""
+
+
+def _message(e):
+    return _clean(str(e)) or type(e).__name__
+
+
+def _refused_global(path, qualified):
+    """The refusal of a pickle naming a global no vidcache cache names."""
+    mod = qualified.rsplit(".", 1)[0]
+    top = mod.split(".")[0]
+    if top in ("torchvision", "datasets") or qualified.rsplit(".", 1)[-1] in ("VideoClips", "KineticsWithVideoId", "Kinetics"):
+        return FormatError("%s: a torchvision cache (a pickled %s), not a vidcache cache; not loading it (unpickling it "
+                           "would run code). Convert it without running anything with: vidcache import %s"
+                           % (path, qualified, _quote(path)))
+    return FormatError("%s: names the global %s, which no vidcache cache does; not loading it. `vidcache audit %s` "
+                       "lists what it imports; a torchvision cache converts with: vidcache import %s"
+                       % (path, qualified, _quote(path), _quote(path)))
+
+
+def _what_is(head):
+    """What a file that does not start as a zip seems to be, from its first bytes."""
+    if not head:
+        return "it is empty"
+    if head[:1] == b"\x80":
+        return "it starts as a pickle (a legacy, pre-zip torch.save file?)"
+    if len(head) >= 262 and head[257:262] == b"ustar":
+        return "it is a tar archive (a legacy torch.save file?)"
+    return "it does not start with a zip header"
+
+
+def _check_container(path, f, torch):
+    """Refuse, before anything is unpickled, a file that is not laid out as
+    a vidcache cache, reading it as torch.load does: the first 4 bytes
+    (torch's _is_zipfile), then the record list from torch's own zip reader
+    (torch._C.PyTorchFileReader on the open file, as _open_zipfile_reader
+    and _is_torchscript_zip do). Returns that reader, the file rewound."""
+    f.seek(0)
+    head = f.read(512)
+    if head[:4] != _ZIP_MAGIC:
+        raise FormatError("%s: not a vidcache cache (every one is a zip file): %s; not loading it. "
+                          "If it is a torchvision cache, convert it without running it with: vidcache import %s"
+                          % (path, _what_is(head), _quote(path)))
+    f.seek(0)
     try:
-        with zipfile.ZipFile(path) as z:
-            names = [n for n in z.namelist() if n.lower().endswith("/data.pkl") or n.lower() == "data.pkl"]
-            if len(names) != 1:
-                raise FormatError("%s: not a vidcache cache (%d pickles in the zip)" % (path, len(names)))
-            data = z.read(names[0])
-    except zipfile.BadZipFile as e:
-        raise FormatError("%s: not a vidcache cache (not a torch zip file: %s)" % (path, e)) from None
-    strings = []
-    for op, arg, _ in pickletools.genops(data):
-        if op.name in ("SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE", "SHORT_BINSTRING", "BINSTRING", "STRING"):
-            strings.append(arg)
-        elif op.name == "GLOBAL":
-            mod, name = arg.split(" ", 1)
-            if (mod, name) not in _ALLOWED_GLOBALS:
-                raise FormatError("%s: names the global %s.%s, which no vidcache cache does; not loading it" % (path, mod, name))
-        elif op.name in ("STACK_GLOBAL", "INST", "OBJ", "NEWOBJ", "NEWOBJ_EX", "EXT1", "EXT2", "EXT4"):
-            raise FormatError("%s: uses the pickle opcode %s, which no vidcache cache does; not loading it" % (path, op.name))
+        reader = torch._C.PyTorchFileReader(f)
+        records = reader.get_all_records()
+    except Exception as e:
+        raise FormatError("%s: not a vidcache cache (torch cannot read it as a zip file: %s)" % (path, _message(e))) from None
+    seen = {}
+    for name in records:
+        low = name.lower()
+        if low in seen:
+            raise FormatError("%s: not a vidcache cache: the zip holds %r and %r, which torch's reader cannot tell apart; "
+                              "not loading it" % (path, seen[low], name))
+        seen[low] = name
+        if low == "constants.pkl":
+            raise FormatError("%s: not a vidcache cache: it holds constants.pkl, so it is a TorchScript archive "
+                              "(torch.load would hand it to torch.jit.load); not loading it" % (path,))
+    for name in records:
+        if name not in _RECORDS and not _STORAGE_RECORD.fullmatch(name):
+            raise FormatError("%s: not a vidcache cache: the zip holds the record %r, which no vidcache cache does; "
+                              "not loading it" % (path, name))
+    if "data.pkl" not in records:
+        raise FormatError("%s: not a vidcache cache: the zip has no data.pkl" % (path,))
+    f.seek(0)
+    return reader
+
+
+def _load_restricted(path, torch, reader, restricted):
+    """torch 1.x: unpickle data.pkl through the reader _check_container
+    listed, with restricted.Unpickler (vidcache's three globals only).
+
+    Not torch.load(pickle_module=...): torch 1.13's load() replaces
+    pickle_module with pickle whenever weights_only is False
+    (serialization.py: ``else: pickle_module = pickle``), and its
+    weights-only unpickler rejects the frame rates (BINFLOAT). So this calls
+    what load() calls for a zip that is not TorchScript,
+    ``_load(opened_zipfile, map_location, pickle_module, **pickle_load_args)``
+    with pickle_load_args {'encoding': 'utf-8'}, and refuses to load at all
+    when that function is not there in that form.
+    """
+    import inspect
+
+    fn = getattr(torch.serialization, "_load", None)
+    try:
+        params = list(inspect.signature(fn).parameters)[:3] if fn is not None else None
+    except (TypeError, ValueError):
+        params = None
+    if params != ["zip_file", "map_location", "pickle_module"]:
+        raise FormatError("%s: torch %s: vidcache cannot load a cache safely with this torch (no "
+                          "torch.serialization._load(zip_file, map_location, pickle_module)); use torch 1.13 or 2.x"
+                          % (path, torch.__version__))
+    return fn(reader, "cpu", restricted, encoding="utf-8")
 
 
 def _torch_load(path):
+    """Load the cache at path through one open file: _check_container and
+    the load read the same bytes with torch's own reader."""
     import torch
 
+    from . import _restricted_pickle
+
     major = int(torch.__version__.split(".")[0])
-    if major >= 2:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    # torch 1.13's weights-only loader rejects every Python float; the file
-    # was checked to hold nothing but vidcache's own globals instead.
-    _audit(path)
-    return torch.load(path, map_location="cpu")
+    with open(path, "rb") as f:
+        reader = _check_container(path, f, torch)
+        if major >= 2:
+            del reader  # torch.load builds its own on the same file, at offset 0
+            try:
+                return torch.load(f, map_location="cpu", weights_only=True)
+            except Exception as e:
+                m = _WO_GLOBAL.search(_ANSI.sub("", str(e)))
+                name = m and (m.group(1) if "." in m.group(1) else "builtins." + m.group(1))
+                if name and name not in {"%s.%s" % g for g in _restricted_pickle.ALLOWED_GLOBALS}:
+                    raise _refused_global(path, name) from None
+                if "Weights only load failed" in str(e):
+                    raise FormatError("%s: not a vidcache cache: torch's weights-only loader refused it (%s); not loading it"
+                                      % (path, _message(e))) from None
+                raise
+        try:
+            return _load_restricted(path, torch, reader, _restricted_pickle)
+        except _restricted_pickle.RefusedGlobal as e:
+            raise _refused_global(path, e.qualified) from None
 
 
 def load(path, *, root=None, split=None):
     """Load a vidcache cache as the dict for Kinetics(..., _precomputed_metadata=...).
 
-    It is loaded with torch.load(weights_only=True) (on torch 1.13, after
-    checking the pickle names only vidcache's own globals), then checked:
+    The file is opened once and only that open file is read: a file that
+    does not start as a zip, or whose records (listed by torch's own zip
+    reader, as torch.load will read them) are not a vidcache cache's - a
+    second pickle, constants.pkl (TorchScript), names that differ only in
+    case - is refused before anything is unpickled. It is then loaded from
+    the same open file with torch.load(weights_only=True), or on torch 1.13
+    (whose weights-only loader rejects the frame rates) by torch's own zip
+    loader, through the reader that listed the records, with an unpickler
+    that resolves only the three globals a vidcache cache names. Then it is
+    checked:
     the format version; that the cache's target suits the installed
     torchvision (0.26+ needs the default target, older ones
     torchvision-pyav); and, when given, that root and split are the ones the
@@ -162,7 +283,7 @@ def load(path, *, root=None, split=None):
     except FileNotFoundError:
         raise FormatError("%s: no such cache file; build it with: %s" % (path, _build_hint(root, split, None))) from None
     except Exception as e:
-        raise FormatError("%s: not a loadable vidcache cache: %s" % (path, str(e).splitlines()[0] if str(e) else type(e).__name__)) from None
+        raise FormatError("%s: not a loadable vidcache cache: %s" % (path, _message(e))) from None
     if not isinstance(meta, dict) or not isinstance(meta.get("vidcache"), dict):
         raise FormatError("%s: not a vidcache cache (no 'vidcache' entry); convert a torchvision cache with: vidcache import %s" % (path, _quote(path)))
     info = meta["vidcache"]
