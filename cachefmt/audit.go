@@ -1,18 +1,9 @@
 package cachefmt
 
 import (
-	"archive/tar"
-	"archive/zip"
-	"bufio"
-	"bytes"
-	"context"
 	"embed"
 	"errors"
 	"fmt"
-	"io"
-	"math"
-	"math/big"
-	"os"
 	"sort"
 	"strings"
 )
@@ -138,6 +129,15 @@ var Generations = []Generation{
 	loadGeneration(Torch2, "torch2.6.txt", "BINFLOAT"),
 }
 
+func generation(name string) *Generation {
+	for i := range Generations {
+		if Generations[i].Name == name {
+			return &Generations[i]
+		}
+	}
+	panic("no generation " + name)
+}
+
 // The torch generations an audit grades against.
 const (
 	Torch113 = "torch-1.13" // weights_only=True of torch 1.13
@@ -175,6 +175,15 @@ type AuditReport struct {
 	// archive nested too deep, a record that cannot be read): such a file
 	// is never called safe.
 	Incomplete []string `json:"incomplete,omitempty"`
+	// Ambiguities are reasons another reader (Python's zipfile or tarfile,
+	// Go's archive/zip or archive/tar, another torch) could read a
+	// different file than torch.load does: such a file is unsafe.
+	Ambiguities []string `json:"ambiguities,omitempty"`
+	// Refused lists why torch.load itself would refuse the file.
+	Refused []string `json:"refused,omitempty"`
+	// TorchScript: the zip holds constants.pkl, so torch 1.13 hands it to
+	// torch.jit.load even with weights_only=True (and torch 2.x refuses it).
+	TorchScript bool `json:"torchscript,omitempty"`
 	// Errors are parse errors in pickles a torch version would unpickle.
 	// What came before an error was still scanned: the unpickler runs every
 	// opcode up to the one it fails on.
@@ -197,7 +206,7 @@ func (r *AuditReport) SafeFor(torch string) bool {
 func (r *AuditReport) Unsafe() bool {
 	for _, v := range r.Verdicts {
 		for _, why := range v.Reasons {
-			if !strings.HasPrefix(why, unreadableReason) {
+			if !strings.HasPrefix(why, unreadableReason) && !strings.HasPrefix(why, refusedReason) {
 				return true
 			}
 		}
@@ -208,332 +217,13 @@ func (r *AuditReport) Unsafe() bool {
 // ErrUnreadable marks files Audit cannot parse.
 var ErrUnreadable = errors.New("unreadable")
 
-// Budgets of an audit. Exceeding one makes the scan incomplete, and the
-// file unsafe, never "safe".
-const (
-	auditMaxDepth   = 8       // torch files nested in zip records
-	auditMaxInflate = 1 << 30 // bytes decompressed from zip records, in all
-	auditMaxNested  = 256 << 20
-	auditMaxPickles = 1 << 16 // pickles in one stream
-)
-
-// Audit is AuditContext without cancellation.
-func Audit(path string) (*AuditReport, error) { return AuditContext(context.Background(), path) }
-
-// AuditContext scans every pickle any torch version would unpickle from
-// path, and conservatively every other pickle in it, without executing or
-// importing anything, and grades it against each generation's weights_only
-// rules. It reads the file the way torch does:
-//
-//   - A file starting with a zip local header is a torch zip: every record
-//     whose name ends in .pkl, matched case-insensitively as torch's reader
-//     matches, is a pickle; other records that are themselves zips, or that
-//     start with a PROTO 2-5 opcode (a nested legacy torch file or pickle),
-//     are scanned too, nested up to auditMaxDepth deep.
-//   - Otherwise, a tar archive is torch's oldest (tar) format: every member
-//     is scanned as a sequence of pickles.
-//   - Otherwise the file is a sequence of pickles of any protocol (0-5),
-//     as torch's legacy loader reads it: the magic number, the protocol,
-//     the system info, the object and the storage keys, every one of them
-//     unpickled (the first runs before torch checks the magic number), and
-//     then raw storage data, which is scanned for further pickles too.
-//
-// A parse error ends the scan of that stream, but what came before it is
-// kept and graded (the unpickler runs every opcode before the bad one). The
-// returned report is non-nil whenever the file could be opened; err wraps
-// ErrUnreadable when a pickle torch would unpickle is damaged, and then the
-// report says whether what was read is already unsafe.
-func AuditContext(ctx context.Context, path string) (*AuditReport, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrUnreadable, err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: not a regular file", ErrUnreadable)
-	}
-	a := &auditor{ctx: ctx, r: &AuditReport{File: path, Opcodes: map[string]int{}, Globals: []Finding{}}}
-	err = a.scanFile(f, fi.Size())
-	if err == nil && len(a.r.Errors) > 0 {
-		err = errors.New(a.r.Errors[0])
-	}
-	a.r.grade(err)
-	if err != nil {
-		if ctx.Err() != nil {
-			return a.r, ctx.Err()
-		}
-		return a.r, fmt.Errorf("%w: %v", ErrUnreadable, err)
-	}
-	return a.r, nil
-}
-
-type auditor struct {
-	ctx      context.Context
-	r        *AuditReport
-	inflated int64
-}
-
-func (a *auditor) incomplete(format string, args ...any) {
-	a.r.Incomplete = append(a.r.Incomplete, fmt.Sprintf(format, args...))
-}
-
-// scanFile scans the torch file or pickle held by ra (size bytes).
-func (a *auditor) scanFile(ra io.ReaderAt, size int64) error {
-	var head [4]byte
-	n, _ := ra.ReadAt(head[:], 0)
-	kind := func(k string) {
-		if a.r.Kind == "" {
-			a.r.Kind = k
-		}
-	}
-	if n == 4 && string(head[:]) == "PK\x03\x04" {
-		kind("torch zip")
-		return a.scanZip(ra, size, "", 0)
-	}
-	if isTar(ra, size) {
-		kind("torch legacy tar")
-		tr := tar.NewReader(io.NewSectionReader(ra, 0, size))
-		for {
-			h, err := tr.Next()
-			if err == io.EOF {
-				return nil
-			}
-			if err != nil {
-				a.incomplete("tar: %v", err)
-				return nil
-			}
-			if h.Typeflag != tar.TypeReg || h.Size == 0 {
-				continue
-			}
-			// Members hold pickles between raw storage bytes: a member that
-			// does not parse as pickles to its end is not fully scanned.
-			if end, _, err := a.scanStream(bufio.NewReader(tr), h.Size, numbered(h.Name+" "), false); err != nil || end < h.Size {
-				a.incomplete("%s: only the first %d of %d bytes parse as pickles", h.Name, end, h.Size)
-			}
-		}
-	}
-	if n == 0 || opcodes[head[0]].name == "" {
-		return errors.New("neither a zip, a tar, nor a pickle")
-	}
-	_, legacy, err := a.scanStream(bufio.NewReader(io.NewSectionReader(ra, 0, size)), size, numbered(""), true)
-	if legacy {
-		kind("torch legacy")
-	}
-	kind("pickle")
-	return err
-}
-
-// isTar: the first block is a tar header with a valid checksum.
-func isTar(ra io.ReaderAt, size int64) bool {
-	if size < 512 {
-		return false
-	}
-	var b [512]byte
-	if _, err := ra.ReadAt(b[:], 0); err != nil {
-		return false
-	}
-	_, err := tar.NewReader(bytes.NewReader(b[:])).Next()
-	return err == nil || err == io.ErrUnexpectedEOF
-}
-
-// legacyMagic is torch's legacy magic number 0x1950a86a20f9469cfc6c.
-var legacyMagic, _ = new(big.Int).SetString("1950a86a20f9469cfc6c", 16)
-
-// numbered names a stream's pickles "PREFIXpickle N".
-func numbered(prefix string) func(i int) string {
-	return func(i int) string { return fmt.Sprintf("%spickle %d", prefix, i+1) }
-}
-
-// scanStream scans consecutive pickles of br (size bytes) to its end. The
-// first pickles are ones torch's legacy loader unpickles (errors there are
-// reported); after the fifth of a legacy file, or after the first of a
-// plain pickle, the rest is scanned only conservatively: a parse error
-// there ends the scan quietly (raw data). It returns how many bytes parsed,
-// and whether the first pickle was torch's legacy magic number.
-func (a *auditor) scanStream(br *bufio.Reader, size int64, entry func(i int) string, strict bool) (end int64, legacy bool, err error) {
-	w := newOpWalker(br, size, false)
-	w.maxArg = 1 << 16
-	needed := 1 // pickles an unpickler reads for sure
-	for i := 0; w.off < size; i++ {
-		if i == auditMaxPickles {
-			a.incomplete("%s: more than %d pickles", entry(i), auditMaxPickles)
-			return w.off, legacy, nil
-		}
-		start := w.off
-		m, err := a.scanPickle(w, entry(i))
-		if err != nil {
-			if errors.Is(err, ErrTooComplex) {
-				a.incomplete("%s: %v", entry(i), err)
-				return start, legacy, nil
-			}
-			if a.ctx.Err() != nil {
-				return start, legacy, a.ctx.Err()
-			}
-			if strict && i < needed {
-				a.r.Errors = append(a.r.Errors, fmt.Sprintf("%s: %v", entry(i), err))
-			}
-			return start, legacy, nil
-		}
-		if i == 0 && isMagic(m) {
-			needed, legacy = 5, true
-		}
-	}
-	return w.off, legacy, nil
-}
-
-// isMagic: the pickle's result is the legacy magic number (however it was
-// pickled: INT, LONG, LONG1, LONG4).
-func isMagic(m *pvm) bool { return m.result.kind == 'i' && m.result.s == legacyMagic.String() }
-
-// scanPickle walks one pickle to its STOP, simulating the pickle machine to
-// name every global it imports. Findings before an error are kept.
-func (a *auditor) scanPickle(w *opWalker, entry string) (*pvm, error) {
-	a.r.Pickles++
-	start := w.off
-	m := newPVM()
-	m.onGlobal = func(at int64, op, module, name string) {
-		g := name
-		if module != "" {
-			g = module + "." + name
-		}
-		a.r.Globals = append(a.r.Globals, Finding{Entry: entry, Offset: at - start, Op: op, Global: g, module: module, name: name})
-	}
-	for {
-		at, op, arg, err := w.next()
-		if err != nil {
-			return m, err
-		}
-		a.r.Opcodes[op.name]++
-		done, err := m.step(at, op, arg)
-		if err != nil {
-			return m, fmt.Errorf("%s at offset %d: %w", op.name, at-start, err)
-		}
-		if done {
-			return m, nil
-		}
-		if m.ops&0xffff == 0 {
-			if err := a.ctx.Err(); err != nil {
-				return m, err
-			}
-		}
-	}
-}
-
-// scanZip scans a zip's records (see AuditContext).
-func (a *auditor) scanZip(ra io.ReaderAt, size int64, prefix string, depth int) error {
-	zr, err := zip.NewReader(ra, size)
-	if err != nil {
-		if prefix == "" {
-			return err
-		}
-		a.incomplete("%s: %v", strings.TrimSuffix(prefix, "!"), err)
-		return nil
-	}
-	for _, zf := range zr.File {
-		if err := a.ctx.Err(); err != nil {
-			return err
-		}
-		name := prefix + zf.Name
-		isPkl := strings.HasSuffix(strings.ToLower(zf.Name), ".pkl")
-		if zf.FileInfo().IsDir() || (!isPkl && zf.UncompressedSize64 < 2) {
-			continue
-		}
-		if err := a.scanRecord(ra, zf, name, isPkl, depth); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (a *auditor) scanRecord(ra io.ReaderAt, zf *zip.File, name string, isPkl bool, depth int) error {
-	usize := int64(min(zf.UncompressedSize64, math.MaxInt64))
-	if zf.Method != zip.Store {
-		if a.inflated+usize > auditMaxInflate {
-			a.incomplete("%s: decompressing it would exceed the %d-byte budget", name, int64(auditMaxInflate))
-			return nil
-		}
-		a.inflated += usize
-	}
-	rc, err := zf.Open()
-	if err != nil {
-		a.incomplete("%s: %v", name, err)
-		return nil
-	}
-	defer rc.Close()
-	br := bufio.NewReader(rc)
-	head, _ := br.Peek(4)
-	switch {
-	case isPkl:
-		// A .pkl record is unpickled by torch: its first pickle must parse.
-		// Its first pickle is named by the record alone.
-		_, _, err := a.scanStream(br, usize, func(i int) string {
-			if i == 0 {
-				return name
-			}
-			return numbered(name + " ")(i)
-		}, true)
-		return err
-	case string(head) == "PK\x03\x04":
-		if depth+1 >= auditMaxDepth {
-			a.incomplete("%s: zips nested more than %d deep", name, auditMaxDepth)
-			return nil
-		}
-		var inner io.ReaderAt
-		if off, err := zf.DataOffset(); err == nil && zf.Method == zip.Store {
-			inner = io.NewSectionReader(ra, off, usize)
-		} else {
-			if usize > auditMaxNested {
-				a.incomplete("%s: a compressed nested archive over %d bytes", name, int64(auditMaxNested))
-				return nil
-			}
-			b, err := io.ReadAll(io.LimitReader(br, usize+1))
-			if err != nil || int64(len(b)) != usize {
-				a.incomplete("%s: %v", name, err)
-				return nil
-			}
-			inner = bytes.NewReader(b)
-		}
-		return a.scanZip(inner, usize, name+"!", depth+1)
-	case len(head) >= 2 && head[0] == 0x80 && head[1] >= 2 && head[1] <= 5:
-		// A nested legacy torch file or pickle: scanned as a stream; only
-		// whole pickles count (a data record may start like one by chance).
-		return a.scanNestedStream(br, usize, name)
-	}
-	return nil
-}
-
-// scanNestedStream scans a data record's pickles, keeping the findings of
-// the pickles that parse to their STOP.
-func (a *auditor) scanNestedStream(br *bufio.Reader, size int64, name string) error {
-	w := newOpWalker(br, size, false)
-	w.maxArg = 1 << 16
-	for i := 0; w.off < size && i < auditMaxPickles; i++ {
-		keep := len(a.r.Globals)
-		ops := map[string]int{}
-		for k, v := range a.r.Opcodes {
-			ops[k] = v
-		}
-		pickles := a.r.Pickles
-		_, err := a.scanPickle(w, fmt.Sprintf("%s pickle %d", name, i+1))
-		if err != nil {
-			// Not a pickle after all (or a broken one nobody unpickles).
-			a.r.Globals, a.r.Opcodes, a.r.Pickles = a.r.Globals[:keep], ops, pickles
-			if errors.Is(err, ErrTooComplex) {
-				a.incomplete("%s: %v", name, err)
-			}
-			return a.ctx.Err()
-		}
-	}
-	return nil
-}
-
 // unreadableReason prefixes the verdict reason of a file that could not be
-// read in full: never safe, but not evidence of code either.
-const unreadableReason = "unreadable: "
+// read in full, and refusedReason of one torch refuses to load: never safe,
+// but not evidence of code either.
+const (
+	unreadableReason = "unreadable: "
+	refusedReason    = "torch refuses it: "
+)
 
 func (r *AuditReport) grade(readErr error) {
 	r.Verdicts = r.Verdicts[:0]
@@ -572,6 +262,20 @@ func (r *AuditReport) grade(readErr error) {
 		}
 		for _, s := range r.Incomplete {
 			add("not fully scanned: " + s)
+		}
+		for _, s := range r.Ambiguities {
+			add("ambiguous layout: " + s)
+		}
+		for _, s := range r.Refused {
+			add(refusedReason + s)
+		}
+		switch {
+		case r.TorchScript && g.Name == Torch113:
+			add("a TorchScript archive (constants.pkl): torch 1.13 runs it with torch.jit.load")
+		case r.TorchScript:
+			add(refusedReason + "a TorchScript archive (constants.pkl) under weights_only")
+		case r.Kind == "torch legacy tar" && g.Name == Torch2:
+			add(refusedReason + "torch 2.x refuses legacy tar files under weights_only")
 		}
 		if readErr != nil {
 			add(unreadableReason + readErr.Error())

@@ -1,7 +1,6 @@
 package cachefmt
 
 import (
-	"archive/zip"
 	"bufio"
 	"encoding/binary"
 	"errors"
@@ -14,6 +13,8 @@ import (
 	"github.com/nlpodyssey/gopickle/pickle"
 	"github.com/nlpodyssey/gopickle/pytorch"
 	"github.com/nlpodyssey/gopickle/types"
+
+	"github.com/vidcache/vidcache/cachefmt/torchfile"
 )
 
 // Object is an instance of a class that is not plain data: the class is
@@ -56,6 +57,7 @@ type Loaded struct {
 	Value    any
 	Zip      bool     // zip container (else the legacy format)
 	Globals  []string // every class or function the pickle named, in order of first use
+	pairs    [][2]string
 	Storages map[string]StorageInfo
 }
 
@@ -82,6 +84,25 @@ func Load(filename string) (l *Loaded, err error) {
 			l, err = nil, fmt.Errorf("%s: malformed pickle (%v)", filename, r)
 		}
 	}()
+	f, err := os.Open(filename)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", filename)
+	}
+	tf, err := torchfile.Open(f, fi.Size())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filename, err)
+	}
+	if err := tf.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", filename, err)
+	}
 	l = &Loaded{Storages: map[string]StorageInfo{}}
 	seen := map[string]bool{}
 	findClass := func(module, name string) (any, error) {
@@ -89,60 +110,76 @@ func Load(filename string) (l *Loaded, err error) {
 		if !seen[q] {
 			seen[q] = true
 			l.Globals = append(l.Globals, q)
+			l.pairs = append(l.pairs, [2]string{module, name})
 		}
 		if q == "collections.OrderedDict" {
 			return &types.OrderedDictClass{}, nil
 		}
 		return &Class{Module: module, Name: name}, nil
 	}
-	zr, zerr := zip.OpenReader(filename)
-	if zerr != nil {
-		if _, serr := os.Stat(filename); serr != nil {
-			return nil, serr
-		}
-		// Not a zip: the legacy format.
-		v, err := loadLegacy(filename, l, findClass)
+	switch tf.Kind {
+	case torchfile.KindTar:
+		return nil, fmt.Errorf("%s: a torch file in the oldest (tar) format, which torch 2.x refuses under weights_only; vidcache does not read it", filename)
+	case torchfile.KindZip:
+		l.Zip = true
+		v, err := loadZip(f, tf.Zip, l, findClass)
 		if err != nil {
-			return nil, fmt.Errorf("%s: neither a torch zip file (%v) nor a legacy torch file (%w)", filename, zerr, err)
+			return nil, fmt.Errorf("%s: %w", filename, err)
 		}
 		l.Value = v
 		return l, nil
 	}
-	defer zr.Close()
-	l.Zip = true
-	v, err := loadZip(&zr.Reader, l, findClass)
+	v, err := loadLegacy(f, fi.Size(), l, findClass)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filename, err)
+		return nil, fmt.Errorf("%s: neither a torch zip file nor a legacy torch file (%w)", filename, err)
 	}
 	l.Value = v
 	return l, nil
 }
 
-func loadZip(zr *zip.Reader, l *Loaded, findClass func(string, string) (any, error)) (any, error) {
-	if len(zr.File) == 0 {
-		return nil, errors.New("empty zip")
+// inertGlobals are the globals beyond torch's weights_only allowlist that
+// torchvision's caches use and that ReadTorchvision reads as inert data:
+// the dataset classes (torchvision's and the reference script's), and
+// numpy's array reconstruction (old torchvision's fps lists).
+var inertGlobals = map[string]bool{
+	"torchvision.datasets.video_utils.VideoClips": true, "torchvision.datasets.kinetics.Kinetics": true,
+	"torchvision.datasets.kinetics.Kinetics400": true, "datasets.KineticsWithVideoId": true,
+	"numpy.core.multiarray._reconstruct": true, "numpy._core.multiarray._reconstruct": true,
+	"numpy.core.multiarray.scalar": true, "numpy._core.multiarray.scalar": true,
+	"numpy.ndarray": true, "numpy.dtype": true,
+}
+
+// Disallowed lists the globals of the file that neither torch 2.x's
+// weights_only allowlist (after the Python 2 mapping torch applies, the
+// audit's rule) nor the torchvision reader's inert classes admit: what
+// import refuses unless forced.
+func (l *Loaded) Disallowed() []string {
+	g := generation(Torch2)
+	var out []string
+	for _, p := range l.pairs {
+		q := g.resolve(p[0], p[1])
+		if !g.globals[q] && !inertGlobals[q] {
+			out = append(out, p[0]+"."+p[1])
+		}
 	}
-	dir, _, _ := strings.Cut(zr.File[0].Name, "/")
-	records := map[string]*zip.File{}
-	for _, f := range zr.File {
-		records[f.Name] = f
+	return out
+}
+
+func loadZip(ra io.ReaderAt, z *torchfile.Zip, l *Loaded, findClass func(string, string) (any, error)) (any, error) {
+	if z.Has("constants.pkl") {
+		return nil, errors.New("a TorchScript archive (constants.pkl): torch.load hands it to torch.jit.load, which runs its code; vidcache does not read it")
 	}
-	pkl := records[dir+"/data.pkl"]
-	if pkl != nil && pkl.UncompressedSize64 > maxPickle {
-		return nil, fmt.Errorf("data.pkl is %d bytes, more than the %d this reader accepts", pkl.UncompressedSize64, maxPickle)
-	}
+	pkl := z.Lookup("data.pkl")
 	if pkl == nil {
-		return nil, fmt.Errorf("no %s/data.pkl in the zip", dir)
+		return nil, fmt.Errorf("no %s/data.pkl in the zip", z.Prefix)
 	}
-	if err := checkZipPickle(pkl); err != nil {
+	if pkl.USize > maxPickle {
+		return nil, fmt.Errorf("data.pkl is %d bytes, more than the %d this reader accepts", pkl.USize, maxPickle)
+	}
+	if err := checkPickles(z.Reader(ra, pkl), pkl.USize, 1); err != nil {
 		return nil, fmt.Errorf("%s: %w", pkl.Name, err)
 	}
-	rc, err := pkl.Open()
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	u := pickle.NewUnpickler(rc)
+	u := pickle.NewUnpickler(bufio.NewReader(z.Reader(ra, pkl)))
 	u.FindClass = torchFindClass(findClass)
 	loaded := map[string]pytorch.StorageInterface{}
 	u.PersistentLoad = func(id any) (any, error) {
@@ -153,20 +190,15 @@ func loadZip(zr *zip.Reader, l *Loaded, findClass func(string, string) (any, err
 		if st, ok := loaded[key]; ok {
 			return st, nil
 		}
-		rec := records[dir+"/data/"+key]
+		rec := z.Lookup("data/" + key)
 		if rec == nil {
-			return nil, fmt.Errorf("storage %q has no record %s/data/%s", key, dir, key)
+			return nil, fmt.Errorf("storage %q has no record %s/data/%s", key, z.Prefix, key)
 		}
-		if int64(numel)*elemSize[typ] > int64(rec.UncompressedSize64) {
-			return nil, fmt.Errorf("storage %q declares %d elements of %s but its record holds %d bytes", key, numel, typ, rec.UncompressedSize64)
+		if int64(numel)*elemSize[typ] > rec.USize {
+			return nil, fmt.Errorf("storage %q declares %d elements of %s but its record holds %d bytes", key, numel, typ, rec.USize)
 		}
-		f, err := rec.Open()
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
 		st := sc.New(numel, loc)
-		if err := st.SetFromFileWithSize(f, numel); err != nil {
+		if err := st.SetFromFileWithSize(z.Reader(ra, rec), numel); err != nil {
 			return nil, fmt.Errorf("storage %q: %w", key, err)
 		}
 		loaded[key] = st
@@ -174,17 +206,6 @@ func loadZip(zr *zip.Reader, l *Loaded, findClass func(string, string) (any, err
 		return st, nil
 	}
 	return u.Load()
-}
-
-// checkZipPickle walks the pickle record once before gopickle reads it (see
-// opWalker).
-func checkZipPickle(f *zip.File) error {
-	rc, err := f.Open()
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	return checkPickles(rc, int64(f.UncompressedSize64), 1)
 }
 
 // maxPickle bounds the pickle this reader accepts (a 240,000-video cache's
@@ -234,21 +255,12 @@ func storageID(id any, n int) (sc pytorch.StorageClassInterface, typ, key, loc s
 // =False): pickles of the magic number, the protocol version, system info,
 // the object, and the storage keys, then each storage as an int64 element
 // count and its data. Declared sizes are checked against the bytes left.
-func loadLegacy(filename string, l *Loaded, findClass func(string, string) (any, error)) (any, error) {
-	f, err := os.Open(filename)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
+func loadLegacy(f io.ReaderAt, size int64, l *Loaded, findClass func(string, string) (any, error)) (any, error) {
 	// magic, protocol version, system info, the object, the storage keys
-	if err := checkPickles(io.NewSectionReader(f, 0, fi.Size()), fi.Size(), 5); err != nil {
+	if err := checkPickles(io.NewSectionReader(f, 0, size), size, 5); err != nil {
 		return nil, err
 	}
-	r := bufio.NewReader(f)
+	r := bufio.NewReader(io.NewSectionReader(f, 0, size))
 	mu := pickle.NewUnpickler(r)
 	magic, err := mu.Load()
 	if n, ok := magic.(*big.Int); err != nil || !ok || n.Text(16) != "1950a86a20f9469cfc6c" {
@@ -277,7 +289,7 @@ func loadLegacy(filename string, l *Loaded, findClass func(string, string) (any,
 		if t := id.(*types.Tuple); t.Get(5) != nil {
 			return nil, fmt.Errorf("storage %q is a view, which this reader does not support", key)
 		}
-		if int64(numel)*elemSize[typ] > fi.Size() {
+		if int64(numel)*elemSize[typ] > size {
 			return nil, fmt.Errorf("storage %q declares %d elements, more than the file holds", key, numel)
 		}
 		if st, ok := storages[key]; ok {
@@ -312,7 +324,7 @@ func loadLegacy(filename string, l *Loaded, findClass func(string, string) (any,
 		}
 		n := int64(binary.LittleEndian.Uint64(cnt[:]))
 		typ := types_[key]
-		if n < 0 || n*elemSize[typ] > fi.Size() {
+		if n < 0 || n*elemSize[typ] > size {
 			return nil, fmt.Errorf("storage %q: bad element count %d", key, n)
 		}
 		if err := st.SetFromFileWithSize(r, int(n)); err != nil {

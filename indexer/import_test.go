@@ -104,7 +104,7 @@ func TestImportRefusesAndWarns(t *testing.T) {
 	for name, want := range map[string]string{
 		"refuse-unknown-layout.pt": "no video_paths",
 		"refuse-tampered-types.pt": "video_pts[0]: a str is not a tensor",
-		"refuse-truncated.pt":      "neither a torch zip file",
+		"refuse-truncated.pt":      "torch would refuse it",
 	} {
 		dst := filepath.Join(out, name)
 		_, err := indexer.Import(context.Background(), filepath.Join("testdata/import", name), indexer.ImportOptions{Out: dst})
@@ -115,9 +115,18 @@ func TestImportRefusesAndWarns(t *testing.T) {
 			t.Errorf("%s: refused, but wrote %s", name, dst)
 		}
 	}
-	res, err := indexer.Import(context.Background(), "testdata/import/malicious-extra.pt", indexer.ImportOptions{Out: filepath.Join(out, "m.pt")})
+	// A global outside the allowlist: refused, naming it, unless forced.
+	m := filepath.Join(out, "m.pt")
+	_, err := indexer.Import(context.Background(), "testdata/import/malicious-extra.pt", indexer.ImportOptions{Out: m})
+	if !errors.Is(err, indexer.ErrRefused) || !strings.Contains(err.Error(), "posix.system") || !strings.Contains(err.Error(), "--force") {
+		t.Errorf("malicious file: %v, want a refusal naming posix.system and --force", err)
+	}
+	if _, err := os.Stat(m); err == nil {
+		t.Error("refused, but wrote the cache")
+	}
+	res, err := indexer.Import(context.Background(), "testdata/import/malicious-extra.pt", indexer.ImportOptions{Out: m, Force: true})
 	if err != nil || !reflect.DeepEqual(res.UnsafeGlobals, []string{"posix.system"}) || res.Videos != 16 {
-		t.Errorf("malicious file: %+v %v", res, err)
+		t.Errorf("malicious file, forced: %+v %v", res, err)
 	}
 }
 

@@ -33,6 +33,9 @@ type ImportOptions struct {
 	CreatedAt   int64
 	NoSync      bool
 	Index       *Index // optional: record the videos that exist
+	// Force converts a file whose pickle names globals outside the
+	// allowlist (see cachefmt.Loaded.Disallowed), from its data alone.
+	Force bool
 }
 
 // ImportResult reports an import.
@@ -47,17 +50,10 @@ type ImportResult struct {
 	// The imported cache's configuration: the dataset root and split the
 	// file recorded, its clip options, the target (given or detected).
 	cachefmt.Config
-	Indexed       int      `json:"indexed"`
+	Indexed int `json:"indexed"`
+	// UnsafeGlobals are the disallowed globals a forced import ignored.
 	UnsafeGlobals []string `json:"unsafe_globals"`
 }
-
-// dangerous names module prefixes and globals that run code or touch the
-// system when unpickled; Import converts such files from their data but
-// warns and names what they would have run.
-var dangerous = []string{"os.", "posix.", "nt.", "subprocess.", "sys.", "builtins.", "__builtin__.", "shutil.", "socket.",
-	"runpy.", "importlib.", "pickle.", "_pickle.", "marshal.", "webbrowser.", "pty.", "commands.", "platform.", "ctypes.",
-	"code.", "codeop.", "pdb.", "timeit.", "asyncio.", "multiprocessing.", "threading.", "operator.attrgetter", "functools.partial",
-	"torch.hub.", "torch.load", "torch.jit.", "numpy.load", "numpy.testing."}
 
 // Import converts a torchvision cache (the reference train.py's
 // (dataset, traindir) tuple, a VideoClips, a Kinetics dataset, or a metadata
@@ -78,13 +74,12 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 		}
 	}
 	res := &ImportResult{Source: im.Source, Videos: len(im.Paths), Classes: len(im.Classes), LabelsFrom: im.LabelsFrom, UnsafeGlobals: []string{}}
-	for _, g := range l.Globals {
-		for _, d := range dangerous {
-			if strings.HasPrefix(g, d) || g == strings.TrimSuffix(d, ".") {
-				res.UnsafeGlobals = append(res.UnsafeGlobals, g)
-				break
-			}
+	if bad := l.Disallowed(); len(bad) > 0 {
+		if !opts.Force {
+			return nil, fmt.Errorf("%w: %s names globals that torch's weights_only loader would not accept and that are no torchvision class vidcache reads: %s (nothing was executed; convert it anyway, from its data alone, with --force)",
+				ErrRefused, file, strings.Join(bad, ", "))
 		}
+		res.UnsafeGlobals = bad
 	}
 	target := opts.Target
 	if target == "" {

@@ -16,20 +16,21 @@ func init() {
 }
 
 func runImport(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "import", "import [--out SAFE.pt] [--dataset-root DIR] [--root-as PREFIX] [--target T] [--json] FILE")
+	fs := newFlags(e, "import", "import [--out SAFE.pt] [--dataset-root DIR] [--root-as PREFIX] [--target T] [--force] [--json] FILE")
 	out := fs.String("out", "", "cache file to write (default: FILE with .vidcache.pt)")
 	rootAs := fs.String("root-as", "", "write paths with the dataset root replaced by this prefix")
 	datasetRoot := fs.String("dataset-root", "", "the dataset's root on this machine, when it moved since FILE was written (its recorded root is replaced, in the cache and the index)")
 	db := dbFlag(fs)
 	noIndex := fs.Bool("no-index", false, "do not record anything in the index")
 	asJSON := jsonFlag(fs, "one JSON object")
+	force := fs.Bool("force", false, "convert a file whose pickle names globals outside torch's weights_only allowlist and vidcache's known torchvision classes, from its data alone (refused otherwise)")
 	createdUnix := fs.Int64("created-unix", 0, "created_unix to store (default: now)")
 	target := fs.String("target", "", "the torchvision that wrote FILE: torchvision (0.26+) or torchvision-pyav (0.25 and earlier); default: detected (frame-index pts with int frame rates are 0.26+)")
 	file, err := parseOne(fs, args, "FILE")
 	if err != nil {
 		return err
 	}
-	opts := indexer.ImportOptions{Out: *out, RootAs: *rootAs, DatasetRoot: *datasetRoot, CreatedAt: *createdUnix}
+	opts := indexer.ImportOptions{Out: *out, RootAs: *rootAs, DatasetRoot: *datasetRoot, CreatedAt: *createdUnix, Force: *force}
 	if *target != "" {
 		t, err := cachefmt.ParseTarget(*target)
 		if err != nil {
@@ -53,7 +54,8 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if len(res.UnsafeGlobals) > 0 {
-		fmt.Fprintf(e.stderr, "warning: %s also names globals that would run code if unpickled: %s (nothing was executed; only its data was converted)\n",
+		fmt.Fprintf(e.stderr, "vidcache: WARNING: --force: %s names globals that torch's weights_only loader refuses and vidcache does not know: %s\n"+
+			"vidcache: WARNING: loading the original with torch.load could run them; nothing was executed here, and only its data was converted\n",
 			file, strings.Join(res.UnsafeGlobals, ", "))
 	}
 	if *asJSON {

@@ -17,8 +17,15 @@ func TestImportCLI(t *testing.T) {
 	fx := "../../indexer/testdata/import/"
 	out := filepath.Join(t.TempDir(), "safe.pt")
 	r := vc(t, home, "import", fx+"malicious-extra.pt", "--out", out)
-	if r.code != 0 || r.stdout != out+"\n" || !strings.Contains(r.stderr, "warning:") || !strings.Contains(r.stderr, "posix.system") {
-		t.Errorf("malicious import: exit %d %q %q", r.code, r.stdout, r.stderr)
+	if r.code != exitUsage || !strings.Contains(r.stderr, "posix.system") || !strings.Contains(r.stderr, "--force") {
+		t.Errorf("malicious import without --force: exit %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a refused import wrote a file")
+	}
+	r = vc(t, home, "import", fx+"malicious-extra.pt", "--out", out, "--force")
+	if r.code != 0 || r.stdout != out+"\n" || !strings.Contains(r.stderr, "WARNING") || !strings.Contains(r.stderr, "posix.system") {
+		t.Errorf("malicious import with --force: exit %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	if r := vc(t, home, "audit", out); r.code != 0 {
 		t.Errorf("the imported cache is not safe: %s", r.stdout)
