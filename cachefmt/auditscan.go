@@ -69,7 +69,7 @@ func AuditContext(ctx context.Context, path string) (*AuditReport, error) {
 	if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%w: not a regular file", ErrUnreadable)
 	}
-	a := &auditor{ctx: ctx, r: &AuditReport{File: path, Opcodes: map[string]int{}, Globals: []Finding{}}}
+	a := &auditor{ctx: ctx, r: &AuditReport{File: path, Opcodes: map[string]int{}, Globals: []Finding{}}, budget: newWorkBudget()}
 	err = a.scanFile(f, fi.Size(), "", 0)
 	if err == nil && len(a.r.Errors) > 0 {
 		err = errors.New(a.r.Errors[0])
@@ -88,6 +88,7 @@ type auditor struct {
 	ctx      context.Context
 	r        *AuditReport
 	inflated int64
+	budget   *workBudget
 }
 
 func (a *auditor) incomplete(format string, args ...any) {
@@ -221,7 +222,7 @@ func isMagic(m *pvm) bool { return m.result.kind == 'i' && m.result.s == legacyM
 func (a *auditor) scanPickle(w *opWalker, entry string) (*pvm, error) {
 	a.r.Pickles++
 	start := w.off
-	m := newPVM()
+	m := newPVM(a.budget)
 	m.onGlobal = func(at int64, op, module, name string) {
 		g := name
 		if module != "" {

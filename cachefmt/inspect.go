@@ -23,6 +23,46 @@ type Node struct {
 	Children []*Node `json:"children,omitempty"`
 }
 
+// maxDescribed bounds the children Describe lists for one container: the
+// rest are counted in a final "more" node, so inspect's output stays small
+// whatever the file holds.
+const maxDescribed = 64
+
+// pythonDict returns a dict's entries as Python's dict holds them: a
+// repeated key (str, or a number, compared by value as Python compares
+// them) keeps its first position and takes its last value.
+func pythonDict(d types.Dict) []types.DictEntry {
+	out := make([]types.DictEntry, 0, len(d))
+	at := map[any]int{}
+	for _, e := range d {
+		var k any
+		switch x := e.Key.(type) {
+		case string:
+			k = x
+		case int:
+			k = float64(x)
+		case bool:
+			k = 0.0
+			if x {
+				k = 1.0
+			}
+		case float64:
+			k = x
+		case nil:
+			k = struct{}{}
+		}
+		if k != nil {
+			if i, ok := at[k]; ok {
+				out[i].Value = e.Value
+				continue
+			}
+			at[k] = len(out)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
 // Describe builds the structure tree of v, expanding nested dicts and small
 // tuples depth levels deep and summarizing lists by their element kinds.
 func Describe(v any, depth int) *Node {
@@ -46,9 +86,16 @@ func Describe(v any, depth int) *Node {
 		n.DType = strings.TrimSuffix(strings.TrimPrefix(fmt.Sprintf("%T", v.Source), "*pytorch."), "Storage")
 		n.DType = dtypeName[n.DType]
 	case *types.Dict:
-		n.Kind, n.Len = "dict", v.Len()
+		// As Python builds it: a repeated key keeps its first place and
+		// its last value.
+		entries := pythonDict(*v)
+		n.Kind, n.Len = "dict", len(entries)
 		if depth > 0 {
-			for _, e := range *v {
+			for i, e := range entries {
+				if i == maxDescribed {
+					n.Children = append(n.Children, &Node{Kind: "more", Len: len(entries) - i})
+					break
+				}
 				c := Describe(e.Value, depth-1)
 				c.Key = fmt.Sprint(e.Key)
 				n.Children = append(n.Children, c)
@@ -57,7 +104,12 @@ func Describe(v any, depth int) *Node {
 	case *types.OrderedDict:
 		n.Kind, n.Len = "OrderedDict", v.Len()
 		if depth > 0 {
-			for el := v.List.Front(); el != nil; el = el.Next() {
+			i := 0
+			for el := v.List.Front(); el != nil; el, i = el.Next(), i+1 {
+				if i == maxDescribed {
+					n.Children = append(n.Children, &Node{Kind: "more", Len: v.Len() - i})
+					break
+				}
 				e := el.Value.(*types.OrderedDictEntry)
 				c := Describe(e.Value, depth-1)
 				c.Key = fmt.Sprint(e.Key)
@@ -79,7 +131,11 @@ func Describe(v any, depth int) *Node {
 	case *Object:
 		n.Kind, n.Class = "object", v.Qualified()
 		if depth > 0 {
-			for _, k := range v.Dict {
+			for i, k := range v.Dict {
+				if i == maxDescribed {
+					n.Children = append(n.Children, &Node{Kind: "more", Len: len(v.Dict) - i})
+					break
+				}
 				c := Describe(k.Value, depth-1)
 				c.Key = fmt.Sprint(k.Key)
 				n.Children = append(n.Children, c)
@@ -135,6 +191,8 @@ func (n *Node) Text(b *strings.Builder, indent string) {
 		}
 	case "dict", "OrderedDict":
 		fmt.Fprintf(b, "%s (%d keys)", n.Kind, n.Len)
+	case "more":
+		fmt.Fprintf(b, "… %d more", n.Len)
 	case "str":
 		if n.Value != nil {
 			fmt.Fprintf(b, "%q", n.Value)

@@ -78,7 +78,22 @@ var elemSize = map[string]int64{
 // gopickle values, every other global becomes a *Class whose instances are
 // *Object records. Storage sizes are checked against the records before
 // anything is allocated.
-func Load(filename string) (l *Loaded, err error) {
+func Load(filename string) (*Loaded, error) { return LoadWith(filename, LoadOptions{}) }
+
+// LoadOptions configure LoadWith.
+type LoadOptions struct {
+	// StructureOnly reads no storage data: tensors keep their declared
+	// shape and type over empty storages (inspect).
+	StructureOnly bool
+}
+
+// storageBudget bounds the storage bytes a zip may yield: a deflated
+// record can declare far more than the file holds (torch.save writes them
+// stored, so a real file's storages are never larger than the file).
+func storageBudget(fileSize int64) int64 { return 8*fileSize + 256<<20 }
+
+// LoadWith is Load with options.
+func LoadWith(filename string, opts LoadOptions) (l *Loaded, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			l, err = nil, fmt.Errorf("%s: malformed pickle (%v)", filename, r)
@@ -122,7 +137,7 @@ func Load(filename string) (l *Loaded, err error) {
 		return nil, fmt.Errorf("%s: a torch file in the oldest (tar) format, which torch 2.x refuses under weights_only; vidcache does not read it", filename)
 	case torchfile.KindZip:
 		l.Zip = true
-		v, err := loadZip(f, tf.Zip, l, findClass)
+		v, err := loadZip(f, tf.Zip, l, findClass, opts, storageBudget(fi.Size()))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", filename, err)
 		}
@@ -165,7 +180,7 @@ func (l *Loaded) Disallowed() []string {
 	return out
 }
 
-func loadZip(ra io.ReaderAt, z *torchfile.Zip, l *Loaded, findClass func(string, string) (any, error)) (any, error) {
+func loadZip(ra io.ReaderAt, z *torchfile.Zip, l *Loaded, findClass func(string, string) (any, error), opts LoadOptions, budget int64) (any, error) {
 	if z.Has("constants.pkl") {
 		return nil, errors.New("a TorchScript archive (constants.pkl): torch.load hands it to torch.jit.load, which runs its code; vidcache does not read it")
 	}
@@ -194,12 +209,19 @@ func loadZip(ra io.ReaderAt, z *torchfile.Zip, l *Loaded, findClass func(string,
 		if rec == nil {
 			return nil, fmt.Errorf("storage %q has no record %s/data/%s", key, z.Prefix, key)
 		}
-		if int64(numel)*elemSize[typ] > rec.USize {
+		nbytes := int64(numel) * elemSize[typ]
+		if nbytes > rec.USize {
 			return nil, fmt.Errorf("storage %q declares %d elements of %s but its record holds %d bytes", key, numel, typ, rec.USize)
 		}
-		st := sc.New(numel, loc)
-		if err := st.SetFromFileWithSize(z.Reader(ra, rec), numel); err != nil {
-			return nil, fmt.Errorf("storage %q: %w", key, err)
+		st := sc.New(0, loc)
+		if !opts.StructureOnly {
+			if budget -= nbytes; budget < 0 {
+				return nil, fmt.Errorf("storage %q: %w: the storages hold more bytes than 8 times the file's size plus 256 MiB", key, ErrTooComplex)
+			}
+			st = sc.New(numel, loc)
+			if err := st.SetFromFileWithSize(z.Reader(ra, rec), numel); err != nil {
+				return nil, fmt.Errorf("storage %q: %w", key, err)
+			}
 		}
 		loaded[key] = st
 		l.Storages[key] = StorageInfo{Type: typ, Numel: numel, Bytes: int64(numel) * elemSize[typ]}

@@ -170,8 +170,9 @@ func (w *opWalker) line() ([]byte, error) {
 func checkPickles(r io.Reader, limit int64, count int) error {
 	w := newOpWalker(r, limit, false)
 	w.maxArg = 1 << 10
+	b := newWorkBudget()
 	for i := 0; i < count; i++ {
-		if err := runPickle(nil, w, newPVM()); err != nil {
+		if err := runPickle(nil, w, newPVM(b)); err != nil {
 			return err
 		}
 	}

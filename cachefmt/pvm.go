@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // pvm simulates Python's pickle machine over one pickle without building
@@ -34,6 +35,8 @@ type pvm struct {
 	// onCall is called when a value is called or instantiated (REDUCE, OBJ,
 	// NEWOBJ, NEWOBJ_EX, INST, BUILD) with what was called.
 	onCall func(at int64, op string, callee pval)
+
+	budget *workBudget // shared by the pickles of one file
 }
 
 // pval is what the simulation knows of a value.
@@ -41,6 +44,7 @@ type pval struct {
 	kind  byte // 's' string, 'g' global, 'i' int, 'o' anything else
 	s     string
 	depth int32 // container nesting
+	n     int64 // items added to this container (as far as this copy saw)
 }
 
 // Budgets of the simulation: a pickle that exceeds one is refused as
@@ -55,14 +59,37 @@ const (
 	// int (sys.int_info.default_max_str_digits, 3.11+): a longer INT or
 	// LONG raises in Python too. Parsing it is quadratic.
 	maxIntDigits = 4300
+
+	// Budgets on work, per file (all the pickles a reader unpickles from
+	// it): opcodes run, values created (a vidcache cache makes about 8 a
+	// video), items put into one container (a list has a video's worth per
+	// video; dicts are small), and wall-clock time.
+	maxPickleOps      = 64 << 20
+	maxPickleValues   = 16 << 20
+	maxContainerItems = 4 << 20
+	maxPickleTime     = 30 * time.Second
+	budgetCheckEvery  = 1 << 16 // opcodes between clock checks
 )
+
+// workBudget is what one file's pickles may still do.
+type workBudget struct {
+	ops, values int64
+	deadline    time.Time
+}
+
+func newWorkBudget() *workBudget {
+	return &workBudget{ops: maxPickleOps, values: maxPickleValues, deadline: time.Now().Add(maxPickleTime)}
+}
 
 // ErrTooComplex marks a pickle beyond the simulation's budgets.
 var ErrTooComplex = errors.New("too complex")
 
-func newPVM() *pvm { return &pvm{memo: map[uint64]pval{}} }
+func newPVM(b *workBudget) *pvm { return &pvm{memo: map[uint64]pval{}, budget: b} }
 
 func (m *pvm) push(v pval) error {
+	if m.budget.values--; m.budget.values < 0 {
+		return fmt.Errorf("%w: more than %d values created", ErrTooComplex, maxPickleValues)
+	}
 	if len(m.stack) >= maxPickleStack {
 		return fmt.Errorf("%w: more than %d values on the stack", ErrTooComplex, maxPickleStack)
 	}
@@ -114,6 +141,12 @@ func container(items []pval) pval { return pval{kind: 'o', depth: deepest(items)
 // step applies one opcode. It returns done at STOP.
 func (m *pvm) step(at int64, op opcode, arg []byte) (done bool, err error) {
 	m.ops++
+	if m.budget.ops--; m.budget.ops < 0 {
+		return false, fmt.Errorf("%w: more than %d opcodes", ErrTooComplex, maxPickleOps)
+	}
+	if m.ops%budgetCheckEvery == 0 && time.Now().After(m.budget.deadline) {
+		return false, fmt.Errorf("%w: more than %v of unpickling work", ErrTooComplex, maxPickleTime)
+	}
 	switch op.name {
 	case "PROTO":
 		m.proto = int(arg[0])
@@ -145,6 +178,7 @@ func (m *pvm) step(at int64, op opcode, arg []byte) (done bool, err error) {
 		if err != nil {
 			return false, err
 		}
+		m.budget.values++ // a reference, not a new value
 		return false, m.push(*t)
 	case "INT", "LONG":
 		s := strings.TrimSuffix(strings.TrimSpace(string(arg)), "L")
@@ -306,7 +340,7 @@ func (m *pvm) step(at int64, op opcode, arg []byte) (done bool, err error) {
 			return false, err
 		}
 		t.depth = max(t.depth, v.depth+1)
-		return false, m.check(t)
+		return false, m.grow(t, 1)
 	case "SETITEM":
 		v, err := m.pop()
 		if err != nil {
@@ -321,7 +355,7 @@ func (m *pvm) step(at int64, op opcode, arg []byte) (done bool, err error) {
 			return false, err
 		}
 		t.depth = max(t.depth, v.depth+1, k.depth+1)
-		return false, m.check(t)
+		return false, m.grow(t, 1)
 	case "APPENDS", "SETITEMS", "ADDITEMS":
 		items, err := m.popMark()
 		if err != nil {
@@ -332,7 +366,7 @@ func (m *pvm) step(at int64, op opcode, arg []byte) (done bool, err error) {
 			return false, err
 		}
 		t.depth = max(t.depth, deepest(items)+1)
-		return false, m.check(t)
+		return false, m.grow(t, int64(len(items)))
 	case "PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE":
 		t, err := m.top()
 		if err != nil {
@@ -355,11 +389,20 @@ func (m *pvm) step(at int64, op opcode, arg []byte) (done bool, err error) {
 		if !ok {
 			return false, fmt.Errorf("memo key %d not found", idx)
 		}
+		m.budget.values++ // a reference, not a new value
 		return false, m.push(v)
 	default:
 		return false, fmt.Errorf("opcode %s not simulated", op.name)
 	}
 	return false, nil
+}
+
+// grow adds n items to the container t.
+func (m *pvm) grow(t *pval, n int64) error {
+	if t.n += n; t.n > maxContainerItems {
+		return fmt.Errorf("%w: more than %d items in one container", ErrTooComplex, maxContainerItems)
+	}
+	return m.check(t)
 }
 
 func (m *pvm) check(v *pval) error {

@@ -39,8 +39,9 @@ func fromObject(obj any) (*File, error) {
 	if !ok {
 		return nil, fmt.Errorf("top level is %T, not a dict", obj)
 	}
+	topKeys := dictMap(top) // Python's dict semantics: the last of a repeated key wins
 	get := func(key string) (any, error) {
-		v, ok := top.Get(key)
+		v, ok := topKeys[key]
 		if !ok {
 			return nil, fmt.Errorf("missing key %q", key)
 		}
@@ -124,10 +125,11 @@ func fromObject(obj any) (*File, error) {
 }
 
 func (f *File) readConfig(v any) error {
-	d, ok := v.(*types.Dict)
+	dd, ok := v.(*types.Dict)
 	if !ok {
 		return fmt.Errorf("is %T, not a dict", v)
 	}
+	d := pyDict(dictMap(dd))
 	var err error
 	str := func(key string) string {
 		x, _ := d.Get(key)
@@ -178,6 +180,11 @@ func (f *File) readConfig(v any) error {
 	}
 	return nil
 }
+
+// pyDict looks keys up in a dict's string-keyed items.
+type pyDict map[string]any
+
+func (d pyDict) Get(key string) (any, bool) { v, ok := d[key]; return v, ok }
 
 // stringList reads a list of str (each converted back from Python's
 // surrogate escapes to the bytes it stands for).

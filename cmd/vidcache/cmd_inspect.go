@@ -45,7 +45,7 @@ func runInspect(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	l, err := cachefmt.Load(file)
+	l, err := cachefmt.LoadWith(file, cachefmt.LoadOptions{StructureOnly: true})
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
