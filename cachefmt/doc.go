@@ -35,8 +35,9 @@ NEWFALSE, NEWTRUE, BINPUT, LONG_BINPUT, BINGET, LONG_BINGET, GLOBAL, REDUCE,
 BINPERSID; and only these globals: torch._utils._rebuild_tensor_v2,
 torch.LongStorage, collections.OrderedDict. All are on torch's default
 weights_only allowlist from 2.0 on. BINFLOAT (a Python float: the frame
-rates) is the one thing torch 1.13's weights-only loader rejects; 1.13 loads
-the file with a plain torch.load.
+rates) is the one thing torch 1.13's weights-only loader rejects; on 1.13,
+vidcache.load reads the file through torch's own zip reader with an
+unpickler that resolves only these three globals.
 
 Strings are BINUNICODE. A path that is not valid UTF-8 is stored as the str
 Python's os.walk makes of it: each invalid byte b becomes the lone surrogate
@@ -83,7 +84,10 @@ plus its path and 8 bytes a frame.
 
 # Reading
 
-Load reads any torch file, zip or legacy, with gopickle: tensors and
+Every reader finds a file's pickles through package torchfile, which reads
+the container exactly as torch.load does and lists any layout another
+reader could read differently; such files are unsafe for Audit and refused
+by Load. Load reads any torch file, zip or legacy, with gopickle: tensors and
 storages become gopickle values, every other global an inert *Class whose
 instances are *Object records holding the arguments and state the pickle
 carried. Nothing is imported or executed, and a storage is allocated only

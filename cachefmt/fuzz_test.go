@@ -1,9 +1,12 @@
 package cachefmt
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidcache/vidcache/cachefmt/torchfile"
 	"github.com/vidcache/vidcache/indexer/clips"
 )
 
@@ -151,6 +155,15 @@ func FuzzAudit(f *testing.F) {
 			}
 			return
 		}
+		// The differential oracle: where Go's archive/zip and the
+		// miniz-faithful reading see different pickles, the file is unsafe.
+		if why := zipReadersDisagree(data); why != "" {
+			for _, g := range Generations {
+				if r.SafeFor(g.Name) {
+					t.Fatalf("safe for %s although %s", g.Name, why)
+				}
+			}
+		}
 		for _, g := range Generations {
 			if !r.SafeFor(g.Name) {
 				continue
@@ -178,4 +191,50 @@ func FuzzAudit(f *testing.F) {
 			}
 		}
 	})
+}
+
+// zipReadersDisagree compares Go's archive/zip reading of data with the
+// torch-faithful one (torchfile): which entries there are, and the bytes of
+// every .pkl entry. It returns why they differ, or "".
+func zipReadersDisagree(data []byte) string {
+	ra := bytes.NewReader(data)
+	tf, err := torchfile.Open(ra, int64(len(data)))
+	if err != nil {
+		return ""
+	}
+	zr, zerr := zip.NewReader(ra, int64(len(data)))
+	torchZip := tf.Kind == torchfile.KindZip && tf.Zip != nil
+	switch {
+	case zerr != nil && !torchZip:
+		return ""
+	case zerr != nil:
+		return "torch reads a zip Go's archive/zip refuses: " + zerr.Error()
+	case !torchZip:
+		return "Go's archive/zip reads a zip torch reads as " + tf.Kind.String()
+	case len(zr.File) != len(tf.Zip.Records):
+		return fmt.Sprintf("Go reads %d entries, torch %d", len(zr.File), len(tf.Zip.Records))
+	}
+	for i, zf := range zr.File {
+		rec := &tf.Zip.Records[i]
+		if zf.Name != rec.Name {
+			return fmt.Sprintf("entry %d: Go %q, torch %q", i, zf.Name, rec.Name)
+		}
+		if !strings.HasSuffix(strings.ToLower(zf.Name), ".pkl") {
+			continue
+		}
+		rc, err := zf.Open()
+		if err != nil {
+			return "Go cannot open " + zf.Name
+		}
+		gb, gerr := io.ReadAll(io.LimitReader(rc, 1<<20))
+		rc.Close()
+		tb, terr := io.ReadAll(io.LimitReader(tf.Zip.Reader(ra, rec), 1<<20))
+		if (gerr == nil) != (terr == nil) || !bytes.Equal(gb, tb) {
+			return "the readers see different bytes in " + zf.Name
+		}
+		if torchRec := tf.Zip.Lookup(strings.TrimPrefix(rec.Name, tf.Zip.Prefix+"/")); torchRec != rec {
+			return "torch's lookup of " + rec.Name + " finds another entry"
+		}
+	}
+	return ""
 }
