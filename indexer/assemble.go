@@ -33,6 +33,16 @@ func (p *plan) write(ctx context.Context, ix *Index, res *BuildResult) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	// One process writes a cache at a time; one that waited finds it
+	// registered by the other, usually with this very digest.
+	releaseClaim, err := ix.claimCacheWrite(ctx, p.opts.Out, p.opts.Log)
+	if err != nil {
+		return err
+	}
+	defer releaseClaim()
+	if fresh, err := p.cacheMatches(ctx, ix, digest); err != nil || fresh {
+		return err
+	}
 	// Locked until registered, so gc cannot take it for an unregistered file.
 	release, err := cachefmt.WriteFileLocked(p.opts.Out, c, cachefmt.Options{NoSync: p.opts.NoSync})
 	if err != nil {

@@ -53,22 +53,25 @@ var ErrEmpty = errors.New("no videos")
 
 // BuildResult reports what a build did.
 type BuildResult struct {
-	Cache    string          `json:"cache"`
-	DB       string          `json:"db"`
-	Target   cachefmt.Target `json:"target"`
-	Mode     string          `json:"mode"`
-	Videos   int             `json:"videos"`
-	Probed   int             `json:"probed"`
-	Reused   int             `json:"reused"`
-	Failed   int             `json:"failed"`
-	Clips    int64           `json:"clips"`
-	Seconds  float64         `json:"seconds"`
-	Written  bool            `json:"written"` // false: the cache was already up to date
-	Failures map[string]int  `json:"failures"`
-	Classes  int             `json:"classes"`
-	Frames   int64           `json:"frames"`
-	Warnings []string        `json:"warnings,omitempty"`
-	FailedAt []FailedVideo   `json:"failed_videos"`
+	Cache  string          `json:"cache"`
+	DB     string          `json:"db"`
+	Target cachefmt.Target `json:"target"`
+	Mode   string          `json:"mode"`
+	Videos int             `json:"videos"`
+	Probed int             `json:"probed"`
+	Reused int             `json:"reused"`
+	// ProbedElsewhere counts the videos this build planned to probe that
+	// another process building from the same index probed meanwhile.
+	ProbedElsewhere int            `json:"probed_elsewhere"`
+	Failed          int            `json:"failed"`
+	Clips           int64          `json:"clips"`
+	Seconds         float64        `json:"seconds"`
+	Written         bool           `json:"written"` // false: the cache was already up to date
+	Failures        map[string]int `json:"failures"`
+	Classes         int            `json:"classes"`
+	Frames          int64          `json:"frames"`
+	Warnings        []string       `json:"warnings,omitempty"`
+	FailedAt        []FailedVideo  `json:"failed_videos"`
 	// What the probes of this build read (nothing when nothing was probed).
 	IOStats
 }
@@ -136,14 +139,14 @@ func Build(ctx context.Context, ix *Index, opts BuildOptions) (*BuildResult, err
 	}
 	t0 := time.Now()
 	var io IOStats
-	probed, err := probeEntries(ctx, ix, p.todo, &p.opts, p.ffmpeg, p.hashes, &io, func(k int, r *Row) { p.stored(p.todoIdx[k], nil, r) })
+	probed, shared, err := probeEntries(ctx, ix, p.todo, &p.opts, p.ffmpeg, p.hashes, &io, func(k int, r *Row) { p.stored(p.todoIdx[k], nil, r) })
 	if probed > 0 {
 		p.opts.Log.Debug("probed", "videos", probed, "mode", p.opts.Mode, "jobs", p.opts.Jobs, "seconds", time.Since(t0).Seconds(),
 			"bytes_read", io.BytesRead, "bytes_probed", io.BytesProbed, "header_only", io.HeaderOnly)
 	}
 	p.todo, p.todoIdx = nil, nil // done with: the cache is written from p.videos
 	res := p.result()
-	res.Probed = probed
+	res.Probed, res.ProbedElsewhere = probed, shared
 	res.IOStats = io
 	if p.opts.Shards > 0 {
 		// A shard only fills its index; `merge` and a final build make the cache.

@@ -124,7 +124,7 @@ func Refresh(ctx context.Context, ix *Index, opts RefreshOptions) ([]RefreshResu
 				indexes[p] = p.ds.index()
 			}
 		}
-		_, err := probeEntries(ctx, ix, entries, &first[m].opts, first[m].ffmpeg, hashes, nil, func(_ int, r *Row) {
+		_, _, err := probeEntries(ctx, ix, entries, &first[m].opts, first[m].ffmpeg, hashes, nil, func(_ int, r *Row) {
 			for p, index := range indexes {
 				if p.stored(-1, index, r) {
 					probed[p]++

@@ -15,33 +15,59 @@ import (
 // in batches as they arrive. On cancellation it stops promptly and commits
 // what is done. Each committed row goes to stored with its position in todo
 // (its timestamp blob dropped, its pts hash set); it returns how many there
-// were.
+// were, and how many videos another process probed meanwhile (their rows
+// go to stored as they are found).
 //
 // With io non-nil, what the probes read is added to it.
-func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOptions, ffmpeg string, hashes map[string]string, io *IOStats, stored func(k int, r *Row)) (int, error) {
+func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOptions, ffmpeg string, hashes map[string]string, io *IOStats, stored func(k int, r *Row)) (probed, shared int, err error) {
 	if len(todo) == 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
 	opts.Progress.Start(len(todo))
 	defer opts.Progress.Finish()
 
 	type result struct {
-		k int // position in todo
-		r *Row
+		k     int // position in todo
+		r     *Row
+		ready bool // probed and committed by another process
 	}
 	jobs := make(chan int)
 	results := make(chan result, opts.Jobs*4)
 	g, gctx := errgroup.WithContext(ctx)
+	// The feeder claims videos in batches (claims.go), so that processes
+	// building from the same index at once probe each video once.
+	stopRenew, renewed := make(chan struct{}), make(chan struct{})
+	go func() { ix.renewClaims(ctx, stopRenew); close(renewed) }()
+	defer func() { close(stopRenew); <-renewed }()
+	queue := newVideoQueue(ix, todo, opts, ffmpeg)
 	g.Go(func() error {
 		defer close(jobs)
-		for k := range todo {
-			select {
-			case jobs <- k:
-			case <-gctx.Done():
+		for {
+			mine, ready, err := queue.next(gctx)
+			if err != nil {
+				if gctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			if len(mine) == 0 && len(ready) == 0 {
 				return nil
 			}
+			for k, r := range ready {
+				select {
+				case results <- result{k: k, r: r, ready: true}:
+				case <-gctx.Done():
+					return nil
+				}
+			}
+			for _, k := range mine {
+				select {
+				case jobs <- k:
+				case <-gctx.Done():
+					return nil
+				}
+			}
 		}
-		return nil
 	})
 	workers, wctx := errgroup.WithContext(gctx)
 	for w := 0; w < opts.Jobs; w++ {
@@ -63,7 +89,7 @@ func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOpti
 					r.MtimeNs = -1
 				}
 				select {
-				case results <- result{k, r}:
+				case results <- result{k: k, r: r}:
 				case <-wctx.Done():
 					return wctx.Err()
 				}
@@ -110,6 +136,12 @@ func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOpti
 				break
 			}
 			r := res.r
+			if res.ready {
+				opts.Progress.Done(r.Path, r.Status != decoder.StatusOK)
+				stored(res.k, r)
+				shared++
+				continue
+			}
 			batch, batchK = append(batch, r), append(batchK, res.k)
 			opts.Progress.Done(r.Path, r.Status != decoder.StatusOK)
 			if len(batch) >= opts.BatchSize {
@@ -120,14 +152,17 @@ func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOpti
 		}
 	}
 	flush()
-	err := g.Wait()
+	if shared > 0 {
+		opts.Log.Debug("probed by other processes", "videos", shared)
+	}
+	err = g.Wait()
 	if commitErr != nil {
-		return n, commitErr
+		return n, shared, commitErr
 	}
 	if err == nil {
 		err = ctx.Err()
 	}
-	return n, err
+	return n, shared, err
 }
 
 func probeRow(e *Entry, pr *decoder.Result, mode decoder.Mode, ffmpeg string) *Row {
