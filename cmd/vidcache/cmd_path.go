@@ -83,9 +83,14 @@ func pathSummary(r *pathReport) string {
 	s := r.Status
 	changes := fmt.Sprintf("%d new, %d changed, %d removed", s.Counts.New, s.Counts.Changed, s.Counts.Removed)
 	if b := r.Build; b != nil {
-		state := "rebuilt"
-		if !b.Written {
+		// "built" when there was no cache file before, "rebuilt" when one
+		// was replaced, "unchanged" when its content was already right.
+		state := "built"
+		switch {
+		case !b.Written:
 			state = "unchanged"
+		case s.Exists:
+			state = "rebuilt"
 		}
 		return fmt.Sprintf("vidcache: %s %s: %s; %d videos: %d probed, %d reused, %d failed (%.2fs)",
 			state, b.Cache, changes, b.Videos, b.Probed, b.Reused, b.Failed, b.Seconds)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestPathExitCodes(t *testing.T) {
@@ -51,12 +52,21 @@ func TestPathEnsureReports(t *testing.T) {
 		t.Fatalf("first: exit %d stdout %q stderr %s", r.code, r.stdout, r.stderr)
 	}
 	if !strings.Contains(r.stderr, "vidcache: stale: 16 new videos; no cache file at") ||
-		!strings.Contains(r.stderr, ": 16 new, 0 changed, 0 removed; 16 videos: 16 probed, 0 reused, 2 failed (") ||
+		!strings.Contains(r.stderr, "vidcache: built "+strings.TrimSpace(r.stdout)+": 16 new, 0 changed, 0 removed; 16 videos: 16 probed, 0 reused, 2 failed (") ||
 		!strings.Contains(r.stderr, "  failed "+filepath.Join(root, "train/juggling/zero-bytes.mp4")+": open_failed") {
 		t.Errorf("first build's log:\n%s", r.stderr)
 	}
 	if r = vc(t, home, "path", "--ensure", root); r.code != exitOK || r.stderr != "" {
 		t.Errorf("fresh: exit %d, stderr %q (want silence)", r.code, r.stderr)
+	}
+	// A video touched but not changed (and the symlink to it): probed again,
+	// the cache's content stays what it was.
+	later := time.Now().Add(time.Minute)
+	if err := os.Chtimes(filepath.Join(root, "train/abseiling/h264-25fps.mp4"), later, later); err != nil {
+		t.Fatal(err)
+	}
+	if r = vc(t, home, "path", "--ensure", root); r.code != exitOK || !strings.Contains(r.stderr, "vidcache: unchanged "+strings.TrimSpace(r.stdout)+": 0 new, 2 changed, 0 removed; 16 videos: 2 probed, 14 reused") {
+		t.Errorf("touched: exit %d, stderr %q", r.code, r.stderr)
 	}
 	if r = vc(t, home, "path", "--ensure", "--verbose", root); !strings.Contains(r.stderr, "vidcache: fresh ") || !strings.Contains(r.stderr, "16 videos, 2 failed") {
 		t.Errorf("fresh --verbose: %q", r.stderr)
@@ -65,7 +75,7 @@ func TestPathEnsureReports(t *testing.T) {
 	os.WriteFile(filepath.Join(root, "train/abseiling/extra.mp4"), b, 0o644)
 	os.Remove(filepath.Join(root, "train/abseiling/h264-30fps.mp4"))
 	r = vc(t, home, "path", "--ensure", "--strict", root)
-	if r.code != exitError || !strings.Contains(r.stderr, ": 1 new, 0 changed, 1 removed; 16 videos: 1 probed, 15 reused, 2 failed") ||
+	if r.code != exitError || !strings.Contains(r.stderr, "vidcache: rebuilt "+strings.TrimSpace(r.stdout)+": 1 new, 0 changed, 1 removed; 16 videos: 1 probed, 15 reused, 2 failed") ||
 		!strings.Contains(r.stderr, "--strict: 2 of 16 videos failed") || !strings.HasSuffix(r.stdout, ".pt\n") {
 		t.Errorf("--strict after a change: exit %d\nstdout %q\n%s", r.code, r.stdout, r.stderr)
 	}
