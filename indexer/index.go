@@ -22,6 +22,9 @@ import (
 type Index struct {
 	db   *sql.DB
 	path string
+	// FS is the file system holding the index; on a shared one (network,
+	// cluster, FUSE) the index uses the rollback journal, not WAL (fs.go).
+	FS FileSystem
 }
 
 // OpenIndex opens (creating if needed) the index at path and brings its
@@ -30,8 +33,16 @@ func OpenIndex(ctx context.Context, path string) (*Index, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("open index: %w", err)
 	}
+	fsys, err := FileSystemOf(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("open index: %w", err)
+	}
+	journal := "WAL"
+	if fsys.Shared {
+		journal = "DELETE"
+	}
 	q := url.Values{}
-	q.Set("_journal_mode", "WAL")
+	q.Set("_journal_mode", journal)
 	q.Set("_busy_timeout", "30000")
 	q.Set("_txlock", "immediate")
 	q.Set("_synchronous", "NORMAL")
@@ -45,9 +56,17 @@ func OpenIndex(ctx context.Context, path string) (*Index, error) {
 	for delay := 5 * time.Millisecond; ; delay = min(2*delay, 200*time.Millisecond) {
 		db, err := openDB(ctx, dsn)
 		if err == nil {
-			return &Index{db: db, path: path}, nil
+			ix := &Index{db: db, path: path, FS: fsys}
+			if err := ix.checkJournal(ctx, journal); err != nil {
+				db.Close()
+				return nil, err
+			}
+			return ix, nil
 		}
 		if !isBusy(err) || time.Now().Add(delay).After(deadline) {
+			if fsys.Shared {
+				return nil, fmt.Errorf("open index %s on %s: %w (SQLite may not work on this file system: put the index on a local disk with --db or $VIDCACHE_HOME; caches can stay on the share with --out or --cache-dir)", path, fsys, err)
+			}
 			return nil, fmt.Errorf("open index %s: %w", path, err)
 		}
 		select {
@@ -56,6 +75,25 @@ func OpenIndex(ctx context.Context, path string) (*Index, error) {
 		case <-time.After(delay):
 		}
 	}
+}
+
+// checkJournal makes sure the index runs the journal mode its file system
+// needs: an index left in WAL mode on a shared file system (by an older
+// vidcache, or while it was on a local disk) is converted, which needs every
+// other connection to it closed.
+func (ix *Index) checkJournal(ctx context.Context, want string) error {
+	var mode string
+	if err := ix.db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+		return fmt.Errorf("open index %s: journal mode: %w", ix.path, err)
+	}
+	if strings.EqualFold(mode, want) {
+		return nil
+	}
+	if err := ix.db.QueryRowContext(ctx, `PRAGMA journal_mode = `+want).Scan(&mode); err != nil || !strings.EqualFold(mode, want) {
+		return fmt.Errorf("open index %s on %s: it is in %s mode and could not be switched to %s while other processes use it (%v): stop them, or put the index on a local disk with --db or $VIDCACHE_HOME",
+			ix.path, ix.FS, mode, want, err)
+	}
+	return nil
 }
 
 // ErrOldSchema: the index's schema is not this binary's.
