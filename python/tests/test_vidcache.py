@@ -31,15 +31,29 @@ from torchvision.datasets import Kinetics
 import vidcache
 
 DATA = os.environ.get("VIDCACHE_TEST_DATA")  # needed by WheelTest only
+# torchvision caches written by the real peers (indexer/testdata/import).
+IMPORT_FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "indexer", "testdata", "import")
 TARGET = vidcache.required_target()
 OTHER = vidcache.TARGET_PYAV if TARGET == vidcache.TARGET_TORCHVISION else vidcache.TARGET_TORCHVISION
 SCRIPT = os.path.join(os.path.dirname(sys.executable), "vidcache")
 
 
-def cli(*args, home):
+def cli(*args, home, cwd=None):
     """The console script the wheel installed (not any other vidcache)."""
     env = dict(os.environ, VIDCACHE_HOME=home)
-    return subprocess.run([SCRIPT, *args], env=env, check=True, capture_output=True, text=True)
+    return subprocess.run([SCRIPT, *args], env=env, check=True, capture_output=True, text=True, cwd=cwd)
+
+
+class KineticsWithVideoId(Kinetics):
+    """As torchvision's reference train.py defines it: items carry the index
+    of the video the clip comes from."""
+
+    def __getitem__(self, idx):
+        video, audio, info, video_idx = self.video_clips.get_clip(idx)
+        label = self.samples[video_idx][1]
+        if self.transform is not None:
+            video = self.transform(video)
+        return video, audio, label, video_idx
 
 
 class WheelTest(unittest.TestCase):
@@ -54,9 +68,20 @@ class WheelTest(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def build(self, *args, root=None, target=TARGET):
-        out = cli("build", root or self.root, "--target", target, "--json", *args, home=self.home)
+    def build(self, *args, root=None, target=TARGET, cwd=None):
+        out = cli("build", root or self.root, "--target", target, "--json", *args, home=self.home, cwd=cwd)
         return json.loads(out.stdout)
+
+    def add_and_remove(self):
+        """5 videos added and 2 removed in train (the stale case)."""
+        train = os.path.join(self.root, "train")
+        videos = sorted(os.path.join(d, f) for d, _, fs in os.walk(train, followlinks=True) for f in fs
+                        if f.lower().endswith((".mp4", ".avi")) and not os.path.islink(os.path.join(d, f)))
+        for i in range(5):
+            src = videos[i % len(videos)]
+            shutil.copy(src, os.path.join(os.path.dirname(src), "added-%d.mp4" % i))
+        for p in [p for p in videos if "/extra/" not in os.path.realpath(p)][-2:]:
+            os.remove(p)
 
     def test_console_script(self):
         self.assertEqual(os.path.realpath(vidcache.binary()).startswith(os.path.realpath(sys.prefix)), True)
@@ -91,15 +116,7 @@ class WheelTest(unittest.TestCase):
 
     def test_stale_tree(self):
         cache = self.build()["cache"]
-        train = os.path.join(self.root, "train")
-        videos = sorted(os.path.join(d, f) for d, _, fs in os.walk(train, followlinks=True) for f in fs
-                        if f.lower().endswith((".mp4", ".avi")) and not os.path.islink(os.path.join(d, f)))
-        for i in range(5):
-            src = videos[i % len(videos)]
-            shutil.copy(src, os.path.join(os.path.dirname(src), "added-%d.mp4" % i))
-        removed = [p for p in videos if "/extra/" not in os.path.realpath(p)][-2:]
-        for p in removed:
-            os.remove(p)
+        self.add_and_remove()
         with self.assertRaises(vidcache.StaleCache) as cm:
             vidcache.Kinetics(self.root, cache, frames_per_clip=4, num_workers=0)
         msg = str(cm.exception)
@@ -107,6 +124,74 @@ class WheelTest(unittest.TestCase):
         self.assertIn("2 removed", msg)
         self.assertIn("vidcache build", msg)
         self.assertEqual(len(msg.splitlines()), 1)
+
+    def test_dataset_class(self):
+        # Any Kinetics subclass, e.g. the reference script's KineticsWithVideoId.
+        cache = self.build("--frames-per-clip", "4")["cache"]
+        ds = vidcache.Kinetics(self.root, cache, frames_per_clip=4, num_workers=0, output_format="TCHW",
+                               dataset_class=KineticsWithVideoId)
+        self.assertIs(type(ds), KineticsWithVideoId)
+        plain = vidcache.Kinetics(self.root, cache, frames_per_clip=4, num_workers=0, output_format="TCHW")
+        self.assertIs(type(plain), Kinetics)
+        self.assertEqual(ds.samples, plain.samples)
+        self.assertEqual(len(ds), len(plain))
+        self.assertGreater(len(ds), 0)
+        for i in (0, len(ds) // 2, len(ds) - 1):
+            video, _, label, video_idx = ds[i]
+            self.assertEqual(ds.video_clips.get_clip_location(i)[0], video_idx)
+            self.assertEqual(label, ds.samples[video_idx][1])
+            self.assertEqual(ds.video_clips.video_paths[video_idx], ds.samples[video_idx][0])
+            self.assertTrue(torch.equal(video, plain[i][0]))
+        for bad in (dict, "Kinetics", torchvision.datasets.UCF101):
+            with self.assertRaises(TypeError) as cm:
+                vidcache.Kinetics(self.root, cache, frames_per_clip=4, num_workers=0, dataset_class=bad)
+            self.assertIn("dataset_class must be torchvision.datasets.Kinetics or a subclass", str(cm.exception))
+        # The guards hold for a subclass too.
+        self.add_and_remove()
+        with self.assertRaises(vidcache.StaleCache):
+            vidcache.Kinetics(self.root, cache, frames_per_clip=4, num_workers=0, dataset_class=KineticsWithVideoId)
+
+    def test_root_spellings(self):
+        # A cache built for the absolute root serves the same folder however
+        # the job names it: relative, trailing slash, "..", through a symlink;
+        # and a cache built from a relative or symlinked root serves the
+        # absolute one. (Reported: a relative --data-path raised StaleCache,
+        # "41 added, 41 removed", on a fresh cache.)
+        link = os.path.join(self.tmp, "link")
+        os.symlink(self.root, link)
+        cwd = os.getcwd()
+        os.chdir(self.tmp)
+        try:
+            built = {"absolute": self.build()["cache"],
+                     "relative": self.build("--out", os.path.join(self.tmp, "rel.pt"), root="k400/", cwd=self.tmp)["cache"],
+                     "symlink": self.build("--out", os.path.join(self.tmp, "sym.pt"), root=link)["cache"]}
+            spellings = ["k400", "k400/", "./k400/../k400", self.root + "/", "link", "link/", link]
+            for how, cache in built.items():
+                for root in spellings:
+                    with self.subTest(built=how, root=root):
+                        meta = vidcache.load(cache, root=root, split="train")
+                        ds = Kinetics(root, frames_per_clip=4, split="train", num_workers=0, _precomputed_metadata=meta)
+                        self.assertIs(vidcache.check(ds), ds)
+                        ds = vidcache.Kinetics(root, cache, frames_per_clip=4, num_workers=0, dataset_class=KineticsWithVideoId)
+                        self.assertEqual(len(ds.samples), len(meta["video_paths"]))
+            # Another folder is still another dataset, whatever the spelling.
+            shutil.copytree(self.root, os.path.join(self.tmp, "copy"), symlinks=True)
+            for root in ("copy", "copy/", os.path.join(self.tmp, "copy")):
+                with self.subTest(other=root):
+                    with self.assertRaises(vidcache.DatasetMismatch) as cm:
+                        vidcache.load(built["absolute"], root=root)
+                    self.assertIn("not %s" % os.path.join(self.tmp, "copy"), str(cm.exception))
+            # Staleness is still caught through a relative root, with counts
+            # and a rebuild command that names the absolute root.
+            self.add_and_remove()
+            with self.assertRaises(vidcache.StaleCache) as cm:
+                vidcache.Kinetics("k400/", built["absolute"], frames_per_clip=4, num_workers=0)
+            msg = str(cm.exception)
+            self.assertIn("5 added", msg)
+            self.assertIn("2 removed", msg)
+            self.assertIn("vidcache build %s" % self.root, msg)
+        finally:
+            os.chdir(cwd)
 
     def test_wrong_split(self):
         cache = self.build()["cache"]
@@ -399,6 +484,29 @@ class HostileFileTest(unittest.TestCase):
                 p = self.write("tv.pt", _zip(_records(pkl, prefix="archive")))
                 msg = self.assertRefused(p, "torchvision cache", name, "vidcache import %s" % p)
                 self.assertNotIn("Weights only", msg)
+
+    def test_real_torchvision_caches_say_import(self):
+        # The caches torchvision 0.14, 0.21 and 0.27 really write (the
+        # reference script's tuple, zip and legacy; a pickled Kinetics and
+        # VideoClips; a metadata dict): each refused in one clean line that
+        # names vidcache import with the file, nothing unpickled that runs.
+        names = sorted(f for f in os.listdir(IMPORT_FIXTURES) if f.startswith("tv") and f.endswith(".pt"))
+        self.assertEqual(len(names), 15, names)
+        for name in names:
+            with self.subTest(name):
+                p = shutil.copy(os.path.join(IMPORT_FIXTURES, name), os.path.join(self.tmp, name))
+                msg = self.assertRefused(p, "vidcache import %s" % p)
+                self.assertNotIn("Weights only", msg)
+                if name.endswith("-legacy.pt"):
+                    self.assertIn("starts as a pickle", msg)
+                elif name.endswith("-reference-script.pt"):
+                    self.assertIn("a torchvision cache (a pickled datasets.KineticsWithVideoId)", msg)
+                elif name.endswith("-video-clips.pt"):
+                    self.assertIn("a torchvision cache (a pickled torchvision.datasets.video_utils.VideoClips)", msg)
+                elif name.endswith("-kinetics.pt"):
+                    self.assertIn("a torchvision cache (a pickled torchvision.datasets.kinetics.Kinetics)", msg)
+                else:
+                    self.assertIn("no 'vidcache' entry", msg)
 
     def test_not_a_zip(self):
         self.assertRefused(self.write("empty.pt", b""), "it is empty")

@@ -7,7 +7,11 @@ cache that would silently give the wrong dataset.
                                        _precomputed_metadata=meta)
     vidcache.check(ds)
 
-or, in one step, ``ds = vidcache.Kinetics(root, cache_path, frames_per_clip=16)``.
+or, in one step, ``ds = vidcache.Kinetics(root, cache_path, frames_per_clip=16)``
+(``dataset_class=`` builds a Kinetics subclass instead, e.g. the reference
+train.py's KineticsWithVideoId). The root may be given relative, with a
+trailing slash or through a symlink: roots and video paths are compared
+absolute and normalized, and where they point.
 
 torch and torchvision are imported only when needed; the package has no
 other dependencies. The wheel also carries the vidcache command-line tool
@@ -96,6 +100,38 @@ def _quote(s):
     if s and all(c.isalnum() or c in "/._-+=:," for c in s):
         return s
     return "'" + s.replace("'", "'\\''") + "'"
+
+
+def _abs(p):
+    """p absolute and normalized, as vidcache stores a dataset root (Go's
+    filepath.Abs): relative to the working directory, no trailing slash, no
+    "." or ".." components. Symlinks are kept (see _same_place)."""
+    return os.path.normpath(os.path.abspath(os.fspath(p)))
+
+
+def _same_place(a, b):
+    """Whether two absolute, normalized paths name the same place: equal, or
+    equal once symlinks are resolved (a root reached through a symlink, or a
+    cache built through one)."""
+    return a == b or os.path.realpath(a) == os.path.realpath(b)
+
+
+class _Canonical:
+    """Maps a video path to a comparable form: absolute and normalized, its
+    folder with symlinks resolved (each folder resolved once), the file name
+    as it is. Kinetics lists videos under the root it was given (relative,
+    with a trailing slash, through a symlink), the cache under the absolute
+    root it was built for."""
+
+    def __init__(self):
+        self._dirs = {}
+
+    def __call__(self, p):
+        d, name = os.path.split(_abs(p))
+        real = self._dirs.get(d)
+        if real is None:
+            real = self._dirs[d] = os.path.realpath(d)
+        return os.path.join(real, name)
 
 
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -300,14 +336,14 @@ def load(path, *, root=None, split=None):
                                 "frame indices from torchcodec" if need == TARGET_TORCHVISION else "PyAV timestamps",
                                 _build_hint(root if root is not None else info.get("root"), info.get("split"), need)))
     if root is not None:
-        want = os.path.normpath(os.path.abspath(os.fspath(root)))
+        want = _abs(root)
         have = os.path.normpath(info.get("root", ""))
-        if want != have:
+        if not _same_place(want, have):
             raise DatasetMismatch("%s: built for the dataset root %s, not %s (paths in the cache are absolute); build one for it with: %s"
                                   % (path, have, want, _build_hint(want, split if split is not None else info.get("split"), target)))
     if split is not None and split != info.get("split"):
         raise DatasetMismatch("%s: built for split %r, not %r; build one for it with: %s"
-                              % (path, info.get("split"), split, _build_hint(root if root is not None else info.get("root"), split, target)))
+                              % (path, info.get("split"), split, _build_hint(_abs(root) if root is not None else info.get("root"), split, target)))
     return meta
 
 
@@ -326,9 +362,17 @@ def check(dataset, *, examples=3):
     cached = list(dataset.video_clips.video_paths)
     if fresh == cached:
         return dataset
-    fs, cs = set(fresh), set(cached)
-    added = [p for p in fresh if p not in cs]
-    removed = [p for p in cached if p not in fs]
+    # Kinetics lists the videos under the root it was given (relative, with a
+    # trailing slash, through a symlink), the cache under its absolute root:
+    # compare where the paths point.
+    canon = _Canonical()
+    fresh_c = [canon(p) for p in fresh]
+    cached_c = [canon(p) for p in cached]
+    if fresh_c == cached_c:
+        return dataset
+    fs, cs = set(fresh_c), set(cached_c)
+    added = [p for p, c in zip(fresh, fresh_c) if c not in cs]
+    removed = [p for p, c in zip(cached, cached_c) if c not in fs]
     parts = []
     if added:
         parts.append("%d added (e.g. %s)" % (len(added), ", ".join(added[:examples])))
@@ -337,18 +381,32 @@ def check(dataset, *, examples=3):
     if not parts:
         parts.append("the same %d videos in another order" % len(fresh))
     root = getattr(dataset, "root", None)
+    root = _abs(root) if root is not None else None
     split = getattr(dataset, "split", None)
     raise StaleCache("the cache is stale for %s: %s since it was built; labels would not match the videos. Rebuild it with: %s"
                      % (root or "this dataset", "; ".join(parts), _build_hint(root, split, required_target())))
 
 
-def Kinetics(root, cache, *args, split="train", **kwargs):
+def Kinetics(root, cache, *args, split="train", dataset_class=None, **kwargs):
     """torchvision.datasets.Kinetics built from a vidcache cache: load() with
-    root and split, then check() the result."""
+    root and split, then check() the result.
+
+    dataset_class is the class to build, torchvision's Kinetics or any
+    subclass of it (e.g. the reference script's KineticsWithVideoId, whose
+    items carry the video index); it is called as Kinetics is, with
+    _precomputed_metadata added.
+    """
     from torchvision.datasets import Kinetics as TVKinetics
 
+    if dataset_class is None:
+        dataset_class = TVKinetics
+    elif not (isinstance(dataset_class, type) and issubclass(dataset_class, TVKinetics)):
+        raise TypeError("vidcache.Kinetics: dataset_class must be torchvision.datasets.Kinetics or a subclass of it, "
+                        "not %r" % (dataset_class,))
+    if "_precomputed_metadata" in kwargs:
+        raise TypeError("vidcache.Kinetics: _precomputed_metadata comes from the cache; pass the cache's path instead")
     meta = load(cache, root=root, split=split)
-    ds = TVKinetics(root, *args, split=split, _precomputed_metadata=meta, **kwargs)
+    ds = dataset_class(root, *args, split=split, _precomputed_metadata=meta, **kwargs)
     return check(ds)
 
 
