@@ -279,7 +279,7 @@ func parseOne(fs *flag.FlagSet, args []string, what string) (string, error) {
 // logger logs to stderr: "vidcache: warning: ..." lines for people, or
 // with format "json" one JSON object a line for machines.
 func logger(e *env, quiet, verbose bool, format string) *slog.Logger {
-	level := slog.LevelWarn
+	level := slog.LevelInfo // notes such as "waiting for ..." and warnings
 	if quiet {
 		level = slog.LevelError
 	}
