@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -90,12 +91,6 @@ func claimOf(ctx context.Context, tx *sql.Tx, kind claimKind, mode, path string)
 	return h, err
 }
 
-func putClaim(ctx context.Context, tx *sql.Tx, kind claimKind, mode, path string, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO claims (kind, mode, path, owner, host, pid, expires_ns) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		string(kind), mode, path, self.owner, self.host, self.pid, now.Add(claimLease).UnixNano())
-	return err
-}
-
 // renewClaims extends this process's claims until stop is closed, then
 // deletes them.
 func (ix *Index) renewClaims(ctx context.Context, stop <-chan struct{}) {
@@ -115,33 +110,85 @@ func (ix *Index) renewClaims(ctx context.Context, stop <-chan struct{}) {
 	}
 }
 
-// freshRow reads the row of e for mode if it is fresh (another process
-// probed the file since this one planned), as eachMeta would give it.
-func freshRow(ctx context.Context, tx *sql.Tx, e *Entry, mode decoder.Mode, ffmpeg string) (*Row, error) {
-	r := &Row{Path: e.Path}
-	var fps sql.NullFloat64
-	var inode int64
-	var ptsHash sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT size, mtime_ns, inode, status, error, fps, frames, mode, ffmpeg, hash, pts_hash
-		FROM videos WHERE path = ? AND mode = ?`, e.Path, string(mode)).Scan(
-		&r.Size, &r.MtimeNs, &inode, &r.Status, &r.Error, &fps, &r.Frames, &r.Mode, &r.FFmpeg, &r.Hash, &ptsHash)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+// freshRows reads the rows of probe kind mode of those entries that are
+// fresh (another process probed the file since this one planned), as
+// eachMeta would give them, keyed by path.
+func freshRows(ctx context.Context, tx *sql.Tx, es []*Entry, mode decoder.Mode, ffmpeg string) (map[string]*Row, error) {
+	byPath := make(map[string]*Entry, len(es))
+	args := []any{string(mode)}
+	for _, e := range es {
+		byPath[e.Path] = e
+		args = append(args, e.Path)
 	}
+	rows, err := tx.QueryContext(ctx, `SELECT path, size, mtime_ns, inode, status, error, fps, frames, mode, ffmpeg, hash, pts_hash
+		FROM videos WHERE mode = ? AND path IN (`+placeholders(len(es))+`)`, args...)
 	if err != nil {
 		return nil, err
 	}
-	r.Inode = uint64(inode)
-	r.PtsHash, r.HasPtsHash = uint64(ptsHash.Int64), ptsHash.Valid
-	if fps.Valid {
-		v := fps.Float64
-		r.FPS = &v
+	defer rows.Close()
+	out := map[string]*Row{}
+	for rows.Next() {
+		r := &Row{}
+		var fps sql.NullFloat64
+		var inode int64
+		var ptsHash sql.NullInt64
+		if err := rows.Scan(&r.Path, &r.Size, &r.MtimeNs, &inode, &r.Status, &r.Error, &fps, &r.Frames, &r.Mode, &r.FFmpeg, &r.Hash, &ptsHash); err != nil {
+			return nil, err
+		}
+		r.Inode = uint64(inode)
+		r.PtsHash, r.HasPtsHash = uint64(ptsHash.Int64), ptsHash.Valid
+		if fps.Valid {
+			v := fps.Float64
+			r.FPS = &v
+		}
+		if e := byPath[r.Path]; e != nil && r.fresh(e, mode, ffmpeg) && r.HasPtsHash {
+			out[r.Path] = r
+		}
 	}
-	if !r.fresh(e, mode, ffmpeg) || !r.HasPtsHash {
-		return nil, nil
-	}
-	return r, nil
+	return out, rows.Err()
 }
+
+// claimsOf reads the video claims on those entries, keyed by path.
+func claimsOf(ctx context.Context, tx *sql.Tx, es []*Entry, mode decoder.Mode) (map[string]*holder, error) {
+	args := []any{string(claimVideo), string(mode)}
+	for _, e := range es {
+		args = append(args, e.Path)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT path, owner, host, pid, expires_ns FROM claims
+		WHERE kind = ? AND mode = ? AND path IN (`+placeholders(len(es))+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]*holder{}
+	for rows.Next() {
+		var p string
+		h := &holder{}
+		if err := rows.Scan(&p, &h.owner, &h.host, &h.pid, &h.expiresNs); err != nil {
+			return nil, err
+		}
+		out[p] = h
+	}
+	return out, rows.Err()
+}
+
+// putClaims claims those paths for this process.
+func putClaims(ctx context.Context, tx *sql.Tx, kind claimKind, mode string, paths []string, now time.Time) error {
+	if len(paths) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 7*len(paths))
+	exp := now.Add(claimLease).UnixNano()
+	for _, p := range paths {
+		args = append(args, string(kind), mode, p, self.owner, self.host, self.pid, exp)
+	}
+	q := `INSERT OR REPLACE INTO claims (kind, mode, path, owner, host, pid, expires_ns) VALUES ` +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?), ", len(paths)), ", ")
+	_, err := tx.ExecContext(ctx, q, args...)
+	return err
+}
+
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
 
 // videoQueue hands out a build's videos to probe, claimed in the index.
 type videoQueue struct {
@@ -157,7 +204,7 @@ type videoQueue struct {
 
 func newVideoQueue(ix *Index, todo []*Entry, opts *BuildOptions, ffmpeg string) *videoQueue {
 	q := &videoQueue{ix: ix, todo: todo, mode: opts.probeMode(), ffmpeg: ffmpeg, log: opts.Log,
-		batch: max(16, min(256, 16*opts.Jobs))}
+		batch: max(32, min(512, 64*opts.Jobs))}
 	q.pending = make([]int, len(todo))
 	for k := range q.pending {
 		q.pending[k] = k
@@ -177,33 +224,37 @@ func (q *videoQueue) next(ctx context.Context) (mine []int, ready map[int]*Row, 
 		examined := 0
 		err = q.ix.tx(ctx, func(tx *sql.Tx) error {
 			now := time.Now()
-			for examined < len(q.pending) && len(mine) < q.batch && examined < 4*q.batch {
+			cands := make([]*Entry, 0, min(len(q.pending), 4*q.batch))
+			for _, k := range q.pending[:cap(cands)] {
+				cands = append(cands, q.todo[k])
+			}
+			fresh, err := freshRows(ctx, tx, cands, q.mode, q.ffmpeg)
+			if err != nil {
+				return err
+			}
+			claims, err := claimsOf(ctx, tx, cands, q.mode)
+			if err != nil {
+				return err
+			}
+			var paths []string
+			for examined < len(cands) && len(mine) < q.batch {
 				k := q.pending[examined]
 				examined++
 				e := q.todo[k]
-				if r, err := freshRow(ctx, tx, e, q.mode, q.ffmpeg); err != nil {
-					return err
-				} else if r != nil {
+				if r := fresh[e.Path]; r != nil {
 					ready[k] = r
 					continue
 				}
-				h, err := claimOf(ctx, tx, claimVideo, string(q.mode), e.Path)
-				if err != nil {
-					return err
-				}
-				if h != nil && h.owner != self.owner && h.live(now) {
+				if h := claims[e.Path]; h != nil && h.owner != self.owner && h.live(now) {
 					busy = append(busy, k)
 					if first == nil {
 						first = h
 					}
 					continue
 				}
-				if err := putClaim(ctx, tx, claimVideo, string(q.mode), e.Path, now); err != nil {
-					return err
-				}
-				mine = append(mine, k)
+				mine, paths = append(mine, k), append(paths, e.Path)
 			}
-			return nil
+			return putClaims(ctx, tx, claimVideo, string(q.mode), paths, now)
 		})
 		if err != nil {
 			return nil, nil, err
@@ -241,7 +292,7 @@ func (ix *Index) claimCacheWrite(ctx context.Context, path string, log *slog.Log
 				busy = h
 				return nil
 			}
-			return putClaim(ctx, tx, claimCache, "", path, now)
+			return putClaims(ctx, tx, claimCache, "", []string{path}, now)
 		})
 		if err != nil {
 			return nil, err
