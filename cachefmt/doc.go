@@ -11,7 +11,9 @@ descriptors, and all live under the folder "vidcache", in this order:
 
 	vidcache/data.pkl     the pickle described below
 	vidcache/byteorder    "little"
-	vidcache/data/0       int64 timestamps of every video, concatenated
+	vidcache/data/0       int64 pts: every video's timestamps, concatenated
+	                      (torchvision-pyav), or 0, 1, ..., n-1 for the longest
+	                      video's n frames (torchvision: frame indices)
 	vidcache/data/1       int64 labels, one per video
 	vidcache/data/2       int64 clip counts, one per video
 	vidcache/version      "3\n"
@@ -49,16 +51,38 @@ and lists EMPTY_LIST followed by MARK ... APPENDS, in batches of 1000 items.
 The pickled value is a dict with these keys, in this order:
 
 	video_paths         list of str: the dataset's videos in torchvision's order
-	video_pts           list of 1-D int64 tensors: each video's sorted frame pts
-	video_fps           list of float or None: each video's average frame rate
+	video_pts           list of 1-D int64 tensors: each video's frame pts (see Tensors)
+	video_fps           list of float, int or None: each video's average frame rate
 	classes             list of str: the sorted class names, empty classes included
 	labels              int64 tensor [n]: class index of each video
 	clip_counts         int64 tensor [n]: clips of each video for the stored configuration
-	vidcache            dict: format_version (int, 1), root (str), split (str),
-	                    extensions (list of str), frames_per_clip (int),
-	                    step_between_clips (int), frame_rate (float or None),
-	                    mode ("fast" or "exact"), ffmpeg (str), tool_version (str),
-	                    created_unix (int)
+	vidcache            dict: the configuration, keys below
+
+The vidcache dict holds, in this order (TestDocKeys pins this list against
+the writer):
+
+	format_version      int: 2
+	root                str: the dataset root the paths start with (--root-as applied)
+	split               str
+	extensions          list of str
+	frames_per_clip     int
+	step_between_clips  int
+	frame_rate          float or None
+	target              str: "torchvision" (0.26+) or "torchvision-pyav" (0.25 and earlier)
+	mode                str: "scan" (target torchvision), "fast" or "exact" (torchvision-pyav), "imported"
+	ffmpeg              str: the FFmpeg version that probed the videos
+	tool_version        str: vidcache's version
+	created_unix        int
+
+Format version 1 (vidcache 0.1) had no target key and only the modes "fast"
+and "exact": such a file is a torchvision-pyav cache, and this package still
+reads it. A reader that knows only version 1 must refuse version 2 by its
+format_version (vidcache.load refuses any version above the one it knows).
+
+For the torchvision target a video's fps is stored as an int when
+torchcodec's average_fps prints without a fraction (whole numbers below
+1e16), as torchvision 0.26+ keeps it; otherwise as a float; None for a video
+with no frames.
 
 The first three keys are exactly what torchvision's
 VideoClips._init_from_metadata reads, so the loaded dict is passed to
@@ -71,8 +95,12 @@ A tensor is pickled as torch._utils._rebuild_tensor_v2(storage, offset,
 accepts — where storage comes from BINPERSID of the persistent id
 ('storage', torch.LongStorage, key, 'cpu', numel): key names the record
 vidcache/data/<key> and numel is the element count of the whole record.
-Every video_pts tensor is a view into the one storage "0": the first video's
-starts at offset 0 and each next one where the previous ended. An empty
+Every video_pts tensor is a view into the one storage "0". For the
+torchvision-pyav target the first video's starts at offset 0 and each next
+one where the previous ended; for the torchvision target every video's
+starts at offset 0 and is as long as its frame count (torchvision 0.26+
+stores frame indices 0..n-1), so the storage is one arange of the longest
+video and a cache costs 41 bytes a video beside its path. An empty
 tensor has size (0,) and offset 0.
 
 The storage object the first BINPERSID returns is memoized (BINPUT) and

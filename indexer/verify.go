@@ -268,7 +268,7 @@ func checkDataset(ctx context.Context, r *VerifyReport, f *cachefmt.File, opts V
 		}
 	}
 	if imported > 0 {
-		r.Notes = append(r.Notes, fmt.Sprintf("%d of %d videos rest on imported timestamps (read from a torchvision cache file, not probed by vidcache; `build --mode exact` probes them)", imported, len(ds.Videos)))
+		r.Notes = append(r.Notes, fmt.Sprintf("%d of %d videos rest on imported timestamps (read from a torchvision cache file, not probed by vidcache; a build of the same target and mode probes them, unless --trust-imported)", imported, len(ds.Videos)))
 	}
 	return nil
 }
