@@ -3,6 +3,7 @@ module github.com/vidcache/vidcache
 go 1.26.8
 
 require (
+	github.com/Eyevinn/mp4ff v0.56.0
 	github.com/asticode/go-astiav v0.43.0
 	github.com/hanwen/go-fuse/v2 v2.9.0
 	github.com/mattn/go-sqlite3 v1.14.53

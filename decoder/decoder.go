@@ -84,7 +84,15 @@ type Options struct {
 	Reference bool
 	// FullRead reads every byte FFmpeg asks for: no header-only reading
 	// (see fileIO). The results are the same; this is for comparisons.
+	// Like Reference, it never takes the native path.
 	FullRead bool
+	// FFmpegOnly skips the native path (see native.go): FFmpeg reads every
+	// file, with the shortcuts above. For comparisons.
+	FFmpegOnly bool
+	// MemoryBudget bounds the sample index FFmpeg may build for one file
+	// (DefaultMemoryBudget when 0): a file declaring more samples than fit
+	// fails with StatusOpenFailed instead (see checkDeclared).
+	MemoryBudget int64
 }
 
 // Result is what one probe learned.
@@ -112,6 +120,11 @@ type Result struct {
 	HeaderOnly bool
 	// StreamInfo says whether avformat_find_stream_info ran.
 	StreamInfo bool
+	// Native says the answer came from the sample tables (package bmff),
+	// without FFmpeg; NativeDecline, when FFmpeg answered in a mode the
+	// native path serves, says why the native path declined the file.
+	Native        bool
+	NativeDecline string
 }
 
 var quietOnce sync.Once
@@ -160,12 +173,31 @@ func Probe(ctx context.Context, path string, opts Options) (*Result, error) {
 	}()
 
 	r := &Result{}
-	if opts.Mode == ModeScan {
+	var moov []byte
+	native := opts.Mode != ModeExact && !opts.Reference && !opts.FullRead && !opts.FFmpegOnly
+	if native {
+		var done bool
+		if done, r.NativeDecline, moov = probeNative(path, opts.Mode, r); done {
+			if r.Pts == nil {
+				r.Pts = []int64{}
+			}
+			r.Duration = time.Since(start)
+			return r, nil
+		}
+	}
+	// What the native path read counts, and why it declined is kept.
+	read, decline := r.BytesRead, r.NativeDecline
+	*r = Result{}
+	if err := checkDeclared(path, moov, opts.MemoryBudget); err != nil {
+		r.Status, r.Err = StatusOpenFailed, err.Error()
+	} else if opts.Mode == ModeScan {
 		probeScan(path, opts, ii, r)
 	} else {
 		probe(path, opts, ii, r)
 		r.Frames = len(r.Pts)
 	}
+	r.BytesRead += read
+	r.NativeDecline = decline
 	r.Duration = time.Since(start)
 	if ii.Interrupted() {
 		if err := ctx.Err(); err != nil {

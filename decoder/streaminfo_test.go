@@ -68,7 +68,7 @@ func TestShortcutsMatchReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			quick, err := Probe(context.Background(), f, Options{Mode: mode})
+			quick, err := Probe(context.Background(), f, Options{Mode: mode, FFmpegOnly: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -104,7 +104,7 @@ func TestHeaderOnlyMatchesFullRead(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			quick, err := Probe(context.Background(), f, Options{Mode: mode})
+			quick, err := Probe(context.Background(), f, Options{Mode: mode, FFmpegOnly: true})
 			if err != nil {
 				t.Fatal(err)
 			}
