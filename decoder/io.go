@@ -208,6 +208,8 @@ import (
 	"unsafe"
 
 	"github.com/asticode/go-astiav"
+
+	"github.com/vidcache/vidcache/decoder/bmff"
 )
 
 // errNotRegular is a video path that is not a regular file at open time.
@@ -282,9 +284,11 @@ func (f *fileIO) setBufSize(n int) { f.bufSize = n }
 //
 // With checkDurations (torchcodec's scan, where FFmpeg fills in a packet
 // duration of zero from the parser's view of the payload), the moov box is
-// read (and kept, so the demuxer does not read it again) and every video
-// track must have a positive duration for every sample (see
-// sampleDurationsPositive).
+// read (and kept, so the demuxer does not read it again), every structural
+// box in it must be where it is understood — FFmpeg also builds streams
+// from a moov nested in the moov, or a trak inside a sample description —
+// and every track that may be a video stream must have a positive duration
+// for every sample (bmff.CheckHeaderOnly).
 func (f *fileIO) planMask(checkDurations bool) bool {
 	ranges, moov, ok := mdatPayloads(f.pread, f.size)
 	if !ok || len(ranges) == 0 {
@@ -301,7 +305,7 @@ func (f *fileIO) planMask(checkDurations bool) bool {
 		}
 		buf := unsafe.Slice((*byte)(hold), n)
 		got, err := f.pread(buf, moov[0])
-		if err != nil || int64(got) != n || !sampleDurationsPositive(buf) {
+		if err != nil || int64(got) != n || bmff.CheckHeaderOnly(buf) != nil {
 			C.free(hold)
 			return false
 		}
@@ -455,124 +459,4 @@ func mdatPayloads(read func([]byte, int64) (int, error), size int64) (ranges []i
 		pos = end
 	}
 	return ranges, moov, moovs == 1
-}
-
-// sampleDurationsPositive reports whether every video track (hdlr 'vide')
-// in the moov payload has an stts whose every delta is positive and whose
-// sample counts cover the track's stsz/stz2 sample count: then the MOV
-// demuxer gives every packet a non-zero duration from the stts, and FFmpeg
-// never fills one in from a parser (which reads the payload). Anything
-// unexpected — a box that overruns its parent, a missing or repeated table —
-// is false.
-func sampleDurationsPositive(moov []byte) bool {
-	if len(moov) < 8 {
-		return false
-	}
-	tracks, ok := children(moov[8:])
-	if !ok {
-		return false
-	}
-	for _, t := range tracks {
-		if t.typ != "trak" {
-			continue
-		}
-		mdia, ok := only(t.body, "mdia")
-		if !ok {
-			return false
-		}
-		hdlr, ok := only(mdia, "hdlr")
-		if !ok || len(hdlr) < 12 {
-			return false
-		}
-		if string(hdlr[8:12]) != "vide" {
-			continue
-		}
-		minf, ok := only(mdia, "minf")
-		if !ok {
-			return false
-		}
-		stbl, ok := only(minf, "stbl")
-		if !ok {
-			return false
-		}
-		stts, ok := only(stbl, "stts")
-		if !ok || len(stts) < 8 {
-			return false
-		}
-		entries := uint64(binary.BigEndian.Uint32(stts[4:8]))
-		if uint64(len(stts)-8) < 8*entries {
-			return false
-		}
-		var covered uint64
-		for i := uint64(0); i < entries; i++ {
-			e := stts[8+8*i:]
-			count, delta := binary.BigEndian.Uint32(e[0:4]), binary.BigEndian.Uint32(e[4:8])
-			if count != 0 && (delta == 0 || delta >= 1<<31) {
-				return false
-			}
-			covered += uint64(count)
-		}
-		var samples uint64
-		if stsz, ok := only(stbl, "stsz"); ok && len(stsz) >= 12 {
-			samples = uint64(binary.BigEndian.Uint32(stsz[8:12]))
-		} else if stz2, ok := only(stbl, "stz2"); ok && len(stz2) >= 12 {
-			samples = uint64(binary.BigEndian.Uint32(stz2[8:12]))
-		} else {
-			return false
-		}
-		if covered < samples {
-			return false
-		}
-	}
-	return true
-}
-
-type box struct {
-	typ  string
-	body []byte
-}
-
-// children splits b into boxes; false if any overruns b or is malformed.
-func children(b []byte) ([]box, bool) {
-	var out []box
-	for len(b) > 0 {
-		if len(b) < 8 || len(out) > 1<<16 {
-			return nil, false
-		}
-		size := uint64(binary.BigEndian.Uint32(b[0:4]))
-		head := uint64(8)
-		switch size {
-		case 0:
-			size = uint64(len(b))
-		case 1:
-			if len(b) < 16 {
-				return nil, false
-			}
-			size, head = binary.BigEndian.Uint64(b[8:16]), 16
-		}
-		if size < head || size > uint64(len(b)) {
-			return nil, false
-		}
-		out = append(out, box{string(b[4:8]), b[head:size]})
-		b = b[size:]
-	}
-	return out, true
-}
-
-// only returns the body of the one child of type typ in b's boxes, false if
-// there is none, more than one, or b does not split into boxes.
-func only(b []byte, typ string) ([]byte, bool) {
-	boxes, ok := children(b)
-	if !ok {
-		return nil, false
-	}
-	var body []byte
-	n := 0
-	for _, x := range boxes {
-		if x.typ == typ {
-			body = x.body
-			n++
-		}
-	}
-	return body, n == 1
 }

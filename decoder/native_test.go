@@ -2,7 +2,10 @@ package decoder
 
 import (
 	"context"
+	"path/filepath"
 	"reflect"
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -14,23 +17,6 @@ func comparable(r Result) Result {
 	return r
 }
 
-// nativeVsFFmpeg probes f both ways in mode and reports a difference.
-func nativeVsFFmpeg(t testing.TB, f string, mode Mode) (native *Result, ff *Result) {
-	t.Helper()
-	n, err := Probe(context.Background(), f, Options{Mode: mode})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := Probe(context.Background(), f, Options{Mode: mode, FFmpegOnly: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n.Native && !reflect.DeepEqual(comparable(*n), comparable(*g)) {
-		t.Errorf("%s (%s): native and FFmpeg differ:\nnative %+v fps %v\nFFmpeg %+v fps %v", f, mode, comparable(*n), fpsOf(n), comparable(*g), fpsOf(g))
-	}
-	return n, g
-}
-
 func fpsOf(r *Result) any {
 	if r.FPS == nil {
 		return nil
@@ -38,15 +24,148 @@ func fpsOf(r *Result) any {
 	return *r.FPS
 }
 
+func probeOpts(t testing.TB, f string, o Options) *Result {
+	t.Helper()
+	r, err := Probe(context.Background(), f, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestNativeMatchesFFmpeg is the native path's differential test: on every
+// fixture (the sample, hostile, damaged, codecs, fragmented and native
+// trees, cut and bit-flipped copies, and the bench corpus when
+// VIDCACHE_BENCH_CORPUS is set), in both modes it serves, every field of a
+// native answer equals FFmpeg's with its shortcuts and FFmpeg's reference
+// path (PyAV's and torchcodec's way, reading every byte).
 func TestNativeMatchesFFmpeg(t *testing.T) {
+	native := map[Mode]int{}
 	for _, f := range fixtures(t) {
+		if filepath.Base(f) == "declares-80M-samples.mp4" {
+			continue // FFmpeg is refused this one: TestDeclaredSamplesBudget
+		}
 		for _, mode := range []Mode{ModeScan, ModeFast} {
-			n, _ := nativeVsFFmpeg(t, f, mode)
-			if n.Native {
-				t.Logf("%s (%s): native, %d frames", f, mode, n.Frames)
-			} else {
+			n := probeOpts(t, f, Options{Mode: mode})
+			if !n.Native {
 				t.Logf("%s (%s): FFmpeg: %s", f, mode, n.NativeDecline)
+				continue
+			}
+			native[mode]++
+			for _, o := range []Options{{FFmpegOnly: true}, {Reference: true}} {
+				o.Mode = mode
+				g := probeOpts(t, f, o)
+				if g.Native || g.NativeDecline != "" {
+					t.Fatalf("%+v took the native path", o)
+				}
+				if !reflect.DeepEqual(comparable(*n), comparable(*g)) {
+					t.Errorf("%s (%s): native and FFmpeg (%+v) differ:\nnative %+v fps %v\nFFmpeg %+v fps %v",
+						f, mode, o, comparable(*n), fpsOf(n), comparable(*g), fpsOf(g))
+				}
 			}
 		}
+	}
+	for _, mode := range []Mode{ModeScan, ModeFast} {
+		if native[mode] < 25 {
+			t.Errorf("%s: only %d fixtures answered natively", mode, native[mode])
+		}
+	}
+}
+
+// TestNativeShapes: each accepted shape has a fixture, and it is in fact
+// answered natively (in the modes that serve it); the shapes that are not
+// accepted go to FFmpeg and say why.
+func TestNativeShapes(t *testing.T) {
+	both := []string{
+		"edit-bframes.mp4",           // one edit, media_time > 0 (B-frames), index at the end
+		"edit-bframes-faststart.mp4", // the same, index in front
+		"empty-edit.mp4",             // an empty edit, then one edit
+		"negative-cts.mp4",           // ctts version 1, negative offsets (a dts shift)
+		"irregular-stts.mp4",         // 30000/1001 in a 1 ms timescale: 33/34 deltas
+		"ntsc-90k.mp4",               // 30000/1001 in 90 kHz
+		"ntsc-no-bframes.mp4",        // no ctts
+		"audio-first-faststart.mp4",  // stream 0 is AAC with its own edit
+		"one-sample.mp4",             // a one-sample video
+		"large-timescale.mp4",        // timescale 2e9
+		"no-editlist.mp4",            // no edit list
+		"declares-80k-samples.mp4",   // samples past the end of the file
+		"../sample/train/juggling/audio-first.mp4",
+	}
+	for _, name := range both {
+		for _, mode := range []Mode{ModeScan, ModeFast} {
+			if r := probeOpts(t, nativeFixtures+name, Options{Mode: mode}); !r.Native || r.Status != StatusOK {
+				t.Errorf("%s (%s): not native: %s %s", name, mode, r.Status, r.NativeDecline)
+			}
+		}
+	}
+	// A last sample of duration 0: FFmpeg fills the duration in from the
+	// parser for the scan, so FFmpeg answers; fast mode uses only pts.
+	if r := probeOpts(t, nativeFixtures+"zero-last-duration.mp4", Options{Mode: ModeScan}); r.Native || !strings.Contains(r.NativeDecline, "zero stts delta") {
+		t.Errorf("zero-last-duration (scan): %+v", r)
+	}
+	if r := probeOpts(t, nativeFixtures+"zero-last-duration.mp4", Options{Mode: ModeFast}); !r.Native {
+		t.Errorf("zero-last-duration (fast): %s", r.NativeDecline)
+	}
+	for _, c := range []struct{ file, why string }{
+		{"nested-moov.mp4", `"moov" inside "moov"`},
+		{"quicktime.mov", `"wave" inside "mp4a"`},
+		{"../fragmented.mp4", `top-level "moof"`},
+		{"../sample/train/playing guitar/mpeg4-lavc.mp4", `"esds" inside "mp4v"`},
+		{"../codecs/train/codecs/hevc.mp4", "video codec hevc for the scan"},
+	} {
+		r := probeOpts(t, nativeFixtures+c.file, Options{Mode: ModeScan})
+		if r.Native || !strings.Contains(r.NativeDecline, c.why) {
+			t.Errorf("%s: native %v, declined %q, want %q", c.file, r.Native, r.NativeDecline, c.why)
+		}
+	}
+}
+
+// TestNestedMoovReadInFull: FFmpeg builds streams from a moov inside the
+// moov too, so such a file is neither answered natively nor read
+// header-only (issue 23, item 7: a nested AV1 track whose last stts delta
+// was 0 got the wrong frame rate from zeroed payloads).
+func TestNestedMoovReadInFull(t *testing.T) {
+	f := nativeFixtures + "nested-moov.mp4"
+	r := probeOpts(t, f, Options{Mode: ModeScan, FFmpegOnly: true})
+	full := probeOpts(t, f, Options{Mode: ModeScan, FullRead: true})
+	if r.HeaderOnly || r.Streams != 4 {
+		t.Errorf("nested moov: header-only %v, %d streams", r.HeaderOnly, r.Streams)
+	}
+	if !reflect.DeepEqual(comparable(*r), comparable(*full)) {
+		t.Errorf("nested moov: %+v, full read %+v", r, full)
+	}
+}
+
+// TestDeclaredSamplesBudget: a 17 KB file whose one chunk declares 80
+// million samples of one size (issue 23, item 7). The native probe works in
+// table entries and answers from the 53 samples the file holds, in a few
+// hundred KB; FFmpeg would build an 80-million-entry index (2.7 GB), so its
+// paths refuse the file with the reason. The same shape declaring 80,000
+// samples is in TestNativeMatchesFFmpeg, equal to FFmpeg.
+func TestDeclaredSamplesBudget(t *testing.T) {
+	f := nativeFixtures + "declares-80M-samples.mp4"
+	for _, mode := range []Mode{ModeScan, ModeFast} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		r := probeOpts(t, f, Options{Mode: mode})
+		runtime.ReadMemStats(&after)
+		if !r.Native || r.Status != StatusOK || r.Frames != 53 || r.FPS == nil || *r.FPS != 25 {
+			t.Errorf("%s: %+v fps %v", mode, r, fpsOf(r))
+		}
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 4<<20 {
+			t.Errorf("%s: the native probe allocated %d bytes", mode, alloc)
+		}
+		for _, o := range []Options{{FFmpegOnly: true}, {Reference: true}} {
+			o.Mode = mode
+			g := probeOpts(t, f, o)
+			if g.Status != StatusOpenFailed || !strings.Contains(g.Err, "declares 80000000 samples") {
+				t.Errorf("%s %+v: %s %q", mode, o, g.Status, g.Err)
+			}
+		}
+	}
+	// Within a budget that fits, FFmpeg reads the 80,000-sample variant.
+	r := probeOpts(t, nativeFixtures+"declares-80k-samples.mp4", Options{Mode: ModeScan, FFmpegOnly: true})
+	if r.Status != StatusOK || r.Frames != 53 {
+		t.Errorf("80k: %+v", r)
 	}
 }

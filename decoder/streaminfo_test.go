@@ -22,7 +22,7 @@ func fixtures(t *testing.T) []string {
 		filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
 			if err == nil && fi.Mode().IsRegular() {
 				switch filepath.Ext(p) {
-				case ".mp4", ".MP4", ".avi", ".mkv", ".ts", ".flv":
+				case ".mp4", ".MP4", ".mov", ".avi", ".mkv", ".ts", ".flv":
 					files = append(files, p)
 				}
 			}

@@ -1,7 +1,6 @@
 package bmff
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -151,8 +150,10 @@ func ParseMoov(b []byte) (m *Movie, err error) {
 }
 
 // sameBytes compares mp4ff's encoding of a moov with the original: equal
-// but for the reserved fields of hdlr boxes (component manufacturer, flags
-// and mask in QuickTime), which mp4ff writes as zeros and FFmpeg skips.
+// but for fields that mp4ff writes as zeros and FFmpeg skips: the reserved
+// fields of hdlr boxes (QuickTime's component manufacturer, flags and mask)
+// and of visual sample entries (QuickTime's version, revision, vendor and
+// qualities).
 func sameBytes(enc, orig []byte) bool {
 	if len(enc) != len(orig) {
 		return false
@@ -165,22 +166,36 @@ func sameBytes(enc, orig []byte) bool {
 		if k == len(enc) {
 			return true
 		}
-		// enc[k] != orig[k]: inside the reserved bytes [20, 32) of an hdlr
-		// box (its type at box+4) in the encoding?
-		ok := false
-		for p := max(0, k-31); p <= k-20; p++ {
-			if p+32 <= len(enc) && string(enc[p+4:p+8]) == "hdlr" &&
-				binary.BigEndian.Uint32(enc[p:p+4]) >= 32 && bytes.Equal(enc[p+20:p+32], make([]byte, 12)) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
+		if !zeroedField(enc, k) {
 			return false
 		}
 		i = k + 1
 	}
 	return true
+}
+
+// zeroedFields are the [from, to) byte ranges, from the start of a box of
+// the type, where mp4ff writes zeros whatever the original held.
+var zeroedFields = map[string][2]int{
+	"hdlr": {20, 32}, "avc1": {16, 32}, "avc3": {16, 32}, "hvc1": {16, 32}, "hev1": {16, 32}, "av01": {16, 32},
+}
+
+// zeroedField reports whether byte k of enc lies in a zeroed field of a
+// box (whose type and a plausible size the encoding holds).
+func zeroedField(enc []byte, k int) bool {
+	for p := max(0, k-31); p <= k; p++ {
+		if p+8 > len(enc) {
+			break
+		}
+		f, ok := zeroedFields[string(enc[p+4:p+8])]
+		if !ok || k < p+f[0] || k >= p+f[1] {
+			continue
+		}
+		if size := binary.BigEndian.Uint32(enc[p : p+4]); size >= uint32(f[1]) && p+int(size) <= len(enc) && enc[k] == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // children lists the boxes FFmpeg reads inside b (nil for a leaf).
