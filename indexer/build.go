@@ -142,7 +142,7 @@ func Build(ctx context.Context, ix *Index, opts BuildOptions) (*BuildResult, err
 	probed, shared, err := probeEntries(ctx, ix, p.todo, &p.opts, p.ffmpeg, p.hashes, &io, func(k int, r *Row) { p.stored(p.todoIdx[k], nil, r) })
 	if probed > 0 {
 		p.opts.Log.Debug("probed", "videos", probed, "mode", p.opts.Mode, "jobs", p.opts.Jobs, "seconds", time.Since(t0).Seconds(),
-			"bytes_read", io.BytesRead, "bytes_probed", io.BytesProbed, "header_only", io.HeaderOnly)
+			"bytes_read", io.BytesRead, "bytes_probed", io.BytesProbed, "header_only", io.HeaderOnly, "native", io.Native, "ffmpeg", io.FFmpeg)
 	}
 	p.todo, p.todoIdx = nil, nil // done with: the cache is written from p.videos
 	res := p.result()

@@ -81,6 +81,9 @@ func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOpti
 				if io != nil {
 					io.add(pr, e.Size)
 				}
+				if pr.NativeDecline != "" {
+					opts.Log.Debug("read by FFmpeg", "video", e.Path, "why", pr.NativeDecline)
+				}
 				r := probeRow(e, pr, opts.probeMode(), ffmpeg)
 				r.Hash = hashes[e.Path]
 				// Re-check the file: one replaced while it was probed is stored as
@@ -183,6 +186,10 @@ type IOStats struct {
 	BytesProbed int64 `json:"bytes_probed"`
 	// HeaderOnly counts the probes that read only the container's structure.
 	HeaderOnly int64 `json:"header_only"`
+	// Native counts the probes answered from the MP4 sample tables alone
+	// (decoder/bmff), FFmpeg the others.
+	Native int64 `json:"native"`
+	FFmpeg int64 `json:"ffmpeg"`
 }
 
 func (s *IOStats) add(r *decoder.Result, size int64) {
@@ -190,5 +197,10 @@ func (s *IOStats) add(r *decoder.Result, size int64) {
 	atomic.AddInt64(&s.BytesProbed, size)
 	if r.HeaderOnly {
 		atomic.AddInt64(&s.HeaderOnly, 1)
+	}
+	if r.Native {
+		atomic.AddInt64(&s.Native, 1)
+	} else {
+		atomic.AddInt64(&s.FFmpeg, 1)
 	}
 }

@@ -268,8 +268,9 @@ func reportBuild(e *env, f *buildFlags, res *indexer.BuildResult) error {
 	fmt.Fprintf(e.stderr, "%d videos in %d classes: %d probed, %d reused, %d failed; %d frames, %d clips; cache %s (%.2fs)\n",
 		res.Videos, res.Classes, res.Probed, res.Reused, res.Failed, res.Frames, res.Clips, state, res.Seconds)
 	if f.verbose && res.Probed > 0 {
-		fmt.Fprintf(e.stderr, "read %s of %s probed (%.1f%%); %d of %d probes header-only\n",
-			humanSize(res.BytesRead), humanSize(res.BytesProbed), 100*float64(res.BytesRead)/float64(max(res.BytesProbed, 1)), res.HeaderOnly, res.Probed)
+		fmt.Fprintf(e.stderr, "read %s of %s probed (%.1f%%); %d of %d probes header-only; %d from the MP4 sample tables, %d by FFmpeg\n",
+			humanSize(res.BytesRead), humanSize(res.BytesProbed), 100*float64(res.BytesRead)/float64(max(res.BytesProbed, 1)), res.HeaderOnly, res.Probed,
+			res.Native, res.FFmpeg)
 	}
 	if res.Failed > 0 {
 		var classes []string

@@ -79,18 +79,22 @@ func mediaTimes(e []elstEntry) string {
 	return b.String()
 }
 
+// maxSampleSize is the largest sample accepted: av_get_packet reads a
+// larger one in chunks limited by what the I/O layer knows of the file's
+// size, and may fail to allocate it.
+const maxSampleSize = 5_000_000
+
 // checkSizes: no sample of size 0 (FFmpeg's parsers drop such packets,
-// and reading one past the end of the file differs between I/O paths).
+// and reading one past the end of the file differs between I/O paths),
+// none above maxSampleSize.
 func (t *Track) checkSizes() error {
-	if t.Sizes == nil {
-		if t.Uniform == 0 {
-			return decline("track %d: samples of size 0", t.Index)
-		}
-		return nil
+	sizes := t.Sizes
+	if sizes == nil {
+		sizes = []uint32{t.Uniform}
 	}
-	for _, s := range t.Sizes {
-		if s == 0 {
-			return decline("track %d: a sample of size 0", t.Index)
+	for _, s := range sizes {
+		if s == 0 || s > maxSampleSize {
+			return decline("track %d: a sample of %d bytes", t.Index, s)
 		}
 	}
 	return nil
