@@ -87,6 +87,28 @@ func (rd *reader) read(off, n int64) ([]byte, error) {
 	return b, nil
 }
 
+// hold makes [from, to) held in one segment: what an earlier read holds
+// of its start is kept, the rest read with one read.
+func (rd *reader) hold(from, to int64) error {
+	if rd.held(from, to-from) != nil {
+		return nil
+	}
+	var have []byte
+	for _, s := range rd.segs {
+		if from >= s.off && from < s.off+int64(len(s.b)) && s.off+int64(len(s.b))-from > int64(len(have)) {
+			have = s.b[from-s.off:]
+		}
+	}
+	rest, err := rd.read(from+int64(len(have)), to-from-int64(len(have)))
+	if err != nil {
+		return err
+	}
+	if len(have) > 0 {
+		rd.segs = append(rd.segs, seg{from, append(append(make([]byte, 0, to-from), have...), rest...)})
+	}
+	return nil
+}
+
 // get returns [off, off+n): from what is held, else reading at least n
 // bytes (more when the caller asks: want).
 func (rd *reader) get(off, n, want int64) ([]byte, error) {
@@ -135,7 +157,8 @@ func ReadLayout(r ReaderAt, size int64, first int) (*Layout, IO, error) {
 		}
 		hn := min(16, size-pos)
 		want := int64(16)
-		if size-pos <= tailRead {
+		if size-pos <= tailRead && l.Moov[0] < 0 {
+			// Likely the moov at the end: all of it in one read.
 			want = size - pos
 		}
 		hdr, err := rd.get(pos, hn, want)
@@ -189,6 +212,14 @@ func ReadLayout(r ReaderAt, size int64, first int) (*Layout, IO, error) {
 				return nil, rd.io, decline("two moov boxes")
 			}
 			l.Moov = [2]int64{pos, end}
+			if end-pos > MaxMoov {
+				return nil, rd.io, decline("moov of %d bytes", end-pos)
+			}
+			// The moov and the next headers (ffmpeg's faststart writes
+			// a free box, then the mdat) in one read of what is not held.
+			if err := rd.hold(pos, min(end+32, size)); err != nil {
+				return nil, rd.io, decline("read moov: %v", err)
+			}
 		case "mdat":
 			l.Mdats++
 		}
@@ -200,26 +231,7 @@ func ReadLayout(r ReaderAt, size int64, first int) (*Layout, IO, error) {
 	if l.Brand == "" {
 		return nil, rd.io, decline("no ftyp first")
 	}
-	n := l.Moov[1] - l.Moov[0]
-	if n > MaxMoov {
-		return nil, rd.io, decline("moov of %d bytes", n)
-	}
-	// The moov: what is held, plus one read for the rest.
-	if b := rd.held(l.Moov[0], n); b != nil {
-		l.MoovBytes = b
-		return l, rd.io, nil
-	}
-	var have []byte
-	for _, s := range rd.segs {
-		if l.Moov[0] >= s.off && l.Moov[0] < s.off+int64(len(s.b)) && s.off+int64(len(s.b))-l.Moov[0] > int64(len(have)) {
-			have = s.b[l.Moov[0]-s.off:]
-		}
-	}
-	rest, err := rd.read(l.Moov[0]+int64(len(have)), n-int64(len(have)))
-	if err != nil || int64(len(have)+len(rest)) != n {
-		return nil, rd.io, decline("read moov: %v", err)
-	}
-	l.MoovBytes = append(append(make([]byte, 0, n), have...), rest...)
+	l.MoovBytes = rd.held(l.Moov[0], l.Moov[1]-l.Moov[0])
 	return l, rd.io, nil
 }
 

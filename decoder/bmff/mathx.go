@@ -66,3 +66,9 @@ func gcd(a, b int64) int64 {
 	}
 	return a
 }
+
+// Reduce is reduce for tests in other packages.
+func Reduce(num, den, max int64) (int64, int64) { return reduce(num, den, max) }
+
+// Rescale is rescale for tests in other packages.
+func Rescale(a, b, c int64) (int64, bool) { return rescale(a, b, c) }
