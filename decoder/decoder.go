@@ -93,6 +93,35 @@ type Options struct {
 	// (DefaultMemoryBudget when 0): a file declaring more samples than fit
 	// fails with StatusOpenFailed instead (see checkDeclared).
 	MemoryBudget int64
+	// CPU, when set, is the pool of CPU slots probes share: a probe holds
+	// one while it computes (the native answer, or all of FFmpeg's work),
+	// never while it waits for the native path's reads. So more probes than
+	// slots can have reads in flight on slow storage.
+	CPU Slots
+}
+
+// Slots is a pool of CPU slots: a buffered channel whose capacity is the
+// number of probes that may compute at once.
+type Slots chan struct{}
+
+// acquire takes a slot, or fails when ctx ends first. A nil pool always
+// gives one.
+func (s Slots) acquire(ctx context.Context) error {
+	if s == nil {
+		return nil
+	}
+	select {
+	case s <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s Slots) release() {
+	if s != nil {
+		<-s
+	}
 }
 
 // Result is what one probe learned.
@@ -142,6 +171,28 @@ func Probe(ctx context.Context, path string, opts Options) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	r := &Result{}
+	var moov []byte
+	native := opts.Mode != ModeExact && !opts.Reference && !opts.FullRead && !opts.FFmpegOnly
+	if native {
+		done, why, m, err := probeNative(ctx, path, opts.Mode, opts.CPU, r)
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			if r.Pts == nil {
+				r.Pts = []int64{}
+			}
+			r.Duration = time.Since(start)
+			return r, nil
+		}
+		r.NativeDecline, moov = why, m
+	}
+	// FFmpeg's work, within one CPU slot.
+	if err := opts.CPU.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer opts.CPU.release()
 
 	// The interrupter makes FFmpeg's blocking I/O return AVERROR_EXIT when the
 	// context ends or the per-video time limit passes.
@@ -172,19 +223,6 @@ func Probe(ctx context.Context, path string, opts Options) (*Result, error) {
 		mu.Unlock()
 	}()
 
-	r := &Result{}
-	var moov []byte
-	native := opts.Mode != ModeExact && !opts.Reference && !opts.FullRead && !opts.FFmpegOnly
-	if native {
-		var done bool
-		if done, r.NativeDecline, moov = probeNative(path, opts.Mode, r); done {
-			if r.Pts == nil {
-				r.Pts = []int64{}
-			}
-			r.Duration = time.Since(start)
-			return r, nil
-		}
-	}
 	// What the native path read counts, and why it declined is kept.
 	read, decline := r.BytesRead, r.NativeDecline
 	*r = Result{}

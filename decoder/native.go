@@ -1,6 +1,7 @@
 package decoder
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -94,37 +95,42 @@ func (f *nativeFile) close() { syscall.Close(f.fd) }
 
 // probeNative answers r natively for mode, or returns why not (and, when
 // it got that far, the moov box read, for the memory check of the FFmpeg
-// path). It reports done when r is the answer.
-func probeNative(path string, mode Mode, r *Result) (done bool, why string, moov []byte) {
+// path). It reports done when r is the answer. It reads without a CPU slot
+// and computes with one; the error is ctx's, when it ends while waiting.
+func probeNative(ctx context.Context, path string, mode Mode, cpu Slots, r *Result) (done bool, why string, moov []byte, err error) {
 	target := bmff.Fast
 	if mode == ModeScan {
 		target = bmff.Scan
 		if !utf8.ValidString(path) {
-			return false, "the path is not valid UTF-8", nil
+			return false, "the path is not valid UTF-8", nil, nil
 		}
 	}
 	f, err := openNative(path)
 	if err != nil {
-		return false, "open: " + err.Error(), nil
+		return false, "open: " + err.Error(), nil, nil
 	}
 	defer f.close()
 	defer func() { r.BytesRead += f.read }()
 	l, _, err := bmff.ReadLayout(f, f.size, nextFirstRead())
 	if err != nil {
-		return false, err.Error(), nil
+		return false, err.Error(), nil, nil
 	}
 	learnLayout(l)
 	if target == bmff.Scan && l.Mdats == 0 {
 		// FFmpeg's scan then reads in full, with stream info.
-		return false, "no mdat", l.MoovBytes
+		return false, "no mdat", l.MoovBytes, nil
 	}
+	if err := cpu.acquire(ctx); err != nil {
+		return false, "", nil, err
+	}
+	defer cpu.release()
 	m, err := bmff.ParseMoov(l.MoovBytes)
 	if err != nil {
-		return false, err.Error(), l.MoovBytes
+		return false, err.Error(), l.MoovBytes, nil
 	}
 	a, err := m.Probe(target, f.size)
 	if err != nil {
-		return false, err.Error(), l.MoovBytes
+		return false, err.Error(), l.MoovBytes, nil
 	}
 	r.Status = StatusOK
 	r.Frames, r.Stream, r.Streams = a.Frames, a.Stream, a.Streams
@@ -132,7 +138,7 @@ func probeNative(path string, mode Mode, r *Result) (done bool, why string, moov
 	r.Codec, r.Width, r.Height = a.Codec, a.Width, a.Height
 	r.Demuxed, r.Pts = a.Demuxed, a.Pts
 	r.HeaderOnly, r.Native = true, true
-	return true, "", nil
+	return true, "", nil, nil
 }
 
 // DefaultMemoryBudget is what one probe may let FFmpeg allocate for its

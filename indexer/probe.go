@@ -69,12 +69,16 @@ func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOpti
 			}
 		}
 	})
+	// opts.Jobs probes compute at once (CPU slots); readsPerJob times as
+	// many are under way, so that on slow storage the native probes' reads
+	// wait without holding a CPU slot (decoder.Options.CPU).
+	cpu := make(decoder.Slots, opts.Jobs)
 	workers, wctx := errgroup.WithContext(gctx)
-	for w := 0; w < opts.Jobs; w++ {
+	for w := 0; w < opts.Jobs*readsPerJob; w++ {
 		workers.Go(func() error {
 			for k := range jobs {
 				e := todo[k]
-				pr, err := decoder.Probe(wctx, e.Path, decoder.Options{Mode: opts.probeMode(), Timeout: opts.Timeout})
+				pr, err := decoder.Probe(wctx, e.Path, decoder.Options{Mode: opts.probeMode(), Timeout: opts.Timeout, CPU: cpu})
 				if err != nil {
 					return err // cancelled
 				}
@@ -176,6 +180,9 @@ func probeRow(e *Entry, pr *decoder.Result, mode decoder.Mode, ffmpeg string) *R
 		Frames: pr.Frames, Pts: encodePts(pr.Pts), Mode: string(mode), FFmpeg: ffmpeg, Probed: nowUnix(),
 	}
 }
+
+// readsPerJob is how many probes per CPU slot may be under way.
+const readsPerJob = 8
 
 // IOStats is what probing read from the video files.
 type IOStats struct {
