@@ -9,7 +9,7 @@
 DEPS=${VIDCACHE_DEPS:-${XDG_CACHE_HOME:-$HOME/.cache}/vidcache-deps}
 # Building: FFmpeg 9 and dav1d from source (nasm, meson, ninja), cgo (gcc),
 # jemalloc (linked statically as the process allocator); setuptools, wheel,
-# pip and binutils (objdump) for the wheel.
+# pip and binutils (readelf) for the wheel.
 APT_BUILD="nasm meson ninja-build pkg-config xz-utils make gcc libc6-dev libjemalloc-dev git ca-certificates binutils python3-setuptools python3-wheel python3-pip"
 # The aarch64 wheel, on x86_64: Debian's cross toolchain for FFmpeg, dav1d,
 # jemalloc (its source is a .tar.bz2) and cgo; qemu-user-static runs the
