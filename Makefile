@@ -15,7 +15,7 @@ CGOENV = PKG_CONFIG_PATH="$$(scripts/ffmpeg.sh env)$${PKG_CONFIG_PATH:+:$$PKG_CO
 
 DEMO_HOME ?= $(or $(TMPDIR),/tmp)/vidcache-demo
 
-.PHONY: all deps peer slurm build wheel wheel-test demo test vet fmt-check gotest unit fuzz bench golden allowlists clean
+.PHONY: all deps deps-aarch64 peer arm64-root slurm build build-aarch64 wheel wheel-test demo test vet fmt-check gotest unit fuzz bench golden allowlists clean
 
 all: build
 
@@ -25,8 +25,22 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$APT_BUILD >/dev/null; }
 	@scripts/ffmpeg.sh ensure
 
+# The aarch64 build on x86_64: Debian's cross toolchain and qemu-user-static
+# (APT_CROSS), and FFmpeg + dav1d + jemalloc cross-built once into their own
+# versioned folder beside the native one.
+deps-aarch64: deps
+	@. scripts/deps.sh; dpkg -s $$APT_CROSS >/dev/null 2>&1 || { \
+	  echo "installing the aarch64 cross toolchain and qemu ($$APT_CROSS)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$APT_CROSS >/dev/null; }
+	@scripts/ffmpeg.sh ensure aarch64
+
 peer:
 	@scripts/peer.sh ensure
+
+# A small Debian 12 arm64 root (python3-venv) run under qemu, for the aarch64
+# wheel's install test.
+arm64-root: deps-aarch64
+	@scripts/arm64-root.sh ensure
 
 # A single-node Slurm (root only) for the examples/slurm test.
 slurm:
@@ -35,15 +49,25 @@ slurm:
 build: deps
 	$(CGOENV) $(GO) build -trimpath -o bin/vidcache ./cmd/vidcache
 
-# dist/vidcache-<version>-py3-none-manylinux_2_<glibc>_<arch>.whl: the Python
-# package (python/) with the static binary, built offline with Debian's tools.
-wheel: build
-	scripts/wheel.sh bin/vidcache dist
+# bin/vidcache-aarch64: the same, cross-built for aarch64 (GOARCH=arm64,
+# CC=aarch64-linux-gnu-gcc, the aarch64 prefix's pkg-config files).
+build-aarch64: deps-aarch64
+	GO="$(GO)" scripts/gobuild.sh aarch64 bin/vidcache-aarch64
 
-# The wheel installed into a fresh venv in each peer (torch 2.14, 2.6, 1.13), and
-# python/tests run there with each peer's unittest.
-wheel-test: wheel peer
-	scripts/wheel-test.sh dist/vidcache-$$(tr -d ' \n' < indexer/version.txt)-py3-none-*.whl
+# dist/vidcache-<version>-py3-none-manylinux_2_<glibc>_{x86_64,aarch64}.whl: the
+# Python package (python/) with the static binary of each architecture, built
+# offline with Debian's tools.
+wheel: build build-aarch64
+	scripts/wheel.sh bin/vidcache dist
+	scripts/wheel.sh bin/vidcache-aarch64 dist
+
+# The x86_64 wheel installed into a fresh venv in each peer (torch 2.14, 2.6,
+# 1.13), and python/tests run there with each peer's unittest; the aarch64
+# wheel installed into a venv in the arm64 root under qemu, its console script
+# run there.
+wheel-test: wheel peer arm64-root
+	scripts/wheel-test.sh dist/vidcache-$$(tr -d ' \n' < indexer/version.txt)-py3-none-manylinux_*_x86_64.whl
+	scripts/wheel-test-aarch64.sh dist/vidcache-$$(tr -d ' \n' < indexer/version.txt)-py3-none-manylinux_*_aarch64.whl
 
 demo: build
 	@rm -rf "$(DEMO_HOME)"
@@ -62,8 +86,8 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-# Every Go test, the peer comparisons included.
-gotest: deps
+# Every Go test, the peer comparisons and the aarch64 binary under qemu included.
+gotest: deps build-aarch64
 	$(CGOENV) $(GO) test -count=1 -timeout 20m ./...
 
 # The Go tests without the peers (-short skips them, and the 600 MB size
@@ -89,7 +113,7 @@ fuzz: deps
 	  rm -rf "$$logs"
 	$(CGOENV) $(GO) test -race -count=1 -run '^FuzzProbe$$' ./decoder
 
-test: deps peer slurm fmt-check vet gotest fuzz wheel-test
+test: deps deps-aarch64 peer arm64-root slurm fmt-check vet gotest fuzz wheel-test
 
 bench: build peer
 	/usr/bin/python3 bench/run.py
