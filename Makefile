@@ -66,8 +66,10 @@ wheel: build build-aarch64
 # wheel installed into a venv in the arm64 root under qemu, its console script
 # run there.
 wheel-test: wheel peer arm64-root
-	scripts/wheel-test.sh dist/vidcache-$$(tr -d ' \n' < indexer/version.txt)-py3-none-manylinux_*_x86_64.whl
-	scripts/wheel-test-aarch64.sh dist/vidcache-$$(tr -d ' \n' < indexer/version.txt)-py3-none-manylinux_*_aarch64.whl
+	@v=$$(tr -d ' \n' < indexer/version.txt) s=0; \
+	  scripts/wheel-test.sh dist/vidcache-$$v-py3-none-manylinux_*_x86_64.whl || s=1; \
+	  scripts/wheel-test-aarch64.sh dist/vidcache-$$v-py3-none-manylinux_*_aarch64.whl dist/vidcache-$$v-py3-none-manylinux_*_x86_64.whl || s=1; \
+	  exit $$s
 
 demo: build
 	@rm -rf "$(DEMO_HOME)"
