@@ -56,8 +56,10 @@ func (o *Object) Qualified() string { return o.Module + "." + o.Name }
 type Loaded struct {
 	Value    any
 	Zip      bool     // zip container (else the legacy format)
-	Globals  []string // every class or function the pickle named, in order of first use
-	pairs    [][2]string
+	// Globals are every class or function the pickles name, in order of
+	// first use, as audit names them.
+	Globals []string
+	globals []pickleGlobal
 	Storages map[string]StorageInfo
 }
 
@@ -119,14 +121,8 @@ func LoadWith(filename string, opts LoadOptions) (l *Loaded, err error) {
 		return nil, fmt.Errorf("%s: %w", filename, err)
 	}
 	l = &Loaded{Storages: map[string]StorageInfo{}}
-	seen := map[string]bool{}
 	findClass := func(module, name string) (any, error) {
 		q := module + "." + name
-		if !seen[q] {
-			seen[q] = true
-			l.Globals = append(l.Globals, q)
-			l.pairs = append(l.pairs, [2]string{module, name})
-		}
 		if q == "collections.OrderedDict" {
 			return &types.OrderedDictClass{}, nil
 		}
@@ -164,6 +160,25 @@ var inertGlobals = map[string]bool{
 	"numpy.ndarray": true, "numpy.dtype": true,
 }
 
+// addGlobals records the globals the pre-pass found.
+func (l *Loaded) addGlobals(gs []pickleGlobal) {
+	seen := map[string]bool{}
+	for _, g := range l.Globals {
+		seen[g] = true
+	}
+	for _, g := range gs {
+		q := g.name
+		if g.module != "" {
+			q = g.module + "." + g.name
+		}
+		l.globals = append(l.globals, g)
+		if !seen[q] {
+			seen[q] = true
+			l.Globals = append(l.Globals, q)
+		}
+	}
+}
+
 // Disallowed lists the globals of the file that neither torch 2.x's
 // weights_only allowlist (after the Python 2 mapping torch applies, the
 // audit's rule) nor the torchvision reader's inert classes admit: what
@@ -171,10 +186,16 @@ var inertGlobals = map[string]bool{
 func (l *Loaded) Disallowed() []string {
 	g := generation(Torch2)
 	var out []string
-	for _, p := range l.pairs {
-		q := g.resolve(p[0], p[1])
-		if !g.globals[q] && !inertGlobals[q] {
-			out = append(out, p[0]+"."+p[1])
+	seen := map[string]bool{}
+	for _, p := range l.globals {
+		q := p.name
+		if p.module != "" {
+			q = p.module + "." + p.name
+		}
+		ok := p.op == "GLOBAL" && (g.globals[g.resolve(p.module, p.name)] || inertGlobals[g.resolve(p.module, p.name)])
+		if !ok && !seen[q] {
+			seen[q] = true
+			out = append(out, q)
 		}
 	}
 	return out
@@ -191,9 +212,11 @@ func loadZip(ra io.ReaderAt, z *torchfile.Zip, l *Loaded, findClass func(string,
 	if pkl.USize > maxPickle {
 		return nil, fmt.Errorf("data.pkl is %d bytes, more than the %d this reader accepts", pkl.USize, maxPickle)
 	}
-	if err := checkPickles(z.Reader(ra, pkl), pkl.USize, 1); err != nil {
+	gs, err := pickleGlobals(z.Reader(ra, pkl), pkl.USize, 1)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", pkl.Name, err)
 	}
+	l.addGlobals(gs)
 	u := pickle.NewUnpickler(bufio.NewReader(z.Reader(ra, pkl)))
 	u.FindClass = torchFindClass(findClass)
 	loaded := map[string]pytorch.StorageInterface{}
@@ -279,9 +302,11 @@ func storageID(id any, n int) (sc pytorch.StorageClassInterface, typ, key, loc s
 // count and its data. Declared sizes are checked against the bytes left.
 func loadLegacy(f io.ReaderAt, size int64, l *Loaded, findClass func(string, string) (any, error)) (any, error) {
 	// magic, protocol version, system info, the object, the storage keys
-	if err := checkPickles(io.NewSectionReader(f, 0, size), size, 5); err != nil {
+	gs, err := pickleGlobals(io.NewSectionReader(f, 0, size), size, 5)
+	if err != nil {
 		return nil, err
 	}
+	l.addGlobals(gs)
 	r := bufio.NewReader(io.NewSectionReader(f, 0, size))
 	mu := pickle.NewUnpickler(r)
 	magic, err := mu.Load()

@@ -168,13 +168,29 @@ func (w *opWalker) line() ([]byte, error) {
 // a million deep, an integer of millions of digits — is refused here, in
 // bounded memory and time, instead of exhausting gopickle or the readers.
 func checkPickles(r io.Reader, limit int64, count int) error {
+	_, err := pickleGlobals(r, limit, count)
+	return err
+}
+
+// pickleGlobal is a global a pickle names, as the simulation resolved it
+// (for STACK_GLOBAL, the strings really on the stack), with its opcode.
+type pickleGlobal struct{ op, module, name string }
+
+// pickleGlobals is checkPickles that also returns every global the pickles
+// name, in order: the list audit grades, so that inspect and import see
+// the same globals as audit (gopickle resolves a few, such as
+// collections.OrderedDict, without asking its FindClass).
+func pickleGlobals(r io.Reader, limit int64, count int) ([]pickleGlobal, error) {
 	w := newOpWalker(r, limit, false)
 	w.maxArg = 1 << 10
 	b := newWorkBudget()
+	var out []pickleGlobal
 	for i := 0; i < count; i++ {
-		if err := runPickle(nil, w, newPVM(b)); err != nil {
-			return err
+		m := newPVM(b)
+		m.onGlobal = func(_ int64, op, module, name string) { out = append(out, pickleGlobal{op, module, name}) }
+		if err := runPickle(nil, w, m); err != nil {
+			return out, err
 		}
 	}
-	return nil
+	return out, nil
 }
