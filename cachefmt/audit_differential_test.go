@@ -39,7 +39,7 @@ type differentialTry struct {
 type differentialProof struct {
 	Torch string `json:"torch"`
 	// Files: file name → mode ("full": weights_only=False, "default":
-	// torch.load(path), "weights_only": weights_only=True, bombs only).
+	// torch.load(path); bombs only "weights_only": weights_only=True).
 	Files map[string]map[string]differentialTry `json:"files"`
 }
 
@@ -79,17 +79,26 @@ func TestAuditDifferential(t *testing.T) {
 		t.Fatalf("differential.py wrote %d hostile files and %d bombs", n.Hostile, n.Bomb)
 	}
 	files := readDifferential(t, dir)
+	// Each torch runs every hostile file; the bombs (slow in 2.x's pure-Python
+	// weights_only unpickler) only torch 2.14, whose loading them is the
+	// premise of the budgets below.
 	var proofs []*differentialProof
-	for _, s := range stacks {
+	for i, s := range stacks {
+		kinds := []string{"zip,tar,polyglot,import"}
+		if i == len(stacks)-1 {
+			kinds = nil
+		}
 		p := &differentialProof{}
-		s.RunJSON(t, []string{dir}, p, "differential.py", "prove", dir)
+		s.RunJSON(t, []string{dir}, p, "differential.py", append([]string{"prove", dir}, kinds...)...)
 		proofs = append(proofs, p)
 	}
 	for _, f := range files {
 		if f.Kind == "bomb" {
 			var loads []string
 			for _, p := range proofs {
-				loads = append(loads, fmt.Sprintf("%s weights_only=True: %s", torchShort(p.Torch), tryResult(p.Files[f.Name]["weights_only"])))
+				if r, ok := p.Files[f.Name]; ok {
+					loads = append(loads, fmt.Sprintf("%s weights_only=True: %s", torchShort(p.Torch), tryResult(r["weights_only"])))
+				}
 			}
 			t.Logf("%s (%s): %s", f.Name, f.Trick, strings.Join(loads, "; "))
 			if f.Name == "bomb-storage-1.2GB.pt" {
