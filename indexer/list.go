@@ -16,9 +16,21 @@ type ListEntry struct {
 	Clips       int64  `json:"clips"`
 	Size        int64  `json:"size"`
 	CreatedUnix int64  `json:"created_unix"`
-	State       string `json:"state"` // "fresh", "stale", "missing", or "imported" (its videos unchanged)
+	State       ListState `json:"state"`
 	Reason      string `json:"reason,omitempty"`
 }
+
+// ListState is what List says of a registered cache.
+type ListState string
+
+const (
+	ListFresh    ListState = "fresh"    // the dataset is as the cache was built from it
+	ListStale    ListState = "stale"    // the dataset or its configuration changed
+	ListMissing  ListState = "missing"  // the cache file is gone
+	ListImported ListState = "imported" // an imported cache whose videos are unchanged
+)
+
+func (s ListState) String() string { return string(s) }
 
 // List describes every cache registered in ix, with whether it is fresh:
 // each dataset is walked (stat only) and compared with the index, nothing
@@ -33,13 +45,13 @@ func List(ctx context.Context, ix *Index) ([]ListEntry, error) {
 		e := ListEntry{Path: rec.Path, Videos: rec.Videos, Failed: rec.Failed, Clips: rec.Clips, Size: rec.Size, CreatedUnix: rec.CreatedUnix}
 		cfg, err := cachefmt.ParseKey([]byte(rec.Config))
 		if err != nil {
-			e.State, e.Reason = "stale", "unreadable configuration: "+err.Error()
+			e.State, e.Reason = ListStale, "unreadable configuration: "+err.Error()
 			out = append(out, e)
 			continue
 		}
 		e.Config = cfg
 		if _, err := os.Stat(rec.Path); err != nil {
-			e.State, e.Reason = "missing", err.Error()
+			e.State, e.Reason = ListMissing, err.Error()
 			out = append(out, e)
 			continue
 		}
@@ -52,13 +64,13 @@ func List(ctx context.Context, ix *Index) ([]ListEntry, error) {
 			if ctx.Err() != nil {
 				return out, ctx.Err()
 			}
-			e.State, e.Reason = "stale", err.Error()
+			e.State, e.Reason = ListStale, err.Error()
 		case cfg.Mode == cachefmt.ModeImported && s.Counts.New+s.Counts.Changed+s.Counts.Removed == 0:
-			e.State = "imported"
+			e.State = ListImported
 		case s.Fresh:
-			e.State = "fresh"
+			e.State = ListFresh
 		default:
-			e.State, e.Reason = "stale", s.Reason()
+			e.State, e.Reason = ListStale, s.Reason()
 		}
 		out = append(out, e)
 	}

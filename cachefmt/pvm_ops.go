@@ -1,0 +1,420 @@
+package cachefmt
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// The pickle machine's opcodes, one small method each (see pvm.step).
+
+// pvmHandlers dispatches on the opcode byte.
+var pvmHandlers = func() (t [256]func(m *pvm, at int64, op opcode, arg []byte) (bool, error)) {
+	byName := map[string]func(m *pvm, at int64, op opcode, arg []byte) (bool, error){
+		"PROTO":            (*pvm).opProto,
+		"FRAME":            (*pvm).opFrame,
+		"READONLY_BUFFER":  (*pvm).opFrame,
+		"STOP":             (*pvm).opStop,
+		"MARK":             (*pvm).opMark,
+		"POP":              (*pvm).opPop,
+		"POP_MARK":         (*pvm).opPopMark,
+		"DUP":              (*pvm).opDup,
+		"INT":              (*pvm).opInt,
+		"LONG":             (*pvm).opInt,
+		"LONG1":            (*pvm).opLong1,
+		"LONG4":            (*pvm).opLong1,
+		"FLOAT":            (*pvm).opFloat,
+		"BININT":           (*pvm).opFloat,
+		"BININT1":          (*pvm).opFloat,
+		"BININT2":          (*pvm).opFloat,
+		"NONE":             (*pvm).opFloat,
+		"BINFLOAT":         (*pvm).opFloat,
+		"NEWTRUE":          (*pvm).opFloat,
+		"NEWFALSE":         (*pvm).opFloat,
+		"BINBYTES":         (*pvm).opFloat,
+		"SHORT_BINBYTES":   (*pvm).opFloat,
+		"BINBYTES8":        (*pvm).opFloat,
+		"BYTEARRAY8":       (*pvm).opFloat,
+		"NEXT_BUFFER":      (*pvm).opFloat,
+		"PERSID":           (*pvm).opFloat,
+		"EMPTY_DICT":       (*pvm).opEmptyDict,
+		"EMPTY_LIST":       (*pvm).opEmptyDict,
+		"EMPTY_TUPLE":      (*pvm).opEmptyDict,
+		"EMPTY_SET":        (*pvm).opEmptyDict,
+		"STRING":           (*pvm).opString,
+		"BINSTRING":        (*pvm).opString,
+		"SHORT_BINSTRING":  (*pvm).opString,
+		"UNICODE":          (*pvm).opString,
+		"BINUNICODE":       (*pvm).opString,
+		"SHORT_BINUNICODE": (*pvm).opString,
+		"BINUNICODE8":      (*pvm).opString,
+		"BINPERSID":        (*pvm).opBinpersid,
+		"GLOBAL":           (*pvm).opGlobal,
+		"INST":             (*pvm).opGlobal,
+		"STACK_GLOBAL":     (*pvm).opStackGlobal,
+		"EXT1":             (*pvm).opExt1,
+		"EXT2":             (*pvm).opExt1,
+		"EXT4":             (*pvm).opExt1,
+		"REDUCE":           (*pvm).opReduce,
+		"BUILD":            (*pvm).opBuild,
+		"OBJ":              (*pvm).opObj,
+		"NEWOBJ":           (*pvm).opNewobj,
+		"NEWOBJ_EX":        (*pvm).opNewobj,
+		"DICT":             (*pvm).opDict,
+		"LIST":             (*pvm).opDict,
+		"TUPLE":            (*pvm).opDict,
+		"FROZENSET":        (*pvm).opDict,
+		"TUPLE1":           (*pvm).opTuple1,
+		"TUPLE2":           (*pvm).opTuple1,
+		"TUPLE3":           (*pvm).opTuple1,
+		"APPEND":           (*pvm).opAppend,
+		"SETITEM":          (*pvm).opSetitem,
+		"APPENDS":          (*pvm).opAppends,
+		"SETITEMS":         (*pvm).opAppends,
+		"ADDITEMS":         (*pvm).opAppends,
+		"PUT":              (*pvm).opPut,
+		"BINPUT":           (*pvm).opPut,
+		"LONG_BINPUT":      (*pvm).opPut,
+		"MEMOIZE":          (*pvm).opPut,
+		"GET":              (*pvm).opGet,
+		"BINGET":           (*pvm).opGet,
+		"LONG_BINGET":      (*pvm).opGet,
+	}
+	for c, op := range opcodes {
+		if h := byName[op.name]; h != nil {
+			t[c] = h
+		}
+	}
+	return t
+}()
+
+// opProto runs PROTO.
+func (m *pvm) opProto(at int64, op opcode, arg []byte) (done bool, err error) {
+	m.proto = int(arg[0])
+	return false, nil
+}
+
+// opFrame runs FRAME, READONLY_BUFFER.
+func (m *pvm) opFrame(at int64, op opcode, arg []byte) (done bool, err error) {
+
+	return false, nil
+}
+
+// opStop runs STOP.
+func (m *pvm) opStop(at int64, op opcode, arg []byte) (done bool, err error) {
+	v, err := m.pop()
+	if err != nil {
+		return false, err
+	}
+	m.result = v
+	return true, nil
+}
+
+// opMark runs MARK.
+func (m *pvm) opMark(at int64, op opcode, arg []byte) (done bool, err error) {
+	if len(m.marks) >= maxPickleMarks {
+		return false, fmt.Errorf("%w: more than %d open marks", ErrTooComplex, maxPickleMarks)
+	}
+	m.marks = append(m.marks, len(m.stack))
+	return false, nil
+}
+
+// opPop runs POP.
+func (m *pvm) opPop(at int64, op opcode, arg []byte) (done bool, err error) {
+	if len(m.stack) > 0 && (len(m.marks) == 0 || len(m.stack) > m.marks[len(m.marks)-1]) {
+		m.stack = m.stack[:len(m.stack)-1]
+	} else if _, err := m.popMark(); err != nil {
+		return false, err
+	}
+	return false, nil
+}
+
+// opPopMark runs POP_MARK.
+func (m *pvm) opPopMark(at int64, op opcode, arg []byte) (done bool, err error) {
+	if _, err := m.popMark(); err != nil {
+		return false, err
+	}
+	return false, nil
+}
+
+// opDup runs DUP.
+func (m *pvm) opDup(at int64, op opcode, arg []byte) (done bool, err error) {
+	t, err := m.top()
+	if err != nil {
+		return false, err
+	}
+	m.budget.values++ // a reference, not a new value
+	return false, m.push(*t)
+}
+
+// opInt runs INT, LONG.
+func (m *pvm) opInt(at int64, op opcode, arg []byte) (done bool, err error) {
+	s := strings.TrimSuffix(strings.TrimSpace(string(arg)), "L")
+	if len(strings.TrimLeft(s, "+-")) > maxIntDigits {
+		return false, fmt.Errorf("%w: a %s of %d digits (Python refuses more than %d)", ErrTooComplex, op.name, len(s), maxIntDigits)
+	}
+	return false, m.push(pval{kind: 'i', s: s})
+}
+
+// opLong1 runs LONG1, LONG4.
+func (m *pvm) opLong1(at int64, op opcode, arg []byte) (done bool, err error) {
+	v := pval{kind: 'o'}
+	if len(arg) <= 32 {
+		v = pval{kind: 'i', s: decodeLong(arg).String()}
+	}
+	return false, m.push(v)
+}
+
+// opFloat runs FLOAT, BININT, BININT1, BININT2, NONE, BINFLOAT, NEWTRUE, NEWFALSE, BINBYTES, SHORT_BINBYTES, BINBYTES8, BYTEARRAY8, NEXT_BUFFER, PERSID.
+func (m *pvm) opFloat(at int64, op opcode, arg []byte) (done bool, err error) {
+	return false, m.push(pval{kind: 'o'})
+}
+
+// opEmptyDict runs EMPTY_DICT, EMPTY_LIST, EMPTY_TUPLE, EMPTY_SET.
+func (m *pvm) opEmptyDict(at int64, op opcode, arg []byte) (done bool, err error) {
+	return false, m.push(pval{kind: 'o', depth: 1})
+}
+
+// opString runs STRING, BINSTRING, SHORT_BINSTRING, UNICODE, BINUNICODE, SHORT_BINUNICODE, BINUNICODE8.
+func (m *pvm) opString(at int64, op opcode, arg []byte) (done bool, err error) {
+	s := string(arg)
+	if op.name == "STRING" {
+		s = unquote(s)
+	}
+	return false, m.push(pval{kind: 's', s: s})
+}
+
+// opBinpersid runs BINPERSID.
+func (m *pvm) opBinpersid(at int64, op opcode, arg []byte) (done bool, err error) {
+	if _, err := m.pop(); err != nil {
+		return false, err
+	}
+	return false, m.push(pval{kind: 'o'})
+}
+
+// opGlobal runs GLOBAL, INST.
+func (m *pvm) opGlobal(at int64, op opcode, arg []byte) (done bool, err error) {
+	mod, nm, _ := strings.Cut(string(arg), "\n")
+	name := mod + "." + nm
+	if m.onGlobal != nil {
+		m.onGlobal(at, op.name, mod, nm)
+	}
+	if op.name == "GLOBAL" {
+		return false, m.push(pval{kind: 'g', s: name})
+	}
+	items, err := m.popMark()
+	if err != nil {
+		return false, err
+	}
+	if m.onCall != nil {
+		m.onCall(at, op.name, pval{kind: 'g', s: name})
+	}
+	return false, m.push(container(items))
+}
+
+// opStackGlobal runs STACK_GLOBAL.
+func (m *pvm) opStackGlobal(at int64, op opcode, arg []byte) (done bool, err error) {
+	name, err := m.pop()
+	if err != nil {
+		return false, err
+	}
+	mod, err := m.pop()
+	if err != nil {
+		return false, err
+	}
+	if name.kind != 's' || mod.kind != 's' {
+		// Python raises "STACK_GLOBAL requires str"; nothing is imported.
+		return false, errors.New("STACK_GLOBAL of a value that is not a string")
+	}
+	g := mod.s + "." + name.s
+	if m.onGlobal != nil {
+		m.onGlobal(at, op.name, mod.s, name.s)
+	}
+	return false, m.push(pval{kind: 'g', s: g})
+}
+
+// opExt1 runs EXT1, EXT2, EXT4.
+func (m *pvm) opExt1(at int64, op opcode, arg []byte) (done bool, err error) {
+	var code uint64
+	switch len(arg) {
+	case 1:
+		code = uint64(arg[0])
+	case 2:
+		code = uint64(binary.LittleEndian.Uint16(arg))
+	default:
+		code = uint64(binary.LittleEndian.Uint32(arg))
+	}
+	g := fmt.Sprintf("<copyreg extension %d>", code)
+	if m.onGlobal != nil {
+		m.onGlobal(at, op.name, "", g)
+	}
+	return false, m.push(pval{kind: 'g', s: g})
+}
+
+// opReduce runs REDUCE.
+func (m *pvm) opReduce(at int64, op opcode, arg []byte) (done bool, err error) {
+	args, err := m.pop()
+	if err != nil {
+		return false, err
+	}
+	fn, err := m.pop()
+	if err != nil {
+		return false, err
+	}
+	if m.onCall != nil {
+		m.onCall(at, op.name, fn)
+	}
+	return false, m.push(pval{kind: 'o', depth: args.depth + 1})
+}
+
+// opBuild runs BUILD.
+func (m *pvm) opBuild(at int64, op opcode, arg []byte) (done bool, err error) {
+	state, err := m.pop()
+	if err != nil {
+		return false, err
+	}
+	t, err := m.top()
+	if err != nil {
+		return false, err
+	}
+	if m.onCall != nil && t.kind != 'o' {
+		m.onCall(at, op.name, *t)
+	}
+	t.depth = max(t.depth, state.depth+1)
+	return false, m.check(t)
+}
+
+// opObj runs OBJ.
+func (m *pvm) opObj(at int64, op opcode, arg []byte) (done bool, err error) {
+	items, err := m.popMark()
+	if err != nil {
+		return false, err
+	}
+	if len(items) == 0 {
+		return false, errors.New("OBJ without a class")
+	}
+	if m.onCall != nil {
+		m.onCall(at, op.name, items[0])
+	}
+	return false, m.push(container(items[1:]))
+}
+
+// opNewobj runs NEWOBJ, NEWOBJ_EX.
+func (m *pvm) opNewobj(at int64, op opcode, arg []byte) (done bool, err error) {
+	if op.name == "NEWOBJ_EX" {
+		if _, err := m.pop(); err != nil {
+			return false, err
+		}
+	}
+	args, err := m.pop()
+	if err != nil {
+		return false, err
+	}
+	cls, err := m.pop()
+	if err != nil {
+		return false, err
+	}
+	if m.onCall != nil {
+		m.onCall(at, op.name, cls)
+	}
+	return false, m.push(pval{kind: 'o', depth: args.depth + 1})
+}
+
+// opDict runs DICT, LIST, TUPLE, FROZENSET.
+func (m *pvm) opDict(at int64, op opcode, arg []byte) (done bool, err error) {
+	items, err := m.popMark()
+	if err != nil {
+		return false, err
+	}
+	return false, m.push(container(items))
+}
+
+// opTuple1 runs TUPLE1, TUPLE2, TUPLE3.
+func (m *pvm) opTuple1(at int64, op opcode, arg []byte) (done bool, err error) {
+	n := int(op.name[5] - '0')
+	items := make([]pval, n)
+	for i := n - 1; i >= 0; i-- {
+		if items[i], err = m.pop(); err != nil {
+			return false, err
+		}
+	}
+	return false, m.push(container(items))
+}
+
+// opAppend runs APPEND.
+func (m *pvm) opAppend(at int64, op opcode, arg []byte) (done bool, err error) {
+	v, err := m.pop()
+	if err != nil {
+		return false, err
+	}
+	t, err := m.top()
+	if err != nil {
+		return false, err
+	}
+	t.depth = max(t.depth, v.depth+1)
+	return false, m.grow(t, 1)
+}
+
+// opSetitem runs SETITEM.
+func (m *pvm) opSetitem(at int64, op opcode, arg []byte) (done bool, err error) {
+	v, err := m.pop()
+	if err != nil {
+		return false, err
+	}
+	k, err := m.pop()
+	if err != nil {
+		return false, err
+	}
+	t, err := m.top()
+	if err != nil {
+		return false, err
+	}
+	t.depth = max(t.depth, v.depth+1, k.depth+1)
+	return false, m.grow(t, 1)
+}
+
+// opAppends runs APPENDS, SETITEMS, ADDITEMS.
+func (m *pvm) opAppends(at int64, op opcode, arg []byte) (done bool, err error) {
+	items, err := m.popMark()
+	if err != nil {
+		return false, err
+	}
+	t, err := m.top()
+	if err != nil {
+		return false, err
+	}
+	t.depth = max(t.depth, deepest(items)+1)
+	return false, m.grow(t, int64(len(items)))
+}
+
+// opPut runs PUT, BINPUT, LONG_BINPUT, MEMOIZE.
+func (m *pvm) opPut(at int64, op opcode, arg []byte) (done bool, err error) {
+	t, err := m.top()
+	if err != nil {
+		return false, err
+	}
+	idx, err := memoIndex(op.name, arg, uint64(len(m.memo)))
+	if err != nil {
+		return false, err
+	}
+	if _, ok := m.memo[idx]; !ok && len(m.memo) >= maxPickleMemo {
+		return false, fmt.Errorf("%w: more than %d memo entries", ErrTooComplex, maxPickleMemo)
+	}
+	m.memo[idx] = *t
+	return false, nil
+}
+
+// opGet runs GET, BINGET, LONG_BINGET.
+func (m *pvm) opGet(at int64, op opcode, arg []byte) (done bool, err error) {
+	idx, err := memoIndex(op.name, arg, 0)
+	if err != nil {
+		return false, err
+	}
+	v, ok := m.memo[idx]
+	if !ok {
+		return false, fmt.Errorf("memo key %d not found", idx)
+	}
+	m.budget.values++ // a reference, not a new value
+	return false, m.push(v)
+}
