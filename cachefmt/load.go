@@ -54,12 +54,12 @@ func (o *Object) Qualified() string { return o.Module + "." + o.Name }
 
 // Loaded is a torch file read as inert data.
 type Loaded struct {
-	Value    any
-	Zip      bool     // zip container (else the legacy format)
+	Value any
+	Zip   bool // zip container (else the legacy format)
 	// Globals are every class or function the pickles name, in order of
 	// first use, as audit names them.
-	Globals []string
-	globals []pickleGlobal
+	Globals  []string
+	globals  []pickleGlobal
 	Storages map[string]StorageInfo
 }
 
