@@ -11,13 +11,13 @@ import (
 type ListEntry struct {
 	Path string `json:"path"`
 	cachefmt.Config
-	Videos      int    `json:"videos"`
-	Failed      int    `json:"failed"` // -1: not recorded
-	Clips       int64  `json:"clips"`
-	Size        int64  `json:"size"`
-	CreatedUnix int64  `json:"created_unix"`
+	Videos      int       `json:"videos"`
+	Failed      int       `json:"failed"` // -1: not recorded
+	Clips       int64     `json:"clips"`
+	Size        int64     `json:"size"`
+	CreatedUnix int64     `json:"created_unix"`
 	State       ListState `json:"state"`
-	Reason      string `json:"reason,omitempty"`
+	Reason      string    `json:"reason,omitempty"`
 }
 
 // ListState is what List says of a registered cache.
