@@ -218,9 +218,10 @@ func usage(w io.Writer) {
 func newFlags(e *env, name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "see 'vidcache %s -h'\n", name)
-	}
+	// The flag package calls Usage for -h too: the pointer to -h is
+	// printed by parseArgs, for errors only.
+	fs.Usage = func() {}
+	seeHelp[fs] = func() { fmt.Fprintf(e.stderr, "see 'vidcache %s -h'\n", name) }
 	helps[fs] = func() {
 		fmt.Fprintf(e.stdout, "usage: vidcache %s\n\noptions:\n", synopsis)
 		fs.SetOutput(e.stdout)
@@ -230,8 +231,9 @@ func newFlags(e *env, name, synopsis string) *flag.FlagSet {
 	return fs
 }
 
-// helps holds each FlagSet's full usage, printed for -h.
-var helps = map[*flag.FlagSet]func(){}
+// helps holds each FlagSet's full usage, printed for -h; seeHelp its
+// one-line pointer to -h, printed after an error.
+var helps, seeHelp = map[*flag.FlagSet]func(){}, map[*flag.FlagSet]func(){}
 
 // parseArgs parses flags that may come before, between or after positional
 // arguments ("vidcache build /data --frame-rate 15"); "--" ends the flags.
@@ -248,6 +250,9 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 					h()
 				}
 				return nil, err
+			}
+			if see := seeHelp[fs]; see != nil {
+				see()
 			}
 			return nil, silentExit(exitUsage) // flag printed the problem
 		}
@@ -270,7 +275,9 @@ func parseOne(fs *flag.FlagSet, args []string, what string) (string, error) {
 		return "", err
 	}
 	if len(pos) != 1 {
-		fs.Usage()
+		if see := seeHelp[fs]; see != nil {
+			see()
+		}
 		return "", usageErr("want exactly one %s, got %d arguments", what, len(pos))
 	}
 	return pos[0], nil

@@ -72,7 +72,7 @@ func TestBadFlagIsShort(t *testing.T) {
 		t.Errorf("bad flag: exit %d, stderr %q", r.code, r.stderr)
 	}
 	r = vc(t, home, "build", "-h")
-	if r.code != exitOK || !strings.Contains(r.stdout, "usage: vidcache build") || !strings.Contains(r.stdout, "-cpuprofile FILE") {
+	if r.code != exitOK || !strings.HasPrefix(r.stdout, "usage: vidcache build") || !strings.Contains(r.stdout, "-cpuprofile FILE") || r.stderr != "" {
 		t.Errorf("-h: exit %d, stdout %q stderr %q", r.code, r.stdout, r.stderr)
 	}
 	r = vc(t, home, "help")
