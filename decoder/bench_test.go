@@ -43,3 +43,19 @@ func benchmarkProbe(b *testing.B, mode Mode) {
 
 func BenchmarkProbeFast(b *testing.B)  { benchmarkProbe(b, ModeFast) }
 func BenchmarkProbeExact(b *testing.B) { benchmarkProbe(b, ModeExact) }
+
+func BenchmarkProbeScan(b *testing.B) { benchmarkProbe(b, ModeScan) }
+func BenchmarkProbeScanFFmpeg(b *testing.B) {
+	benchmarkProbeOpts(b, Options{Mode: ModeScan, FFmpegOnly: true})
+}
+
+func benchmarkProbeOpts(b *testing.B, o Options) {
+	files := benchFiles(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Probe(context.Background(), files[i%len(files)], o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "videos/s")
+}

@@ -91,7 +91,7 @@ func (t *Track) samples(audio bool, f func(i int, e entry, v tts) bool) {
 			var v tts
 			v.duration = t.Stts[sttsI].delta
 			sttsLeft--
-			if t.Ctts != nil {
+			if len(t.Ctts) > 0 {
 				for cttsLeft == 0 {
 					cttsI++
 					cttsLeft = t.Ctts[cttsI].count
@@ -118,6 +118,11 @@ func buildIndex(t *Track, audio bool, truncate bool, size int64) (*stream, error
 	if t.Count > maxSamples && !(truncate && t.Elst == nil) {
 		return nil, decline("track %d has %d samples", t.Index, t.Count)
 	}
+	n := int(min(t.Count, maxSamples))
+	if truncate && t.Elst == nil {
+		n = min(n, 4096) // grows as far as the file holds samples
+	}
+	s.entries, s.tts = make([]entry, 0, n), make([]tts, 0, n)
 	var err error
 	t.samples(audio, func(i int, e entry, v tts) bool {
 		if e.ts > 1<<62 || e.ts < -(1<<62) {
@@ -214,10 +219,10 @@ func (s *stream) fixIndex(movieTimescale uint32) error {
 		return nil
 	}
 	old, oldTts := s.entries, s.tts
-	hasCtts := t.Ctts != nil
+	hasCtts := len(t.Ctts) > 0
 	var (
-		newE              []entry
-		newTts            []tts
+		newE              = make([]entry, 0, len(old))
+		newTts            = make([]tts, 0, len(old))
 		ttsIndex          int64
 		ttsSample         int64
 		entryEnd          = -t.DtsShift
@@ -370,7 +375,7 @@ func (s *stream) prevClosest(old []entry, oldTts []tts, ts int64, any bool, ti, 
 			}
 		}
 	}
-	if t.Ctts != nil && index >= 0 {
+	if len(t.Ctts) > 0 && index >= 0 {
 		ti, tsm = 0, 0
 		for k := 0; k < index; k++ {
 			if ti < int64(len(oldTts)) {
@@ -412,7 +417,7 @@ type packet struct {
 // dts plus the dts shift and the composition offset.
 func (s *stream) packets() []packet {
 	out := make([]packet, 0, len(s.entries))
-	hasCtts := s.t.Ctts != nil
+	hasCtts := len(s.t.Ctts) > 0
 	for k, e := range s.entries {
 		p := packet{pos: e.pos, discard: e.discard}
 		var dur int64

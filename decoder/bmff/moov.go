@@ -397,6 +397,7 @@ func (t *Track) readStbl(stbl *mp4.StblBox) error {
 				return err
 			}
 		case *mp4.SttsBox:
+			t.Stts = make([]sttsEntry, 0, len(c.SampleCount))
 			for i := range c.SampleCount {
 				if c.SampleTimeDelta[i] >= 1<<31 {
 					return decline("stts delta %d", c.SampleTimeDelta[i])
@@ -405,6 +406,7 @@ func (t *Track) readStbl(stbl *mp4.StblBox) error {
 			}
 		case *mp4.CttsBox:
 			entries := len(c.SampleOffset)
+			t.Ctts = make([]cttsEntry, 0, entries)
 			for i := 0; i < entries; i++ {
 				count := c.EndSampleNr[i+1] - c.EndSampleNr[i]
 				off := c.SampleOffset[i]
@@ -420,6 +422,7 @@ func (t *Track) readStbl(stbl *mp4.StblBox) error {
 				}
 			}
 		case *mp4.StscBox:
+			t.Stsc = make([]stscEntry, 0, len(c.Entries))
 			for i, e := range c.Entries {
 				if c.GetSampleDescriptionID(i) != 1 {
 					return decline("samples of sample description %d", c.GetSampleDescriptionID(i))
@@ -446,10 +449,12 @@ func (t *Track) readStbl(stbl *mp4.StblBox) error {
 				}
 			}
 		case *mp4.StcoBox:
+			t.Chunks = make([]int64, 0, len(c.ChunkOffset))
 			for _, o := range c.ChunkOffset {
 				t.Chunks = append(t.Chunks, int64(o))
 			}
 		case *mp4.Co64Box:
+			t.Chunks = make([]int64, 0, len(c.ChunkOffset))
 			for _, o := range c.ChunkOffset {
 				if o >= 1<<62 {
 					return decline("chunk offset %d", o)
