@@ -51,7 +51,7 @@ type pval struct {
 // ErrTooComplex (torch would spend unbounded memory or time on it, or
 // vidcache's readers recursion).
 const (
-	maxPickleStack = 4 << 20 // values on the stack
+	maxPickleStack = 1 << 20 // values on the stack (pickles push batches of 1,000)
 	maxPickleMarks = 1 << 20 // open marks
 	maxPickleMemo  = 4 << 20 // memo entries
 	maxPickleDepth = 10000   // container nesting
