@@ -352,6 +352,37 @@ def _two_central_directories(hostile, benign):
     return body + cd1 + cd2 + _eocd(len(hostile), len(cd2), len(body))
 
 
+class DifferentialBatteryTest(unittest.TestCase):
+    """The project's parser-differential battery
+    (cachefmt/torchpeer/scripts/differential.py: zips, tars and polyglots
+    that torch reads one way and zipfile, tarfile or Go another, each proven
+    by the Go tests to run its payload in a real torch): vidcache.load refuses
+    every one on this torch, and no payload runs."""
+
+    SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                          "cachefmt", "torchpeer", "scripts", "differential.py")
+
+    def test_refuses_every_differential_file(self):
+        if not os.path.exists(self.SCRIPT):
+            self.skipTest("not run from the repository")
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp, True)
+        subprocess.run([sys.executable, os.path.basename(self.SCRIPT), "hostile", tmp],
+                       cwd=os.path.dirname(self.SCRIPT), check=True, stdout=subprocess.DEVNULL)
+        with open(os.path.join(tmp, "differential.json")) as f:
+            files = [e for e in json.load(f) if e["kind"] != "bomb"]
+        self.assertGreater(len(files), 50)
+        cwd = os.getcwd()
+        os.chdir(tmp)  # some payloads write a marker relative to where torch.load runs
+        self.addCleanup(os.chdir, cwd)
+        for e in files:
+            with self.subTest(e["name"]):
+                with self.assertRaises(vidcache.CacheError):
+                    vidcache.load(e["path"])
+                for m in (e["marker"], os.path.join("markers", e["name"] + ".ran")):
+                    self.assertFalse(os.path.exists(m), "%s: the payload ran" % e["name"])
+
+
 class HostileFileTest(unittest.TestCase):
     """vidcache.load never unpickles a file it has not found to be laid out
     as a vidcache cache by torch's own reader, and never resolves a global
