@@ -107,6 +107,8 @@ fuzz: deps
 	$(CGOENV) $(GO) test -run '^$$' -fuzz '^FuzzPickleRoundTrip$$' $(call fuzztime,8000x) ./cachefmt
 	$(CGOENV) $(GO) test -run '^$$' -fuzz '^FuzzInspect$$' $(call fuzztime,8000x) ./cachefmt
 	$(CGOENV) $(GO) test -run '^$$' -fuzz '^FuzzAudit$$' $(call fuzztime,8000x) ./cachefmt
+	$(GO) test -run '^$$' -fuzz '^FuzzZip$$' $(call fuzztime,50000x) ./cachefmt/torchfile
+	$(GO) test -run '^$$' -fuzz '^FuzzReadTar$$' $(call fuzztime,50000x) ./cachefmt/torchfile
 	$(CGOENV) $(GO) test -run '^$$' -fuzz '^FuzzImport$$' $(call fuzztime,2000x) ./indexer
 	@logs=$$(mktemp -d); \
 	  echo "go test -fuzz '^FuzzProbe$$' $(call fuzztime,10000x) ./decoder  (workers' stderr in $$logs)"; \
