@@ -145,18 +145,6 @@ func (m *Movie) videoStream(video *Track, fileSize int64, truncated bool) (*stre
 	return s, nil
 }
 
-// readable is the packets FFmpeg reads before the first one at or past
-// the end of the file (av_get_packet gives AVERROR_EOF there, which ends
-// the demuxing as a clean end).
-func readable(ps []packet, size int64) []packet {
-	for i, p := range ps {
-		if p.pos >= size {
-			return ps[:i]
-		}
-	}
-	return ps
-}
-
 // scan is torchcodec's exact scan, as vidcache's probeScan reads it: the
 // non-discarded packets of the video stream, begin = min(pts), end =
 // max(pts + duration), fps = n / (end_s - begin_s); then the seek to pts 0
@@ -184,6 +172,7 @@ func (m *Movie) scan(video *Track, size int64, a *Answer) (*Answer, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer s.release()
 	if s.partial && !s.entries[0].key {
 		return nil, decline("first sample is not a key frame")
 	}
@@ -203,6 +192,7 @@ func (m *Movie) scan(video *Track, size int64, a *Answer) (*Answer, error) {
 		if s0, err = buildIndex(t0, t0.Handler == "soun", false, size); err != nil {
 			return nil, err
 		}
+		defer s0.release()
 		if err := s0.fixIndex(m.Timescale); err != nil {
 			return nil, err
 		}
@@ -212,15 +202,18 @@ func (m *Movie) scan(video *Track, size int64, a *Answer) (*Answer, error) {
 	}
 	n := 0
 	var begin, end int64
-	for _, p := range readable(s.packets(), size) {
+	var bad error
+	s.readable(size, func(p packet) bool {
 		if p.discard {
-			continue
+			return true
 		}
 		if p.pts > 1<<62 || p.pts < -(1<<62) {
-			return nil, decline("timestamp %d", p.pts)
+			bad = decline("timestamp %d", p.pts)
+			return false
 		}
 		if p.duration <= 0 {
-			return nil, decline("a packet without a duration")
+			bad = decline("a packet without a duration")
+			return false
 		}
 		e := p.pts + p.duration
 		if n == 0 || p.pts < begin {
@@ -230,6 +223,10 @@ func (m *Movie) scan(video *Track, size int64, a *Answer) (*Answer, error) {
 			end = e
 		}
 		n++
+		return true
+	})
+	if bad != nil {
+		return nil, bad
 	}
 	if n == 0 {
 		return nil, decline("no packets to count")
@@ -271,12 +268,14 @@ func (m *Movie) fast(video *Track, size int64, a *Answer) (*Answer, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer s.release()
 	pts := make([]int64, 0, len(s.entries))
-	for _, p := range readable(s.packets(), size) {
+	s.readable(size, func(p packet) bool {
 		if a.Demuxed || !p.discard {
 			pts = append(pts, p.pts)
 		}
-	}
+		return true
+	})
 	slices.Sort(pts)
 	a.Pts, a.Frames = pts, len(pts)
 	return a, nil

@@ -1,6 +1,9 @@
 package bmff
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // entry is one AVIndexEntry of a stream's index.
 type entry struct {
@@ -122,7 +125,7 @@ func buildIndex(t *Track, audio bool, truncate bool, size int64) (*stream, error
 	if truncate && t.Elst == nil {
 		n = min(n, 4096) // grows as far as the file holds samples
 	}
-	s.entries, s.tts = make([]entry, 0, n), make([]tts, 0, n)
+	s.entries, s.tts = getEntries(n), getTts(n)
 	var err error
 	t.samples(audio, func(i int, e entry, v tts) bool {
 		if e.ts > 1<<62 || e.ts < -(1<<62) {
@@ -221,8 +224,8 @@ func (s *stream) fixIndex(movieTimescale uint32) error {
 	old, oldTts := s.entries, s.tts
 	hasCtts := len(t.Ctts) > 0
 	var (
-		newE              = make([]entry, 0, len(old))
-		newTts            = make([]tts, 0, len(old))
+		newE              = getEntries(len(old))
+		newTts            = getTts(len(old))
 		ttsIndex          int64
 		ttsSample         int64
 		entryEnd          = -t.DtsShift
@@ -340,6 +343,8 @@ func (s *stream) fixIndex(movieTimescale uint32) error {
 			newE[i].ts -= minCorrected
 		}
 	}
+	putEntries(old)
+	putTts(oldTts)
 	s.entries, s.tts = newE, newTts
 	s.minCorrectedPts = minCorrected
 	s.duration = min(s.duration, entryEnd-startDts)
@@ -411,12 +416,12 @@ type packet struct {
 	discard       bool
 }
 
-// packets are the stream's packets in order (mov_finalize_packet): the
-// duration from the stts (FFmpeg 9), or, without a ctts and for a zero
-// duration, the distance to the next entry (or the stream's end); pts is
-// dts plus the dts shift and the composition offset.
-func (s *stream) packets() []packet {
-	out := make([]packet, 0, len(s.entries))
+// eachPacket calls f with the stream's packets in order, as
+// mov_read_packet hands them out (mov_finalize_packet), until f returns
+// false: the duration from the stts (FFmpeg 9), or, without a ctts and for
+// a zero duration, the distance to the next entry (or the stream's end);
+// pts is dts plus the dts shift and the composition offset.
+func (s *stream) eachPacket(f func(p packet) bool) {
 	hasCtts := len(s.t.Ctts) > 0
 	for k, e := range s.entries {
 		p := packet{pos: e.pos, discard: e.discard}
@@ -439,9 +444,64 @@ func (s *stream) packets() []packet {
 			p.pts = e.ts
 		}
 		p.duration = dur
-		out = append(out, p)
+		if !f(p) {
+			return
+		}
 	}
-	return out
+}
+
+// readable calls f with the packets FFmpeg reads before the first one at
+// or past the end of the file (av_get_packet gives AVERROR_EOF there, which
+// ends the demuxing as a clean end).
+func (s *stream) readable(size int64, f func(p packet) bool) {
+	s.eachPacket(func(p packet) bool {
+		return p.pos < size && f(p)
+	})
+}
+
+// Pools for the per-sample arrays of a probe (a native probe's garbage is
+// most of its cost in a build).
+var (
+	entryPool = sync.Pool{New: func() any { return new([]entry) }}
+	ttsPool   = sync.Pool{New: func() any { return new([]tts) }}
+)
+
+func getEntries(n int) []entry {
+	b := *entryPool.Get().(*[]entry)
+	if cap(b) < n {
+		return make([]entry, 0, n)
+	}
+	return b[:0]
+}
+
+func getTts(n int) []tts {
+	b := *ttsPool.Get().(*[]tts)
+	if cap(b) < n {
+		return make([]tts, 0, n)
+	}
+	return b[:0]
+}
+
+func putEntries(b []entry) {
+	if cap(b) > 0 && cap(b) <= 1<<16 {
+		entryPool.Put(&b)
+	}
+}
+
+func putTts(b []tts) {
+	if cap(b) > 0 && cap(b) <= 1<<16 {
+		ttsPool.Put(&b)
+	}
+}
+
+// release gives the stream's arrays back to the pools.
+func (s *stream) release() {
+	if s == nil {
+		return
+	}
+	putEntries(s.entries)
+	putTts(s.tts)
+	s.entries, s.tts = nil, nil
 }
 
 // seekToZero reports whether mov_read_seek to pts 0 succeeds on this

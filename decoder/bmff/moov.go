@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/Eyevinn/mp4ff/bits"
 	"github.com/Eyevinn/mp4ff/mp4"
@@ -118,7 +119,12 @@ func ParseMoov(b []byte) (m *Movie, err error) {
 	if box.Size() != uint64(len(b)) {
 		return nil, decline("mp4ff reads the moov as %d bytes, not %d", box.Size(), len(b))
 	}
-	sw := bits.NewFixedSliceWriter(len(b))
+	buf := encodeBufs.Get().(*[]byte)
+	defer encodeBufs.Put(buf)
+	if cap(*buf) < len(b) {
+		*buf = make([]byte, len(b))
+	}
+	sw := bits.NewFixedSliceWriterFromSlice((*buf)[:len(b)])
 	if err := box.EncodeSW(sw); err != nil || !sameBytes(sw.Bytes(), b) {
 		return nil, decline("moov does not encode back to the same bytes with mp4ff")
 	}
@@ -148,6 +154,9 @@ func ParseMoov(b []byte) (m *Movie, err error) {
 	}
 	return m, nil
 }
+
+// encodeBufs recycles the buffers the moov is encoded back into.
+var encodeBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // sameBytes compares mp4ff's encoding of a moov with the original: equal
 // but for fields that mp4ff writes as zeros and FFmpeg skips: the reserved
@@ -574,9 +583,9 @@ func (t *Track) sampleEntry(stsd *mp4.StsdBox) error {
 			}
 			t.Extradata = payload
 		}
-		if depth := visualDepth(e); depth&0x1f == 1 || depth&0x1f == 2 || depth&0x1f == 4 || depth&0x1f == 8 {
-			return decline("palettized picture depth %d", depth)
-		}
+		// The depth field, which makes FFmpeg read a palette (and so
+		// move where it reads the entry's boxes) at 1, 2, 4 or 8 bits, is
+		// 0x0018: mp4ff writes that, and the moov encoded back equal.
 	case *mp4.AudioSampleEntryBox:
 		if t.Handler != "soun" || t.Format != "mp4a" {
 			return decline("track %d: %s samples in a %q track", t.Index, printable(t.Format), t.Handler)
@@ -596,20 +605,6 @@ func (t *Track) sampleEntry(stsd *mp4.StsdBox) error {
 		return decline("sample entry %q", printable(t.Format))
 	}
 	return nil
-}
-
-// visualDepth is the depth field of a visual sample entry (FFmpeg's
-// palette test reads it): mp4ff keeps it only in the encoding.
-func visualDepth(e *mp4.VisualSampleEntryBox) uint16 {
-	sw := bits.NewFixedSliceWriter(int(e.Size()))
-	if err := e.EncodeSW(sw); err != nil {
-		return 0
-	}
-	b := sw.Bytes()
-	if len(b) < 8+74+2 {
-		return 0
-	}
-	return uint16(b[82])<<8 | uint16(b[83])
 }
 
 func encodedPayload(b mp4.Box) ([]byte, error) {
