@@ -313,22 +313,28 @@ func (a *auditor) scanRecord(ra io.ReaderAt, z *torchfile.Zip, rec *torchfile.Re
 	case isPkl:
 		// A .pkl record is unpickled by torch: its first pickle must parse.
 		// Its first pickle is named by the record alone.
-		end, _, err := a.scanStream(br, rec.USize, func(i int) string {
+		_, _, err := a.scanStream(br, rec.USize, func(i int) string {
 			if i == 0 {
 				return name
 			}
 			return numbered(name + " ")(i)
 		}, true)
-		if err != nil || end < rec.USize {
+		if err != nil && a.ctx.Err() != nil {
 			return err
 		}
-		if io.Copy(io.Discard, br); crc.n != rec.USize {
+		// The whole record counts, bytes after the pickle included: torch
+		// ignores them, Python's zipfile and Go's archive/zip check their CRC.
+		if _, cerr := io.Copy(io.Discard, br); cerr != nil {
+			a.incomplete("%s: %v", name, cerr)
+			return err
+		}
+		if crc.n != rec.USize {
 			// miniz refuses a record whose data is not its declared size.
 			a.r.Refused = append(a.r.Refused, fmt.Sprintf("%s: %d bytes, its header declares %d", name, crc.n, rec.USize))
 		} else if sum := crc.h.Sum32(); sum != rec.CRC32 {
 			a.r.Ambiguities = append(a.r.Ambiguities, fmt.Sprintf("%s: CRC-32 %08x, its header says %08x: torch reads it, Python's zipfile and Go's archive/zip refuse it", name, sum, rec.CRC32))
 		}
-		return nil
+		return err
 	case string(head) == "PK\x03\x04":
 		if depth+1 >= auditMaxDepth {
 			a.incomplete("%s: zips nested more than %d deep", name, auditMaxDepth)
