@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -138,6 +139,19 @@ func FuzzAudit(f *testing.F) {
 	f.Add([]byte("cos\nsystem\n(S'true'\ntR."))
 	f.Add([]byte("\x80\x04\x8c\x08builtins\x94\x8c\x04exec\x94\x93\x94."))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// A watchdog: an input that runs away crashes the worker with every
+		// goroutine's stack, so the fuzzer keeps it as a crasher instead of
+		// waiting on it.
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				buf := make([]byte, 1<<20)
+				panic(fmt.Sprintf("FuzzAudit: one input ran for 30 s:\n%s", buf[:runtime.Stack(buf, true)]))
+			}
+		}()
 		p := filepath.Join(t.TempDir(), "in.pt")
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
