@@ -109,6 +109,7 @@ fuzz: deps
 	$(CGOENV) $(GO) test -run '^$$' -fuzz '^FuzzAudit$$' $(call fuzztime,8000x) ./cachefmt
 	$(GO) test -run '^$$' -fuzz '^FuzzZip$$' $(call fuzztime,50000x) ./cachefmt/torchfile
 	$(GO) test -run '^$$' -fuzz '^FuzzReadTar$$' $(call fuzztime,50000x) ./cachefmt/torchfile
+	$(CGOENV) $(GO) test -run '^$$' -fuzz '^FuzzNative$$' $(call fuzztime,5000x) ./decoder
 	$(CGOENV) $(GO) test -run '^$$' -fuzz '^FuzzImport$$' $(call fuzztime,2000x) ./indexer
 	@logs=$$(mktemp -d); \
 	  echo "go test -fuzz '^FuzzProbe$$' $(call fuzztime,10000x) ./decoder  (workers' stderr in $$logs)"; \
