@@ -135,12 +135,7 @@ func freshRows(ctx context.Context, tx *sql.Tx, es []*Entry, mode decoder.Mode, 
 		if err := rows.Scan(&r.Path, &r.Size, &r.MtimeNs, &inode, &r.Status, &r.Error, &fps, &r.Frames, &r.Mode, &r.FFmpeg, &r.Hash, &ptsHash); err != nil {
 			return nil, err
 		}
-		r.Inode = uint64(inode)
-		r.PtsHash, r.HasPtsHash = uint64(ptsHash.Int64), ptsHash.Valid
-		if fps.Valid {
-			v := fps.Float64
-			r.FPS = &v
-		}
+		r.setScanned(inode, ptsHash, fps)
 		if e := byPath[r.Path]; e != nil && r.fresh(e, mode, ffmpeg) && r.HasPtsHash {
 			out[r.Path] = r
 		}

@@ -60,6 +60,18 @@ func (r *Row) sameProbe(mode decoder.Mode, ffmpeg string) bool {
 // rowColumns are the videos table's columns; the blob lives in video_pts.
 const rowColumns = `path, size, mtime_ns, inode, status, error, fps, tb_num, tb_den, codec, width, height, frames, mode, ffmpeg, probed_unix, hash, pts_hash`
 
+// setScanned fills the fields SQL hands back in other types: the inode
+// (signed in SQLite), the pts hash and the frame rate (either may be NULL).
+func (r *Row) setScanned(inode int64, ptsHash sql.NullInt64, fps sql.NullFloat64) {
+	r.Inode = uint64(inode)
+	r.PtsHash, r.HasPtsHash = uint64(ptsHash.Int64), ptsHash.Valid
+	r.FPS = nil
+	if fps.Valid {
+		v := fps.Float64
+		r.FPS = &v
+	}
+}
+
 // scanRow reads one videos row joined with its video_pts blob.
 func scanRow(sc interface{ Scan(...any) error }) (*Row, error) {
 	r := &Row{}
@@ -71,12 +83,7 @@ func scanRow(sc interface{ Scan(...any) error }) (*Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.Inode = uint64(inode)
-	r.PtsHash, r.HasPtsHash = uint64(ptsHash.Int64), ptsHash.Valid
-	if fps.Valid {
-		v := fps.Float64
-		r.FPS = &v
-	}
+	r.setScanned(inode, ptsHash, fps)
 	return r, nil
 }
 
@@ -150,13 +157,7 @@ func (ix *Index) eachMeta(ctx context.Context, prefix string, mode decoder.Mode,
 			return fmt.Errorf("read index: %w", err)
 		}
 		r.Status, r.Mode, r.FFmpeg = decoder.Status(intern(status)), intern(rowMode), intern(ffmpeg)
-		r.Inode = uint64(inode)
-		r.PtsHash, r.HasPtsHash = uint64(ptsHash.Int64), ptsHash.Valid
-		r.FPS = nil
-		if fps.Valid {
-			v := fps.Float64
-			r.FPS = &v
-		}
+		r.setScanned(inode, ptsHash, fps)
 		if err := fn(path, &r); err != nil {
 			return err
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -11,8 +10,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/vidcache/vidcache/indexer"
 )
 
 // ranks runs n copies of the same command at once (the ranks of a training
@@ -169,17 +166,4 @@ func TestRankKilledMidway(t *testing.T) {
 	}
 }
 
-func countClaims(t *testing.T, db string) int {
-	t.Helper()
-	if _, err := os.Stat(db); err != nil {
-		return 0
-	}
-	ix, err := indexer.OpenIndex(context.Background(), db)
-	if err != nil {
-		return 0
-	}
-	defer ix.Close()
-	var n int
-	ix.DB().QueryRow(`SELECT COUNT(*) FROM claims`).Scan(&n)
-	return n
-}
+func countClaims(t *testing.T, db string) int { return countIn(db, "claims") }

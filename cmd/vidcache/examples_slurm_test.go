@@ -19,12 +19,7 @@ import (
 // merge) to the single-node Slurm that scripts/slurm.sh starts, with this
 // test binary standing in for vidcache, and checks the cache it makes.
 func TestSlurmExample(t *testing.T) {
-	if out, err := exec.Command("sinfo", "-h", "-o", "%T").Output(); err != nil || !strings.Contains(string(out), "idle") {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("no idle Slurm node under CI (scripts/slurm.sh starts one): %v %s", err, out)
-		}
-		t.Skip("no Slurm here; scripts/slurm.sh starts one")
-	}
+	needSlurm(t)
 	state := t.TempDir()
 	submit, _ := filepath.Abs("../../examples/slurm/submit.sh")
 	cmd := exec.Command("bash", submit, sample(t), state, "3")
@@ -74,12 +69,7 @@ func TestSlurmExample(t *testing.T) {
 // index: every task prints the same cache, and the videos are probed about
 // once in all.
 func TestSlurmRanksExample(t *testing.T) {
-	if out, err := exec.Command("sinfo", "-h", "-o", "%T").Output(); err != nil || !strings.Contains(string(out), "idle") {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("no idle Slurm node under CI (scripts/slurm.sh starts one): %v %s", err, out)
-		}
-		t.Skip("no Slurm here; scripts/slurm.sh starts one")
-	}
+	needSlurm(t)
 	state := t.TempDir()
 	submit, _ := filepath.Abs("../../examples/slurm/submit-ranks.sh")
 	cmd := exec.Command("bash", submit, sample(t), state, "3")
@@ -134,5 +124,16 @@ func TestSlurmRanksExample(t *testing.T) {
 		if r, err := indexer.Verify(context.Background(), c, indexer.VerifyOptions{}); err != nil || !r.OK || r.Videos != 16 {
 			t.Errorf("cache from the ranks: %+v %v", r, err)
 		}
+	}
+}
+
+// needSlurm skips the test without an idle Slurm node, unless CI is set.
+func needSlurm(t *testing.T) {
+	t.Helper()
+	if out, err := exec.Command("sinfo", "-h", "-o", "%T").Output(); err != nil || !strings.Contains(string(out), "idle") {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("no idle Slurm node under CI (scripts/slurm.sh starts one): %v %s", err, out)
+		}
+		t.Skip("no Slurm here; scripts/slurm.sh starts one")
 	}
 }

@@ -86,7 +86,11 @@ func bigDataset(t *testing.T, n int) string {
 
 // committedRows counts the videos a running build has committed so far; 0
 // while the index does not exist yet or cannot be read.
-func committedRows(db string) int {
+func committedRows(db string) int { return countIn(db, "videos") }
+
+// countIn counts the rows of an index table; 0 while the index does not
+// exist yet or cannot be read.
+func countIn(db, table string) int {
 	if _, err := os.Stat(db); err != nil {
 		return 0
 	}
@@ -96,7 +100,7 @@ func committedRows(db string) int {
 	}
 	defer ix.Close()
 	var n int
-	ix.DB().QueryRow(`SELECT COUNT(*) FROM videos`).Scan(&n)
+	ix.DB().QueryRow(`SELECT COUNT(*) FROM ` + table).Scan(&n)
 	return n
 }
 
