@@ -14,13 +14,6 @@ import (
 	"github.com/vidcache/vidcache/decoder"
 )
 
-// Version is vidcache's version, stored in every cache. It lives in
-// version.txt, which the Python package (python/, `make wheel`) reads too.
-var Version = strings.TrimSpace(versionTxt)
-
-//go:embed version.txt
-var versionTxt string
-
 // BuildOptions configure one build: the cache's configuration and how to
 // get there.
 type BuildOptions struct {
