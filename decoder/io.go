@@ -203,7 +203,6 @@ package decoder
 import "C"
 
 import (
-	"encoding/binary"
 	"errors"
 	"unsafe"
 
@@ -398,65 +397,4 @@ func openInput(fc *astiav.FormatContext, path string, f *fileIO, maskHeader bool
 		return astiav.Error(ret)
 	}
 	return nil
-}
-
-// Top-level ISO BMFF boxes that header-only probing accepts: the header,
-// the media data, and padding. Anything else — moof (fragments), meta
-// (items), sidx, mfra, a type FFmpeg might treat specially — means the file
-// is read in full.
-var plainBoxes = map[string]bool{"ftyp": true, "moov": true, "mdat": true, "free": true, "skip": true, "wide": true}
-
-// maxTopBoxes bounds the top-level walk.
-const maxTopBoxes = 64
-
-// mdatPayloads walks the top-level boxes with read (pread-like) and returns
-// the payload ranges of the mdat boxes as [start, end) pairs clipped to
-// size, or ok=false when the file is not a plain, unfragmented ISO BMFF file
-// with one moov. It refuses every ambiguous layout (sizes below the header,
-// a 64-bit size below 16); size 0 is "to the end of the file", as FFmpeg
-// reads it at the top level.
-func mdatPayloads(read func([]byte, int64) (int, error), size int64) (ranges []int64, moov [2]int64, ok bool) {
-	var hdr [16]byte
-	moovs := 0
-	for pos, n := int64(0), 0; pos < size; n++ {
-		if n == maxTopBoxes || size-pos < 8 {
-			return nil, moov, false
-		}
-		got, err := read(hdr[:], pos)
-		if err != nil || got < 8 {
-			return nil, moov, false
-		}
-		boxSize := int64(binary.BigEndian.Uint32(hdr[0:4]))
-		typ := string(hdr[4:8])
-		head := int64(8)
-		switch boxSize {
-		case 0: // to the end of the file
-			boxSize = size - pos
-		case 1:
-			if got < 16 {
-				return nil, moov, false
-			}
-			large := binary.BigEndian.Uint64(hdr[8:16])
-			if large < 16 || large > 1<<62 {
-				return nil, moov, false
-			}
-			boxSize, head = int64(large), 16
-		}
-		if boxSize < head || !plainBoxes[typ] {
-			return nil, moov, false
-		}
-		end := pos + boxSize
-		if end > size || end < pos {
-			end = size // a truncated last box
-		}
-		if typ == "moov" {
-			moovs++
-			moov = [2]int64{pos, end}
-		}
-		if typ == "mdat" && pos+head < end {
-			ranges = append(ranges, pos+head, end)
-		}
-		pos = end
-	}
-	return ranges, moov, moovs == 1
 }
