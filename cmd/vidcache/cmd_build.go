@@ -170,7 +170,11 @@ func runBuildCmd(ctx context.Context, e *env, args []string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	res, err := runBuild(ctx, e, &f, root)
+	opts, err := f.options(e, root)
+	if err != nil {
+		return err
+	}
+	res, err := runBuild(ctx, e, &f, opts)
 	if err != nil {
 		return err
 	}
@@ -188,11 +192,10 @@ func runBuildCmd(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-func runBuild(ctx context.Context, e *env, f *buildFlags, root string) (*indexer.BuildResult, error) {
-	opts, err := f.options(e, root)
-	if err != nil {
-		return nil, err
-	}
+// runBuild builds with the configuration already resolved from the flags
+// (options, or status for path --ensure) and the rest of the build flags.
+func runBuild(ctx context.Context, e *env, f *buildFlags, opts indexer.BuildOptions) (*indexer.BuildResult, error) {
+	var err error
 	opts.Jobs = f.jobs
 	if f.shard != "" || f.shardEnv != "" {
 		if opts.Shard, opts.Shards, err = parseShard(e, f.shard, f.shardEnv); err != nil {

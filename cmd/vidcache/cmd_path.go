@@ -34,7 +34,7 @@ func runPath(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := status(ctx, e, &f.datasetFlags, root)
+	s, opts, err := status(ctx, e, &f.datasetFlags, root)
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func runPath(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(e.stderr, "vidcache: %s; building\n", s.Reason())
 		}
 		f.quiet = !e.stderrIsTTY || *f.json
-		res, err := runBuild(ctx, e, &f, root)
+		res, err := runBuild(ctx, e, &f, opts)
 		if err != nil {
 			return err
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/vidcache/vidcache/indexer"
 )
@@ -30,7 +29,7 @@ func runStatus(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := status(ctx, e, &f.datasetFlags, root)
+	s, _, err := status(ctx, e, &f.datasetFlags, root)
 	if err != nil {
 		return err
 	}
@@ -90,31 +89,28 @@ func cacheState(s *indexer.StatusReport) string {
 // status opens the index named by the flags and compares. Unless clip
 // options or --out were given, the cache looked at is the newest registered
 // one of the dataset (root, split, extensions, target, mode), whatever its
-// clip options, and d takes them over (so a following build rewrites that
-// cache); given clip options are honoured exactly (a cache for them needs
-// no probing when another exists).
-func status(ctx context.Context, e *env, d *datasetFlags, root string) (*indexer.StatusReport, error) {
+// clip options, and the options returned take them over (so a following
+// build rewrites that cache); given clip options are honoured exactly (a
+// cache for them needs no probing when another exists).
+func status(ctx context.Context, e *env, d *datasetFlags, root string) (*indexer.StatusReport, indexer.BuildOptions, error) {
 	opts, err := d.options(e, root)
 	if err != nil {
-		return nil, err
+		return nil, opts, err
 	}
 	ix, err := openIndexReadOnly(ctx, e, *d.db)
 	if err != nil {
-		return nil, err
+		return nil, opts, err
 	}
 	defer ix.Close()
 	if !d.set("frames-per-clip", "step-between-clips", "frame-rate", "out") {
 		rec, cfg, err := indexer.FindCache(ctx, ix, opts.Config)
 		if err != nil {
-			return nil, err
+			return nil, opts, err
 		}
 		if rec != nil {
 			opts.Out, opts.Spec = rec.Path, cfg.Spec
-			d.out, d.framesPerClip, d.step, d.frameRate = rec.Path, cfg.FramesPerClip, cfg.StepBetweenClips, ""
-			if cfg.FrameRate != nil {
-				d.frameRate = strconv.FormatFloat(*cfg.FrameRate, 'g', -1, 64)
-			}
 		}
 	}
-	return indexer.Status(ctx, ix, opts)
+	s, err := indexer.Status(ctx, ix, opts)
+	return s, opts, err
 }
