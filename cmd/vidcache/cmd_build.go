@@ -27,12 +27,12 @@ func init() {
 // configuration; they are shared by every command that finds a cache.
 type datasetFlags struct {
 	split         string
-	extensions    string
+	extensions    listValue
 	framesPerClip int
 	step          int
-	frameRate     string
+	frameRate     rateValue
 	mode          string
-	target        string
+	target        targetValue
 	db            *string
 	out           string
 	rootAs        string
@@ -55,11 +55,13 @@ func (d *datasetFlags) set(names ...string) bool {
 func (d *datasetFlags) register(fs *flag.FlagSet) {
 	d.fs = fs
 	fs.StringVar(&d.split, "split", cachefmt.DefaultSplit, "split folder under ROOT")
-	fs.StringVar(&d.extensions, "extensions", strings.Join(cachefmt.DefaultExtensions, ","), "comma-separated file extensions, matched case-insensitively as torchvision does")
+	d.extensions = listValue(cachefmt.DefaultExtensions)
+	fs.Var(&d.extensions, "extensions", "comma-separated file extensions, matched case-insensitively as torchvision does")
 	fs.IntVar(&d.framesPerClip, "frames-per-clip", 16, "frames in each clip")
 	fs.IntVar(&d.step, "step-between-clips", 1, "frames between the starts of consecutive clips")
-	fs.StringVar(&d.frameRate, "frame-rate", "", "resample videos to this rate (e.g. 15, 7.5, 30000/1001); unset: native")
-	fs.StringVar(&d.target, "target", string(cachefmt.TargetTorchvision), "the torchvision the cache is for: torchvision (0.26 and later: torchcodec, frame indices) or torchvision-pyav (0.25 and earlier: PyAV timestamps)")
+	fs.Var(&d.frameRate, "frame-rate", "resample videos to this rate (e.g. 15, 7.5, 30000/1001); unset: native")
+	d.target = targetValue(cachefmt.TargetTorchvision)
+	fs.Var(&d.target, "target", "the torchvision the cache is for: torchvision (0.26 and later: torchcodec, frame indices) or torchvision-pyav (0.25 and earlier: PyAV timestamps)")
 	fs.StringVar(&d.mode, "mode", "", "with --target torchvision-pyav: fast (demux only, the default) or exact (decode where torchvision decodes); the torchvision target has one way, torchcodec's packet scan")
 	d.db = dbFlag(fs)
 	fs.StringVar(&d.out, "out", "", "cache file (default: a name derived from the dataset and options under $VIDCACHE_HOME/caches)")
@@ -74,20 +76,13 @@ func (d *datasetFlags) register(fs *flag.FlagSet) {
 func (d *datasetFlags) options(e *env, root string) (indexer.BuildOptions, error) {
 	o := indexer.BuildOptions{
 		Config: cachefmt.Config{
-			Root: root, Split: d.split, Extensions: splitList(d.extensions),
-			Spec:   clips.Spec{FramesPerClip: d.framesPerClip, StepBetweenClips: d.step},
+			Root: root, Split: d.split, Extensions: []string(d.extensions),
+			Spec:   clips.Spec{FramesPerClip: d.framesPerClip, StepBetweenClips: d.step, FrameRate: d.frameRate.rate},
 			Target: cachefmt.Target(d.target), Mode: d.mode, RootAs: d.rootAs,
 		},
 		Out:           d.out,
 		Rehash:        d.rehash,
 		TrustImported: d.trustImported,
-	}
-	if d.frameRate != "" {
-		fr, err := parseRate(d.frameRate)
-		if err != nil {
-			return o, usageErr("--frame-rate: %v", err)
-		}
-		o.FrameRate = &fr
 	}
 	if err := o.Config.Normalize(); err != nil {
 		return o, usageErr("%v", err)
@@ -99,6 +94,49 @@ func (d *datasetFlags) options(e *env, root string) (indexer.BuildOptions, error
 	o.CacheDir = h.Caches
 	return o, nil
 }
+
+// The flag.Value types of the dataset flags: each parses its text once,
+// straight into the value the configuration holds.
+
+// rateValue is --frame-rate: unset (native), or a positive rate.
+type rateValue struct{ rate *float64 }
+
+func (r *rateValue) String() string {
+	if r == nil || r.rate == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*r.rate, 'g', -1, 64)
+}
+
+func (r *rateValue) Set(s string) error {
+	v, err := parseRate(s)
+	if err != nil {
+		return err
+	}
+	r.rate = &v
+	return nil
+}
+
+// targetValue is --target, checked when it is parsed.
+type targetValue cachefmt.Target
+
+func (t *targetValue) String() string { return string(*t) }
+
+func (t *targetValue) Set(s string) error {
+	v, err := cachefmt.ParseTarget(s)
+	if err != nil {
+		return err
+	}
+	*t = targetValue(v)
+	return nil
+}
+
+// listValue is a comma-separated list (--extensions); blanks are dropped.
+type listValue []string
+
+func (l *listValue) String() string { return strings.Join(*l, ",") }
+
+func (l *listValue) Set(s string) error { *l = splitList(s); return nil }
 
 // parseRate reads "15", "7.5" or "30000/1001".
 func parseRate(s string) (float64, error) {

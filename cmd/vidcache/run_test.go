@@ -23,7 +23,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"frobnicate"}, exitUsage, "unknown command"},
 		{[]string{"build"}, exitUsage, "ROOT"},
 		{[]string{"build", "a", "b"}, exitUsage, "ROOT"},
-		{[]string{"build", sample(t), "--frame-rate", "fast"}, exitUsage, "--frame-rate"},
+		{[]string{"build", sample(t), "--frame-rate", "fast"}, exitUsage, `flag -frame-rate: "fast" is not a rate`},
 		{[]string{"build", sample(t), "--frames-per-clip", "0"}, exitUsage, "frames per clip"},
 		{[]string{"build", sample(t), "--mode", "slow"}, exitUsage, "--mode"},
 		{[]string{"build", missing}, exitUsage, "dataset root " + missing},
