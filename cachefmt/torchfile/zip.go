@@ -166,6 +166,9 @@ func readZip(ra io.ReaderAt, size int64, refuse, ambiguous func(string, ...any))
 			refuse("a multi-disk zip64 archive")
 			return nil
 		}
+		if d := le.Uint32(loc[4:]); d != 0 {
+			ambiguous("the zip64 locator names disk %d for its record: Go's archive/zip then ignores the zip64 records, miniz uses them", d)
+		}
 		z := struct{ disk, cdDisk, onDisk, count, cdSize, cdOff uint64 }{
 			uint64(le.Uint32(r[16:])), uint64(le.Uint32(r[20:])), le.Uint64(r[24:]), le.Uint64(r[32:]), le.Uint64(r[40:]), le.Uint64(r[48:])}
 		// torch.save writes zip64 records with unsaturated end-record fields:
