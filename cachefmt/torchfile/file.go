@@ -50,7 +50,8 @@ var ErrAmbiguous = errors.New("ambiguous layout")
 var ErrRefused = errors.New("torch would refuse it")
 
 // Err is nil for a file every reader reads alike and torch accepts; else it
-// wraps ErrAmbiguous or ErrRefused with the first reason.
+// wraps ErrAmbiguous (or, when nothing is ambiguous, ErrRefused) with
+// every reason.
 func (f *File) Err() error {
 	if len(f.Ambiguities) > 0 {
 		return fmt.Errorf("%w: %s", ErrAmbiguous, strings.Join(f.Ambiguities, "; "))

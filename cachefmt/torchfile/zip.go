@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"compress/flate"
 	"encoding/binary"
-	"fmt"
-	"hash/crc32"
 	"io"
 	"sort"
 	"strings"
@@ -400,24 +398,6 @@ func descriptorBody(d []byte, r *Record) int64 {
 		return 20
 	}
 	return 0
-}
-
-// CheckCRC reads a record whole and compares its CRC-32 with the central
-// directory's: torch does not check it, Python's zipfile and Go's
-// archive/zip refuse a mismatch. budget bounds the bytes inflated.
-func (z *Zip) CheckCRC(ra io.ReaderAt, r *Record) error {
-	h := crc32.NewIEEE()
-	n, err := io.Copy(h, z.Reader(ra, r))
-	if err != nil {
-		return fmt.Errorf("entry %q: %w", r.Name, err)
-	}
-	if n != r.USize {
-		return fmt.Errorf("entry %q: %d bytes, its header says %d", r.Name, n, r.USize)
-	}
-	if h.Sum32() != r.CRC32 {
-		return fmt.Errorf("entry %q: CRC-32 %08x, its header says %08x (torch does not check; other readers refuse)", r.Name, h.Sum32(), r.CRC32)
-	}
-	return nil
 }
 
 // HasEOCD reports whether the last 69,632 bytes of ra hold a zip end-record
