@@ -131,11 +131,16 @@ type Result struct {
 	// Frames is the frame count: len(Pts), or in ModeScan the packets counted.
 	Frames int
 	// Stream is the index of the video stream read.
-	Stream   int
-	FPS      *float64 // nil: torchvision's None
-	TBNum    int
-	TBDen    int
-	Codec    string
+	Stream int
+	FPS    *float64 // nil: torchvision's None
+	TBNum  int
+	TBDen  int
+	Codec  string
+	// Width and Height are the picture size the container's header gives
+	// (an MP4 sample entry, a Matroska track), or where it gives none the
+	// size avformat_find_stream_info read from the bitstream. The header's
+	// size wins even when the bitstream disagrees, so every path (native,
+	// header-only, stream info skipped or run) reports the same size.
 	Width    int
 	Height   int
 	Demuxed  bool // torchvision's packet path (the "Lavc" rule) applies
@@ -265,6 +270,7 @@ func probe(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 	defer f.close()
 	defer fc.CloseInput()
 	defer func() { r.BytesRead = f.bytesRead() }()
+	sizes := headerSizes(fc)
 	if opts.Reference || !headerComplete(fc) {
 		r.StreamInfo = true
 		// Stream info decodes frames, and without NOPARSE the parsers read
@@ -298,7 +304,7 @@ func probe(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 	tb := vs.TimeBase()
 	r.TBNum, r.TBDen = tb.Num(), tb.Den()
 	r.Codec = cp.CodecID().Name()
-	r.Width, r.Height = cp.Width(), cp.Height()
+	r.Width, r.Height = sizes.of(vs)
 	r.Demuxed = bytes.Contains(streams[0].CodecParameters().ExtraData(), []byte("Lavc"))
 	if hasDV(streams) {
 		f.setMasking(false)

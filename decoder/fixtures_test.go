@@ -122,4 +122,10 @@ func TestWriteNativeFixtures(t *testing.T) {
 		st.SampleCount, st.SampleTimeDelta = []uint32{n - 1, 1}, []uint32{d, 0}
 		moov.Children = append(moov.Children, inner)
 	}))
+	// The sample entry says 176x144; the bitstream's SPS says 128x96
+	// (TestHeaderSizeWins).
+	write("header-size-differs.mp4", rewriteMoov(t, videoOnly, func(moov *mp4.MoovBox) {
+		avc := videoStbl(moov).Stsd.AvcX
+		avc.Width, avc.Height = 176, 144
+	}))
 }

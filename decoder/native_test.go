@@ -169,3 +169,22 @@ func TestDeclaredSamplesBudget(t *testing.T) {
 		t.Errorf("80k: %+v", r)
 	}
 }
+
+// TestHeaderSizeWins: a sample entry that says 176x144 over a bitstream
+// whose SPS says 128x96. avformat_find_stream_info replaces the header's
+// size with the decoder's, so a path that skips it (native, the scan's
+// shortcut, header-complete fast mode) and one that runs it (full read,
+// the reference) would disagree; every path reports the header's (found by
+// FuzzProbe in CI: the scan's shortcut against its full read).
+func TestHeaderSizeWins(t *testing.T) {
+	f := nativeFixtures + "header-size-differs.mp4"
+	for _, mode := range []Mode{ModeScan, ModeFast, ModeExact} {
+		for _, o := range []Options{{}, {FFmpegOnly: true}, {FullRead: true}, {Reference: true}} {
+			o.Mode = mode
+			r := probeOpts(t, f, o)
+			if r.Status != StatusOK || r.Width != 176 || r.Height != 144 {
+				t.Errorf("%+v: %s %dx%d, want ok 176x144", o, r.Status, r.Width, r.Height)
+			}
+		}
+	}
+}

@@ -127,6 +127,7 @@ func scanOnce(path string, opts Options, ii *astiav.IOInterrupter, r *Result, sk
 	defer f.close()
 	defer fc.CloseInput()
 	defer func() { r.BytesRead = f.bytesRead() }()
+	sizes := headerSizes(fc)
 	skipInfo = skipInfo && f != nil && f.vc.hold != nil && f.masking() && oneKnownVideo(fc)
 	if !skipInfo {
 		r.StreamInfo = true
@@ -148,7 +149,7 @@ func scanOnce(path string, opts Options, ii *astiav.IOInterrupter, r *Result, sk
 	tb := vs.TimeBase()
 	r.TBNum, r.TBDen = tb.Num(), tb.Den()
 	r.Codec = cp.CodecID().Name()
-	r.Width, r.Height = cp.Width(), cp.Height()
+	r.Width, r.Height = sizes.of(vs)
 	r.Stream = vs.Index()
 	// The scan runs the parsers torchcodec's FFmpeg runs. With header-only
 	// reading they see placeholder payloads, which is safe where they cannot
@@ -248,4 +249,28 @@ func openDecoder(codec *astiav.Codec, cp *astiav.CodecParameters) error {
 		return fmt.Errorf("open decoder %s: %w", codec.Name(), err)
 	}
 	return nil
+}
+
+// streamSizes is each stream's picture size as the container's header gave
+// it, before avformat_find_stream_info could replace it with the
+// bitstream's (see Result.Width).
+type streamSizes [][2]int
+
+func headerSizes(fc *astiav.FormatContext) streamSizes {
+	var s streamSizes
+	for _, st := range fc.Streams() {
+		cp := st.CodecParameters()
+		s = append(s, [2]int{cp.Width(), cp.Height()})
+	}
+	return s
+}
+
+// of is vs's header size when the header gave a positive one, else its
+// size now.
+func (s streamSizes) of(vs *astiav.Stream) (w, h int) {
+	if i := vs.Index(); i < len(s) && s[i][0] > 0 && s[i][1] > 0 {
+		return s[i][0], s[i][1]
+	}
+	cp := vs.CodecParameters()
+	return cp.Width(), cp.Height()
 }
