@@ -127,9 +127,9 @@ bench: build peer
 # peer) and 0.27 (the sid peer).
 golden: peer
 	chroot "$$(scripts/peer.sh root trixie)" python3 - < cachefmt/torchpeer/scripts/clips_golden.py 2>/dev/null \
-	  | grep -E '^(#|[0-9])' > indexer/clips/testdata/clips-golden.tsv
+	  | grep -E '^(#|[0-9])' > cachefmt/clips/testdata/clips-golden.tsv
 	chroot "$$(scripts/peer.sh root sid)" python3 - < cachefmt/torchpeer/scripts/clips_golden.py 2>/dev/null \
-	  | grep -E '^(#|[0-9])' > indexer/clips/testdata/clips-golden-0.27.tsv
+	  | grep -E '^(#|[0-9])' > cachefmt/clips/testdata/clips-golden-0.27.tsv
 
 # Regenerate the weights_only allowlists that `vidcache audit` grades against.
 allowlists: peer

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vidcache/vidcache/indexer/clips"
+	"github.com/vidcache/vidcache/cachefmt/clips"
 
 	"github.com/vidcache/vidcache/cachefmt/torchpeer"
 )

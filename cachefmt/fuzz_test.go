@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidcache/vidcache/cachefmt/clips"
 	"github.com/vidcache/vidcache/cachefmt/torchfile"
-	"github.com/vidcache/vidcache/indexer/clips"
 )
 
 // FuzzPickleRoundTrip derives a cache from arbitrary bytes (paths, classes,

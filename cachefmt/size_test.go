@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/vidcache/vidcache/indexer/clips"
+	"github.com/vidcache/vidcache/cachefmt/clips"
 )
 
 // TestSizeBudget writes a Kinetics-400-sized cache — 240,000 videos of 300

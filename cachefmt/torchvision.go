@@ -11,7 +11,7 @@ import (
 
 	"github.com/nlpodyssey/gopickle/types"
 
-	"github.com/vidcache/vidcache/indexer/clips"
+	"github.com/vidcache/vidcache/cachefmt/clips"
 )
 
 // TorchvisionCache is what a torchvision cache holds, read by ReadTorchvision.

@@ -12,7 +12,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/vidcache/vidcache/indexer/clips"
+	"github.com/vidcache/vidcache/cachefmt/clips"
 
 	"github.com/vidcache/vidcache/cachefmt"
 	"github.com/vidcache/vidcache/decoder"

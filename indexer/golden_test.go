@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/vidcache/vidcache/cachefmt"
+	"github.com/vidcache/vidcache/cachefmt/clips"
 	"github.com/vidcache/vidcache/indexer"
-	"github.com/vidcache/vidcache/indexer/clips"
 )
 
 // TestGoldenCaches pins the bytes of the caches vidcache writes: the

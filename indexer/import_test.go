@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vidcache/vidcache/indexer/clips"
+	"github.com/vidcache/vidcache/cachefmt/clips"
 
 	"github.com/vidcache/vidcache/cachefmt"
 	"github.com/vidcache/vidcache/cachefmt/torchpeer"

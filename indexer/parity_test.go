@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vidcache/vidcache/indexer/clips"
+	"github.com/vidcache/vidcache/cachefmt/clips"
 
 	"github.com/vidcache/vidcache/cachefmt"
 	"github.com/vidcache/vidcache/cachefmt/torchpeer"

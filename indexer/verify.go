@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vidcache/vidcache/indexer/clips"
+	"github.com/vidcache/vidcache/cachefmt/clips"
 
 	"github.com/vidcache/vidcache/cachefmt"
 )

@@ -10,7 +10,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/vidcache/vidcache/indexer/clips"
+	"github.com/vidcache/vidcache/cachefmt/clips"
 
 	"github.com/vidcache/vidcache/cachefmt"
 	"github.com/vidcache/vidcache/indexer"

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/vidcache/vidcache/cachefmt"
+	"github.com/vidcache/vidcache/cachefmt/clips"
 	"github.com/vidcache/vidcache/decoder"
 	"github.com/vidcache/vidcache/indexer"
-	"github.com/vidcache/vidcache/indexer/clips"
 )
 
 // chromium returns the headless browser the report test renders with:
