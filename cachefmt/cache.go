@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // FormatVersion is the value of vidcache.format_version in files this
@@ -331,10 +333,10 @@ func (cfg *Config) dict() *Dict {
 	}
 	target := cfg.Target
 	if target == "" {
-		target = TargetPyAV
+		target = vocab.TargetPyAV
 	}
 	d.Set("target", string(target))
-	d.Set("mode", cfg.Mode)
+	d.Set("mode", cfg.Mode.String())
 	d.Set("ffmpeg", cfg.FFmpeg)
 	d.Set("tool_version", cfg.ToolVersion)
 	d.Set("created_unix", cfg.CreatedUnix)

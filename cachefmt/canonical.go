@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // Cache returns the Cache that f was written from: its videos, classes,
 // configuration and timestamps, ready to be encoded again.
 func (f *File) Cache() *Cache {
-	c := &Cache{Config: f.Config, Classes: f.Classes, FrameIndices: f.Config.Target == TargetTorchvision}
+	c := &Cache{Config: f.Config, Classes: f.Classes, FrameIndices: f.Config.Target == vocab.TargetTorchvision}
 	c.Videos = make([]Video, len(f.Paths))
 	for i, p := range f.Paths {
 		c.Videos[i] = Video{Path: p, NumFrames: int64(len(f.Pts[i])), FPS: f.FPS[i], FPSInt: i < len(f.FPSInt) && f.FPSInt[i],

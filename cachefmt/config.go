@@ -11,28 +11,7 @@ import (
 	"strings"
 
 	"github.com/vidcache/vidcache/cachefmt/clips"
-)
-
-// Target is the torchvision generation a cache is for.
-type Target string
-
-const (
-	// TargetTorchvision is torchvision 0.26 and later: VideoClips reads videos
-	// with torchcodec, video_pts are frame indices, fps is torchcodec's
-	// average_fps. Probed in mode ModeScan.
-	TargetTorchvision Target = "torchvision"
-	// TargetPyAV is torchvision 0.25 and earlier: PyAV timestamps, probed in
-	// ModeFast or ModeExact.
-	TargetPyAV Target = "torchvision-pyav"
-)
-
-// The modes, as the decoder names them (decoder.Mode; a test keeps the two
-// in step), plus the mode of imported caches.
-const (
-	ModeScan     = "scan"     // torchcodec's exact-mode packet scan
-	ModeFast     = "fast"     // PyAV timestamps, demux only
-	ModeExact    = "exact"    // PyAV timestamps, decoded where torchvision decodes
-	ModeImported = "imported" // converted from a torchvision cache by import
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // Defaults of a configuration's dataset fields.
@@ -40,15 +19,6 @@ const DefaultSplit = "train"
 
 // DefaultExtensions are torchvision's reference train.py's ("avi", "mp4").
 var DefaultExtensions = []string{"avi", "mp4"}
-
-// ParseTarget validates a target name.
-func ParseTarget(s string) (Target, error) {
-	switch Target(s) {
-	case TargetTorchvision, TargetPyAV:
-		return Target(s), nil
-	}
-	return "", fmt.Errorf("--target: unknown target %q (want torchvision for torchvision 0.26 and later, or torchvision-pyav for 0.25 and earlier)", s)
-}
 
 // Config is the configuration of one cache: the dataset, the clips, how
 // videos are read, and (written with the file, not part of what determines
@@ -61,15 +31,31 @@ type Config struct {
 	Split      string   `json:"split"`
 	Extensions []string `json:"extensions"`
 	clips.Spec
-	Mode   string `json:"mode"`              // ModeScan, ModeFast, ModeExact or ModeImported
-	RootAs string `json:"root_as,omitempty"` // paths written with Root replaced by this
+	Mode   vocab.Mode `json:"mode"`              // scan, fast, exact, or imported
+	RootAs string     `json:"root_as,omitempty"` // paths written with Root replaced by this
 	// Target is omitted from Key for torchvision-pyav, so that configurations
 	// registered before targets existed (all torchvision-pyav) keep their key.
-	Target Target `json:"target,omitempty"`
+	Target vocab.Target `json:"target,omitempty"`
 
 	FFmpeg      string `json:"-"`
 	ToolVersion string `json:"-"`
 	CreatedUnix int64  `json:"-"`
+}
+
+// OptionError is a configuration value that cannot be: Option names the
+// field as the configuration's JSON spells it (mode, target, extensions,
+// split, ...), which is also the command-line flag that sets it.
+type OptionError struct {
+	Option string
+	Err    error
+}
+
+func (e *OptionError) Error() string { return e.Option + ": " + e.Err.Error() }
+
+func (e *OptionError) Unwrap() error { return e.Err }
+
+func optionErr(option, format string, a ...any) error {
+	return &OptionError{Option: option, Err: fmt.Errorf(format, a...)}
 }
 
 // Normalize fills in the defaults (split, extensions, target, the target's
@@ -91,7 +77,7 @@ func (c *Config) Normalize() error {
 		c.Extensions = append([]string(nil), DefaultExtensions...)
 	}
 	if c.Target == "" {
-		c.Target = TargetTorchvision
+		c.Target = vocab.TargetTorchvision
 	}
 	m, err := ResolveMode(c.Target, c.Mode)
 	if err != nil {
@@ -104,12 +90,12 @@ func (c *Config) Normalize() error {
 // Validate checks a configuration as it is (Normalize also fills defaults).
 func (c *Config) Validate() error {
 	if len(c.Extensions) == 0 {
-		return errors.New("--extensions is empty")
+		return optionErr("extensions", "no extension given")
 	}
-	if _, err := ParseTarget(string(c.Target)); err != nil {
-		return err
+	if _, err := vocab.ParseTarget(string(c.Target)); err != nil {
+		return &OptionError{Option: "target", Err: err}
 	}
-	if c.Mode != ModeImported {
+	if c.Mode != vocab.ModeImported {
 		if _, err := ResolveMode(c.Target, c.Mode); err != nil {
 			return err
 		}
@@ -118,37 +104,32 @@ func (c *Config) Validate() error {
 }
 
 // ResolveMode checks a target and mode against each other and fills in the
-// default mode: scan for torchvision, fast for torchvision-pyav. A mode that
-// means nothing for the target is an error, never silently reinterpreted.
-func ResolveMode(t Target, m string) (string, error) {
-	switch t {
-	case TargetTorchvision:
-		switch m {
-		case "", ModeScan:
-			return ModeScan, nil
-		case ModeFast, ModeExact:
-			return "", fmt.Errorf("--mode %s reads PyAV timestamps, which only torchvision 0.25 and earlier use: add --target torchvision-pyav, or drop --mode (the torchvision target reads what torchcodec reads: an exact packet scan, nothing decoded)", m)
-		}
-	case TargetPyAV:
-		switch m {
-		case "":
-			return ModeFast, nil
-		case ModeFast, ModeExact:
-			return m, nil
-		case ModeScan:
-			return "", fmt.Errorf("--mode %s is torchcodec's scan, for --target torchvision; torchvision-pyav takes fast or exact", m)
-		}
-	default:
-		_, err := ParseTarget(string(t))
-		return "", err
+// default mode (Target.DefaultMode): scan for torchvision, fast for
+// torchvision-pyav. A mode that means nothing for the target is an error,
+// never silently reinterpreted.
+func ResolveMode(t vocab.Target, m vocab.Mode) (vocab.Mode, error) {
+	if _, err := vocab.ParseTarget(string(t)); err != nil {
+		return "", &OptionError{Option: "target", Err: err}
 	}
-	return "", fmt.Errorf("--mode: unknown mode %q (want fast or exact, with --target torchvision-pyav)", m)
+	if m == "" {
+		return t.DefaultMode(), nil
+	}
+	if _, err := vocab.ParseMode(string(m)); err != nil {
+		return "", &OptionError{Option: "mode", Err: err}
+	}
+	switch {
+	case t == vocab.TargetTorchvision && m.Timestamps():
+		return "", optionErr("mode", "%s reads PyAV timestamps, which only torchvision 0.25 and earlier use: choose the target torchvision-pyav, or leave the mode unset (the torchvision target reads what torchcodec reads: an exact packet scan, nothing decoded)", m)
+	case t == vocab.TargetPyAV && !m.Timestamps():
+		return "", optionErr("mode", "%s is torchcodec's scan, for the target torchvision; torchvision-pyav takes fast or exact", m)
+	}
+	return m, nil
 }
 
 // Key is the JSON of what determines a cache's content, as the index
 // registers it (refresh rebuilds from it) and the default name hashes it.
 func (c Config) Key() []byte {
-	if c.Target == TargetPyAV {
+	if c.Target == vocab.TargetPyAV {
 		c.Target = ""
 	}
 	b, _ := json.Marshal(c)
@@ -163,7 +144,7 @@ func ParseKey(b []byte) (Config, error) {
 		return c, err
 	}
 	if c.Target == "" {
-		c.Target = TargetPyAV
+		c.Target = vocab.TargetPyAV
 	}
 	return c, nil
 }
@@ -183,8 +164,8 @@ func (c Config) DefaultName() string {
 	if c.FrameRate != nil {
 		fr = strconv.FormatFloat(*c.FrameRate, 'f', -1, 64)
 	}
-	how := "pyav-" + c.Mode
-	if c.Target == TargetTorchvision {
+	how := "pyav-" + c.Mode.String()
+	if c.Target == vocab.TargetTorchvision {
 		how = "tv"
 	}
 	h := sha256Hex(c.Key())

@@ -3,26 +3,28 @@ package cachefmt
 import (
 	"strings"
 	"testing"
+
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // TestResolveMode: each target's default mode, the modes it takes, and the
 // ones it refuses with a message naming the fix.
 func TestResolveMode(t *testing.T) {
 	for _, c := range []struct {
-		target Target
-		mode   string
-		want   string
+		target vocab.Target
+		mode   vocab.Mode
+		want   vocab.Mode
 		err    string
 	}{
-		{TargetTorchvision, "", ModeScan, ""},
-		{TargetTorchvision, ModeScan, ModeScan, ""},
-		{TargetTorchvision, ModeFast, "", "--target torchvision-pyav"},
-		{TargetTorchvision, ModeExact, "", "--target torchvision-pyav"},
-		{TargetPyAV, "", ModeFast, ""},
-		{TargetPyAV, ModeFast, ModeFast, ""},
-		{TargetPyAV, ModeExact, ModeExact, ""},
-		{TargetPyAV, ModeScan, "", "fast or exact"},
-		{TargetPyAV, "slow", "", "unknown mode"},
+		{vocab.TargetTorchvision, "", vocab.ModeScan, ""},
+		{vocab.TargetTorchvision, vocab.ModeScan, vocab.ModeScan, ""},
+		{vocab.TargetTorchvision, vocab.ModeFast, "", "target torchvision-pyav"},
+		{vocab.TargetTorchvision, vocab.ModeExact, "", "target torchvision-pyav"},
+		{vocab.TargetPyAV, "", vocab.ModeFast, ""},
+		{vocab.TargetPyAV, vocab.ModeFast, vocab.ModeFast, ""},
+		{vocab.TargetPyAV, vocab.ModeExact, vocab.ModeExact, ""},
+		{vocab.TargetPyAV, vocab.ModeScan, "", "fast or exact"},
+		{vocab.TargetPyAV, "slow", "", "unknown mode"},
 		{"torchvision-0.5", "", "", "torchvision"},
 	} {
 		got, err := ResolveMode(c.target, c.mode)
@@ -43,14 +45,14 @@ func TestConfigNormalize(t *testing.T) {
 	if !strings.HasPrefix(c.Root, "/") || strings.HasSuffix(c.Root, "/") || strings.Contains(c.Root, "..") {
 		t.Errorf("root %q is not absolute and clean", c.Root)
 	}
-	if c.Split != DefaultSplit || len(c.Extensions) != len(DefaultExtensions) || c.Target != TargetTorchvision || c.Mode != ModeScan {
+	if c.Split != DefaultSplit || len(c.Extensions) != len(DefaultExtensions) || c.Target != vocab.TargetTorchvision || c.Mode != vocab.ModeScan {
 		t.Errorf("defaults: %+v", c)
 	}
 	again := c
 	if err := again.Normalize(); err != nil || string(again.Key()) != string(c.Key()) {
 		t.Errorf("Normalize is not idempotent: %v", err)
 	}
-	for _, bad := range []Config{{}, {Root: "/d", Extensions: []string{}}, {Root: "/d", Target: TargetTorchvision, Mode: ModeExact}} {
+	for _, bad := range []Config{{}, {Root: "/d", Extensions: []string{}}, {Root: "/d", Target: vocab.TargetTorchvision, Mode: vocab.ModeExact}} {
 		bad.FramesPerClip, bad.StepBetweenClips = 16, 1
 		if err := bad.Normalize(); err == nil {
 			t.Errorf("%+v normalized without an error", bad)
@@ -73,11 +75,11 @@ func TestConfigKey(t *testing.T) {
 		t.Fatalf("round trip: %s vs %s (%v)", back.Key(), base.Key(), err)
 	}
 	pyav := base
-	pyav.Target, pyav.Mode = TargetPyAV, ModeFast
+	pyav.Target, pyav.Mode = vocab.TargetPyAV, vocab.ModeFast
 	if strings.Contains(string(pyav.Key()), "target") {
 		t.Errorf("a torchvision-pyav key names its target: %s", pyav.Key())
 	}
-	if back, _ := ParseKey(pyav.Key()); back.Target != TargetPyAV {
+	if back, _ := ParseKey(pyav.Key()); back.Target != vocab.TargetPyAV {
 		t.Errorf("a key without a target reads back as %q", back.Target)
 	}
 	fr := 15.0
@@ -88,7 +90,7 @@ func TestConfigKey(t *testing.T) {
 		"fpc":       func(c *Config) { c.FramesPerClip = 8 },
 		"step":      func(c *Config) { c.StepBetweenClips = 4 },
 		"framerate": func(c *Config) { c.FrameRate = &fr },
-		"target":    func(c *Config) { c.Target, c.Mode = TargetPyAV, ModeFast },
+		"target":    func(c *Config) { c.Target, c.Mode = vocab.TargetPyAV, vocab.ModeFast },
 		"root_as":   func(c *Config) { c.RootAs = "/mnt/k400" },
 	}
 	names := map[string]string{base.DefaultName(): "base"}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vidcache/vidcache/cachefmt/clips"
 	"github.com/vidcache/vidcache/cachefmt/torchfile"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // FuzzPickleRoundTrip derives a cache from arbitrary bytes (paths, classes,
@@ -38,7 +39,7 @@ func FuzzPickleRoundTrip(f *testing.F) {
 		for i := 0; i+8 <= len(ptsBytes) && i < 8*4096; i += 8 {
 			all = append(all, int64(binary.LittleEndian.Uint64(ptsBytes[i:])))
 		}
-		c := &Cache{Config: Config{Root: string(names), Split: "s", Extensions: paths, Spec: clips.Spec{FramesPerClip: 1, StepBetweenClips: 1}, Target: TargetPyAV, Mode: "fast", CreatedUnix: created}}
+		c := &Cache{Config: Config{Root: string(names), Split: "s", Extensions: paths, Spec: clips.Spec{FramesPerClip: 1, StepBetweenClips: 1}, Target: vocab.TargetPyAV, Mode: "fast", CreatedUnix: created}}
 		if fps == fps { // NaN cannot be compared for equality
 			c.Config.FrameRate = &fps
 		}

@@ -5,6 +5,8 @@ import (
 
 	"github.com/nlpodyssey/gopickle/pytorch"
 	"github.com/nlpodyssey/gopickle/types"
+
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // File is a decoded vidcache cache.
@@ -153,10 +155,10 @@ func (f *File) readConfig(v any) error {
 	c.Split = str("split")
 	c.FramesPerClip = int(integer("frames_per_clip"))
 	c.StepBetweenClips = int(integer("step_between_clips"))
-	c.Mode = str("mode")
-	c.Target = TargetPyAV // format 1 had no target: every such cache is torchvision-pyav
+	c.Mode = vocab.Mode(str("mode"))
+	c.Target = vocab.TargetPyAV // format 1 had no target: every such cache is torchvision-pyav
 	if _, ok := d.Get("target"); ok {
-		c.Target = Target(str("target"))
+		c.Target = vocab.Target(str("target"))
 	}
 	c.FFmpeg = str("ffmpeg")
 	c.ToolVersion = str("tool_version")

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vidcache/vidcache/cachefmt/clips"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // TestSizeBudget writes a Kinetics-400-sized cache — 240,000 videos of 300
@@ -63,7 +64,7 @@ func TestSizeFrameIndices(t *testing.T) {
 	fps := 30.0
 	c := &Cache{
 		Config: Config{Root: "/data/kinetics400", Split: "train", Extensions: []string{"avi", "mp4"},
-			Spec: clips.Spec{FramesPerClip: 16, StepBetweenClips: 1}, Target: TargetTorchvision, Mode: "scan", FFmpeg: "9.0.2", ToolVersion: "test"},
+			Spec: clips.Spec{FramesPerClip: 16, StepBetweenClips: 1}, Target: vocab.TargetTorchvision, Mode: "scan", FFmpeg: "9.0.2", ToolVersion: "test"},
 		Videos:       make([]Video, videos),
 		FrameIndices: true,
 	}

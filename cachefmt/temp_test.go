@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // lockedTemp creates a temporary of the cache at path held by a "live
@@ -46,7 +48,7 @@ func TestTemporaries(t *testing.T) {
 	if !Stale(stale) || Stale(live) || Stale(fresh) {
 		t.Fatalf("Stale: stale %v, live %v, fresh %v", Stale(stale), Stale(live), Stale(fresh))
 	}
-	if err := WriteFile(path, &Cache{Config: Config{Target: TargetPyAV, Mode: ModeFast}}, Options{NoSync: true}); err != nil {
+	if err := WriteFile(path, &Cache{Config: Config{Target: vocab.TargetPyAV, Mode: vocab.ModeFast}}, Options{NoSync: true}); err != nil {
 		t.Fatal(err)
 	}
 	for p, want := range map[string]bool{stale: false, live: true, other: true, fresh: true, path: true} {
@@ -62,7 +64,7 @@ func TestWriteFileUmask(t *testing.T) {
 	for _, c := range []struct{ umask, want int }{{0o027, 0o640}, {0o002, 0o664}, {0o077, 0o600}} {
 		old := syscall.Umask(c.umask)
 		path := filepath.Join(t.TempDir(), "c.pt")
-		err := WriteFile(path, &Cache{Config: Config{Target: TargetPyAV, Mode: ModeFast}}, Options{NoSync: true})
+		err := WriteFile(path, &Cache{Config: Config{Target: vocab.TargetPyAV, Mode: vocab.ModeFast}}, Options{NoSync: true})
 		syscall.Umask(old)
 		if err != nil {
 			t.Fatal(err)

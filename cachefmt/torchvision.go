@@ -12,6 +12,7 @@ import (
 	"github.com/nlpodyssey/gopickle/types"
 
 	"github.com/vidcache/vidcache/cachefmt/clips"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // TorchvisionCache is what a torchvision cache holds, read by ReadTorchvision.
@@ -31,7 +32,7 @@ type TorchvisionCache struct {
 	// Extensions and Target are known when the file is itself a vidcache
 	// cache; otherwise Extensions is derived from the paths and Target "".
 	Extensions []string
-	Target     Target
+	Target     vocab.Target
 }
 
 // FrameIndices: every video's pts are 0, 1, ..., n-1.
@@ -48,14 +49,14 @@ func (im *TorchvisionCache) FrameIndices() bool {
 
 // DetectTarget: frame indices with an int frame rate somewhere can only come
 // from torchvision 0.26+ (PyAV-era frame rates are always floats).
-func (im *TorchvisionCache) DetectTarget() Target {
+func (im *TorchvisionCache) DetectTarget() vocab.Target {
 	if im.Target != "" {
 		return im.Target
 	}
 	if im.FrameIndices() && slices.Contains(im.FPSInt, true) {
-		return TargetTorchvision
+		return vocab.TargetTorchvision
 	}
-	return TargetPyAV
+	return vocab.TargetPyAV
 }
 
 // Relocate moves the cache to a dataset root: every path under the recorded

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // benchFiles are the bench corpus's videos (make bench creates it), or the
@@ -30,7 +32,7 @@ func benchFiles(b *testing.B) []string {
 	return files
 }
 
-func benchmarkProbe(b *testing.B, mode Mode) {
+func benchmarkProbe(b *testing.B, mode vocab.Mode) {
 	files := benchFiles(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -41,12 +43,12 @@ func benchmarkProbe(b *testing.B, mode Mode) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "videos/s")
 }
 
-func BenchmarkProbeFast(b *testing.B)  { benchmarkProbe(b, ModeFast) }
-func BenchmarkProbeExact(b *testing.B) { benchmarkProbe(b, ModeExact) }
+func BenchmarkProbeFast(b *testing.B)  { benchmarkProbe(b, vocab.ModeFast) }
+func BenchmarkProbeExact(b *testing.B) { benchmarkProbe(b, vocab.ModeExact) }
 
-func BenchmarkProbeScan(b *testing.B) { benchmarkProbe(b, ModeScan) }
+func BenchmarkProbeScan(b *testing.B) { benchmarkProbe(b, vocab.ModeScan) }
 func BenchmarkProbeScanFFmpeg(b *testing.B) {
-	benchmarkProbeOpts(b, Options{Mode: ModeScan, FFmpegOnly: true})
+	benchmarkProbeOpts(b, Options{Mode: vocab.ModeScan, FFmpegOnly: true})
 }
 
 func benchmarkProbeOpts(b *testing.B, o Options) {

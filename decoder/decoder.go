@@ -1,7 +1,7 @@
 // Package decoder reads the frame timestamps and stream facts of one video
-// file through FFmpeg (go-astiav), the way torchvision sees them. ModeScan
-// is torchvision 0.26 and later (torchcodec; see probeScan). ModeFast and
-// ModeExact are torchvision 0.25 and earlier, whose read_video_timestamps
+// file through FFmpeg (go-astiav), the way torchvision sees them. vocab.ModeScan
+// is torchvision 0.26 and later (torchcodec; see probeScan). vocab.ModeFast and
+// vocab.ModeExact are torchvision 0.25 and earlier, whose read_video_timestamps
 // (pyav backend, pts_unit="pts") works like this:
 //
 //   - The input is opened with AVFMT_FLAG_GENPTS and avformat_find_stream_info
@@ -13,9 +13,9 @@
 //     which drop packets flagged AV_PKT_FLAG_DISCARD (edit-list preroll).
 //   - Any FFmpeg error while reading discards every timestamp; fps is kept.
 //
-// ModeFast never decodes: on the decode path it takes the pts of the packets a
+// vocab.ModeFast never decodes: on the decode path it takes the pts of the packets a
 // decoder would turn into frames. On every clean file tested this equals the
-// decoded frames' pts. ModeExact decodes where torchvision decodes, and is the
+// decoded frames' pts. vocab.ModeExact decodes where torchvision decodes, and is the
 // choice when bit-for-bit agreement on damaged files matters: a bitstream
 // error that demuxes cleanly gives timestamps in fast mode and none in exact.
 package decoder
@@ -30,48 +30,13 @@ import (
 	"time"
 
 	"github.com/asticode/go-astiav"
+
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
-
-// Mode chooses how timestamps are read.
-type Mode string
-
-const (
-	ModeFast  Mode = "fast"  // PyAV timestamps, demux only
-	ModeExact Mode = "exact" // PyAV timestamps, decode where torchvision decodes
-	// ModeScan is torchcodec's exact-mode packet scan (torchvision 0.26+):
-	// a frame count and average_fps, no timestamps. See probeScan.
-	ModeScan Mode = "scan"
-)
-
-func (m Mode) String() string { return string(m) }
-
-// ParseMode validates a mode name.
-func ParseMode(s string) (Mode, error) {
-	switch Mode(s) {
-	case ModeFast, ModeExact, ModeScan:
-		return Mode(s), nil
-	}
-	return "", fmt.Errorf("unknown mode %q (want fast, exact or scan)", s)
-}
-
-// Status classifies a probe's outcome. Everything but StatusOK is a failure
-// that torchvision would have met too; the Result says what it would store.
-type Status string
-
-const (
-	StatusOK          Status = "ok"
-	StatusOpenFailed  Status = "open_failed"     // not openable as media: no pts, fps None
-	StatusNoVideo     Status = "no_video_stream" // no pts, fps None
-	StatusReadError   Status = "read_error"      // demuxing failed midway: no pts, fps kept
-	StatusDecodeError Status = "decode_error"    // exact mode: decoding failed: no pts, fps kept
-	StatusTimeout     Status = "timeout"         // the per-video time limit hit: no pts
-)
-
-func (s Status) String() string { return string(s) }
 
 // Options for Probe.
 type Options struct {
-	Mode    Mode
+	Mode    vocab.Mode
 	Timeout time.Duration // per video; 0 means none
 	// Reference takes PyAV's path exactly: avformat_find_stream_info, GENPTS,
 	// parsers, and a decoder with default settings. By default vidcache takes
@@ -90,7 +55,7 @@ type Options struct {
 	FFmpegOnly bool
 	// MemoryBudget bounds the sample index FFmpeg may build for one file
 	// (DefaultMemoryBudget when 0): a file declaring more samples than fit
-	// fails with StatusOpenFailed instead (see checkDeclared).
+	// fails with vocab.StatusOpenFailed instead (see checkDeclared).
 	MemoryBudget int64
 	// CPU, when set, is the pool of CPU slots probes share: a probe holds
 	// one while it computes (the native answer, or all of FFmpeg's work),
@@ -125,10 +90,10 @@ func (s Slots) release() {
 
 // Result is what one probe learned.
 type Result struct {
-	Status Status
-	Err    string  // one-line cause when Status != StatusOK
-	Pts    []int64 // sorted ascending; none in ModeScan
-	// Frames is the frame count: len(Pts), or in ModeScan the packets counted.
+	Status vocab.Status
+	Err    string  // one-line cause when Status != vocab.StatusOK
+	Pts    []int64 // sorted ascending; none in vocab.ModeScan
+	// Frames is the frame count: len(Pts), or in vocab.ModeScan the packets counted.
 	Frames int
 	// Stream is the index of the video stream read.
 	Stream int
@@ -177,7 +142,7 @@ func Probe(ctx context.Context, path string, opts Options) (*Result, error) {
 	}
 	r := &Result{}
 	var moov []byte
-	native := opts.Mode != ModeExact && !opts.Reference && !opts.FullRead && !opts.FFmpegOnly
+	native := opts.Mode != vocab.ModeExact && !opts.Reference && !opts.FullRead && !opts.FFmpegOnly
 	if native {
 		done, why, m, err := probeNative(ctx, path, opts.Mode, opts.CPU, r)
 		if err != nil {
@@ -231,8 +196,8 @@ func Probe(ctx context.Context, path string, opts Options) (*Result, error) {
 	read, decline := r.BytesRead, r.NativeDecline
 	*r = Result{}
 	if err := checkDeclared(path, moov, opts.MemoryBudget); err != nil {
-		r.Status, r.Err = StatusOpenFailed, err.Error()
-	} else if opts.Mode == ModeScan {
+		r.Status, r.Err = vocab.StatusOpenFailed, err.Error()
+	} else if opts.Mode == vocab.ModeScan {
 		probeScan(path, opts, ii, r)
 	} else {
 		probe(path, opts, ii, r)
@@ -245,7 +210,7 @@ func Probe(ctx context.Context, path string, opts Options) (*Result, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		r.Status, r.Err, r.Pts, r.Frames = StatusTimeout, fmt.Sprintf("probe exceeded the %s time limit", opts.Timeout), nil, 0
+		r.Status, r.Err, r.Pts, r.Frames = vocab.StatusTimeout, fmt.Sprintf("probe exceeded the %s time limit", opts.Timeout), nil, 0
 	}
 	if r.Pts == nil {
 		r.Pts = []int64{}
@@ -256,14 +221,14 @@ func Probe(ctx context.Context, path string, opts Options) (*Result, error) {
 func probe(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 	fc := astiav.AllocFormatContext()
 	if fc == nil {
-		r.Status, r.Err = StatusOpenFailed, "cannot allocate a format context"
+		r.Status, r.Err = vocab.StatusOpenFailed, "cannot allocate a format context"
 		return
 	}
 	defer fc.Free()
 	fc.SetFlags(fc.Flags().Add(astiav.FormatContextFlagGenPts))
 	fc.SetIOInterrupter(ii)
 	// Header-only reading (fast mode only: exact decodes every payload).
-	f, ok := open(fc, path, opts, opts.Mode == ModeFast && !opts.FullRead, false, r)
+	f, ok := open(fc, path, opts, opts.Mode == vocab.ModeFast && !opts.FullRead, false, r)
 	if !ok {
 		return
 	}
@@ -277,7 +242,7 @@ func probe(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 		// every payload: real bytes from here on.
 		f.setMasking(false)
 		if err := fc.FindStreamInfo(nil); err != nil {
-			r.Status, r.Err = StatusOpenFailed, "find stream info: "+err.Error()
+			r.Status, r.Err = vocab.StatusOpenFailed, "find stream info: "+err.Error()
 			return
 		}
 	} else {
@@ -292,7 +257,7 @@ func probe(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 	r.Streams = len(streams)
 	vs := firstVideo(streams)
 	if vs == nil {
-		r.Status, r.Err = StatusNoVideo, fmt.Sprintf("no video stream among %d streams", len(streams))
+		r.Status, r.Err = vocab.StatusNoVideo, fmt.Sprintf("no video stream among %d streams", len(streams))
 		return
 	}
 	r.Stream = vs.Index()
@@ -320,21 +285,21 @@ func probe(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 
 	var pts []int64
 	var err error
-	if opts.Mode == ModeExact && !r.Demuxed {
+	if opts.Mode == vocab.ModeExact && !r.Demuxed {
 		pts, err = decodePts(fc, vs, cp, ii, !opts.Reference)
 		if err != nil {
-			r.Status, r.Err = StatusDecodeError, err.Error()
+			r.Status, r.Err = vocab.StatusDecodeError, err.Error()
 			return
 		}
 	} else {
 		pts, err = demuxPts(fc, vs, r.Demuxed)
 		if err != nil {
-			r.Status, r.Err = StatusReadError, err.Error()
+			r.Status, r.Err = vocab.StatusReadError, err.Error()
 			return
 		}
 	}
 	slices.Sort(pts)
-	r.Status, r.Pts = StatusOK, pts
+	r.Status, r.Pts = vocab.StatusOK, pts
 }
 
 // open opens path into fc: through FFmpeg's file protocol for Reference,
@@ -345,14 +310,14 @@ func probe(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 func open(fc *astiav.FormatContext, path string, opts Options, headerOnly, checkDurations bool, r *Result) (*fileIO, bool) {
 	if opts.Reference {
 		if err := fc.OpenInput(path, nil, nil); err != nil {
-			r.Status, r.Err = StatusOpenFailed, "open: "+err.Error()
+			r.Status, r.Err = vocab.StatusOpenFailed, "open: "+err.Error()
 			return nil, false
 		}
 		return nil, true
 	}
 	f, err := openFile(path)
 	if err != nil {
-		r.Status, r.Err = StatusOpenFailed, "open: "+err.Error()
+		r.Status, r.Err = vocab.StatusOpenFailed, "open: "+err.Error()
 		return nil, false
 	}
 	mask := false
@@ -363,7 +328,7 @@ func open(fc *astiav.FormatContext, path string, opts Options, headerOnly, check
 	if err := openInput(fc, path, f, mask); err != nil {
 		r.BytesRead = f.bytesRead()
 		f.close()
-		r.Status, r.Err = StatusOpenFailed, "open: "+err.Error()
+		r.Status, r.Err = vocab.StatusOpenFailed, "open: "+err.Error()
 		return nil, false
 	}
 	return f, true

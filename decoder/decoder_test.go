@@ -10,11 +10,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 const sample = "../testdata/sample/train/"
 
-func probeT(t *testing.T, path string, mode Mode) *Result {
+func probeT(t *testing.T, path string, mode vocab.Mode) *Result {
 	t.Helper()
 	r, err := Probe(context.Background(), path, Options{Mode: mode, Timeout: 30 * time.Second})
 	if err != nil {
@@ -38,9 +40,9 @@ func TestProbeSample(t *testing.T) {
 		{"playing guitar/mpeg4-lavc.mp4", 25, 50, "mpeg4", true, 1, 12800},
 		{"juggling/audio-first.mp4", 25, 50, "h264", false, 1, 12800},
 	} {
-		for _, mode := range []Mode{ModeFast, ModeExact} {
+		for _, mode := range []vocab.Mode{vocab.ModeFast, vocab.ModeExact} {
 			r := probeT(t, sample+c.path, mode)
-			if r.Status != StatusOK || r.FPS == nil || *r.FPS != c.fps || len(r.Pts) != c.frames ||
+			if r.Status != vocab.StatusOK || r.FPS == nil || *r.FPS != c.fps || len(r.Pts) != c.frames ||
 				r.Codec != c.codec || r.Demuxed != c.demuxed || r.TBNum != c.tbNum || r.TBDen != c.tbDenom {
 				t.Errorf("%s (%s): %+v fps %v", c.path, mode, r, r.FPS)
 			}
@@ -86,19 +88,19 @@ func TestProbeFailures(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name   string
-		mode   Mode
-		status Status
+		mode   vocab.Mode
+		status vocab.Status
 		fps    bool
 		frames int
 		cause  string
 	}{
-		{"empty.mp4", ModeFast, StatusOpenFailed, false, 0, "Invalid data"},
-		{"text.mp4", ModeExact, StatusOpenFailed, false, 0, "Invalid data"},
-		{"no-moov.mp4", ModeFast, StatusOpenFailed, false, 0, "open"},
-		{"missing.mp4", ModeFast, StatusOpenFailed, false, 0, "No such file"},
-		{"flipped.mp4", ModeFast, StatusOK, true, 50, ""},
-		{"flipped.mp4", ModeExact, StatusDecodeError, true, 0, "decode"},
-		{"sample:playing guitar/audio-only.m4a", ModeFast, StatusOpenFailed, false, 0, "No such file"},
+		{"empty.mp4", vocab.ModeFast, vocab.StatusOpenFailed, false, 0, "Invalid data"},
+		{"text.mp4", vocab.ModeExact, vocab.StatusOpenFailed, false, 0, "Invalid data"},
+		{"no-moov.mp4", vocab.ModeFast, vocab.StatusOpenFailed, false, 0, "open"},
+		{"missing.mp4", vocab.ModeFast, vocab.StatusOpenFailed, false, 0, "No such file"},
+		{"flipped.mp4", vocab.ModeFast, vocab.StatusOK, true, 50, ""},
+		{"flipped.mp4", vocab.ModeExact, vocab.StatusDecodeError, true, 0, "decode"},
+		{"sample:playing guitar/audio-only.m4a", vocab.ModeFast, vocab.StatusOpenFailed, false, 0, "No such file"},
 	} {
 		p := filepath.Join(dir, c.name)
 		if strings.HasPrefix(c.name, "sample:") {
@@ -114,7 +116,7 @@ func TestProbeFailures(t *testing.T) {
 func TestProbeCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Probe(ctx, sample+"abseiling/h264-25fps.mp4", Options{Mode: ModeExact}); err == nil {
+	if _, err := Probe(ctx, sample+"abseiling/h264-25fps.mp4", Options{Mode: vocab.ModeExact}); err == nil {
 		t.Fatal("a cancelled probe returned no error")
 	}
 }
@@ -145,11 +147,11 @@ func stallingInput(t *testing.T) string {
 
 func TestTimeoutStopsAStall(t *testing.T) {
 	p := stallingInput(t)
-	for _, mode := range []Mode{ModeFast, ModeExact} {
+	for _, mode := range []vocab.Mode{vocab.ModeFast, vocab.ModeExact} {
 		start := time.Now()
 		r, err := Probe(context.Background(), p, Options{Mode: mode, Timeout: time.Second})
 		took := time.Since(start)
-		if err != nil || r.Status != StatusTimeout || len(r.Pts) != 0 || !strings.Contains(r.Err, "1s time limit") || took > 3*time.Second {
+		if err != nil || r.Status != vocab.StatusTimeout || len(r.Pts) != 0 || !strings.Contains(r.Err, "1s time limit") || took > 3*time.Second {
 			t.Errorf("%s: %v %+v after %v", mode, err, r, took)
 		}
 	}
@@ -160,7 +162,7 @@ func TestCancelStopsAStall(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(300*time.Millisecond, cancel)
 	start := time.Now()
-	if _, err := Probe(ctx, p, Options{Mode: ModeFast}); err == nil || time.Since(start) > 2*time.Second {
+	if _, err := Probe(ctx, p, Options{Mode: vocab.ModeFast}); err == nil || time.Since(start) > 2*time.Second {
 		t.Errorf("cancelled probe: %v after %v", err, time.Since(start))
 	}
 }
@@ -195,9 +197,9 @@ func TestHugeFrameCountHeader(t *testing.T) {
 		patch("playing guitar/mpeg4-bframes.avi", "strh", 8+32, []byte{0xff, 0xff, 0xff, 0xff}),
 	}
 	for _, p := range files {
-		for _, mode := range []Mode{ModeFast, ModeExact} {
+		for _, mode := range []vocab.Mode{vocab.ModeFast, vocab.ModeExact} {
 			r := probeT(t, p, mode)
-			if r.Status == StatusOK && len(r.Pts) > 1000 {
+			if r.Status == vocab.StatusOK && len(r.Pts) > 1000 {
 				t.Errorf("%s (%s): %d timestamps from a 2-second file", p, mode, len(r.Pts))
 			}
 			t.Logf("%s (%s): %s %q, %d timestamps", filepath.Base(p), mode, r.Status, r.Err, len(r.Pts))
@@ -211,7 +213,7 @@ func TestHugeFrameCountHeader(t *testing.T) {
 func TestCancelDuringReturn(t *testing.T) {
 	path := "../testdata/sample/train/juggling/nested/z.mp4"
 	t0 := time.Now()
-	Probe(context.Background(), path, Options{Mode: ModeScan})
+	Probe(context.Background(), path, Options{Mode: vocab.ModeScan})
 	probeTime := time.Since(t0)
 	var wg sync.WaitGroup
 	for w := 0; w < 4; w++ {
@@ -223,7 +225,7 @@ func TestCancelDuringReturn(t *testing.T) {
 				// Cancel around the moment the probe returns.
 				d := probeTime * time.Duration(80+i%40) / 100
 				timer := time.AfterFunc(d, cancel)
-				Probe(ctx, path, Options{Mode: []Mode{ModeFast, ModeScan}[i%2]})
+				Probe(ctx, path, Options{Mode: []vocab.Mode{vocab.ModeFast, vocab.ModeScan}[i%2]})
 				timer.Stop()
 				cancel()
 			}
@@ -246,7 +248,7 @@ func TestProbeRefusesNonRegularAtOpen(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []string{fifo, sub} {
-		for _, mode := range []Mode{ModeFast, ModeExact, ModeScan} {
+		for _, mode := range []vocab.Mode{vocab.ModeFast, vocab.ModeExact, vocab.ModeScan} {
 			done := make(chan *Result, 1)
 			go func() {
 				r, _ := Probe(context.Background(), p, Options{Mode: mode, Timeout: time.Second})
@@ -254,7 +256,7 @@ func TestProbeRefusesNonRegularAtOpen(t *testing.T) {
 			}()
 			select {
 			case r := <-done:
-				if r.Status != StatusOpenFailed || !strings.Contains(r.Err, "not a regular file") {
+				if r.Status != vocab.StatusOpenFailed || !strings.Contains(r.Err, "not a regular file") {
 					t.Errorf("%s (%s): %s %q", p, mode, r.Status, r.Err)
 				}
 			case <-time.After(5 * time.Second):

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // nativeFuzzBases are the real files FuzzNative mutates: every accepted
@@ -219,13 +221,13 @@ func FuzzNative(f *testing.F) {
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		for _, mode := range []Mode{ModeScan, ModeFast} {
+		for _, mode := range []vocab.Mode{vocab.ModeScan, vocab.ModeFast} {
 			n := probeOpts(t, p, Options{Mode: mode, Timeout: 5 * time.Second})
 			if !n.Native {
 				continue
 			}
 			g := probeOpts(t, p, Options{Mode: mode, Timeout: 5 * time.Second, FFmpegOnly: true})
-			if g.Status == StatusTimeout || strings.HasPrefix(g.Err, "refused:") {
+			if g.Status == vocab.StatusTimeout || strings.HasPrefix(g.Err, "refused:") {
 				continue
 			}
 			if !reflect.DeepEqual(comparable(*n), comparable(*g)) {

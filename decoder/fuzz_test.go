@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // FuzzProbe feeds mutated video files through Probe in both modes: no crash,
@@ -31,19 +33,19 @@ func FuzzProbe(f *testing.F) {
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		mode := ModeFast
+		mode := vocab.ModeFast
 		if exact {
-			mode = ModeExact
+			mode = vocab.ModeExact
 		}
-		// Every input is also scanned as torchcodec would (ModeScan).
-		for _, m := range []Mode{mode, ModeScan} {
+		// Every input is also scanned as torchcodec would (vocab.ModeScan).
+		for _, m := range []vocab.Mode{mode, vocab.ModeScan} {
 			checkFuzzProbe(t, p, m)
 		}
 	})
 }
 
 // checkFuzzProbe probes p in mode and checks what any result must satisfy.
-func checkFuzzProbe(t *testing.T, p string, mode Mode) {
+func checkFuzzProbe(t *testing.T, p string, mode vocab.Mode) {
 	start := time.Now()
 	r, err := Probe(context.Background(), p, Options{Mode: mode, Timeout: 5 * time.Second})
 	if err != nil {
@@ -55,14 +57,14 @@ func checkFuzzProbe(t *testing.T, p string, mode Mode) {
 	// Neither header-only reading nor the native path may change anything
 	// (differential check): the default (native where it answers), FFmpeg
 	// with header-only reading, and FFmpeg reading every byte agree.
-	if mode != ModeExact {
+	if mode != vocab.ModeExact {
 		for _, o := range []Options{{FFmpegOnly: true}, {FullRead: true}} {
 			o.Mode, o.Timeout = mode, 5*time.Second
 			full, err := Probe(context.Background(), p, o)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.Status != StatusTimeout && full.Status != StatusTimeout {
+			if r.Status != vocab.StatusTimeout && full.Status != vocab.StatusTimeout {
 				if a, b := comparable(*r), comparable(*full); !reflect.DeepEqual(a, b) {
 					t.Fatalf("%s: the result changes (native %v):\n%+v: %+v\n default: %+v", mode, r.Native, o, b, a)
 				}
@@ -70,14 +72,14 @@ func checkFuzzProbe(t *testing.T, p string, mode Mode) {
 		}
 	}
 	switch r.Status {
-	case StatusOK, StatusOpenFailed, StatusNoVideo, StatusReadError, StatusDecodeError, StatusTimeout:
+	case vocab.StatusOK, vocab.StatusOpenFailed, vocab.StatusNoVideo, vocab.StatusReadError, vocab.StatusDecodeError, vocab.StatusTimeout:
 	default:
 		t.Fatalf("status %q", r.Status)
 	}
-	if r.Status != StatusOK && len(r.Pts) != 0 {
+	if r.Status != vocab.StatusOK && len(r.Pts) != 0 {
 		t.Fatalf("%s with %d timestamps", r.Status, len(r.Pts))
 	}
-	if (r.Status == StatusOpenFailed || r.Status == StatusNoVideo) && r.FPS != nil {
+	if (r.Status == vocab.StatusOpenFailed || r.Status == vocab.StatusNoVideo) && r.FPS != nil {
 		t.Fatalf("%s with fps %v", r.Status, *r.FPS)
 	}
 	for i := 1; i < len(r.Pts); i++ {
@@ -85,10 +87,10 @@ func checkFuzzProbe(t *testing.T, p string, mode Mode) {
 			t.Fatal("timestamps not sorted")
 		}
 	}
-	if mode == ModeScan && (len(r.Pts) != 0 || r.Frames < 0 || (r.Status != StatusOK && r.Frames != 0)) {
+	if mode == vocab.ModeScan && (len(r.Pts) != 0 || r.Frames < 0 || (r.Status != vocab.StatusOK && r.Frames != 0)) {
 		t.Fatalf("scan: %s with %d pts and %d frames", r.Status, len(r.Pts), r.Frames)
 	}
-	if mode != ModeScan && r.Frames != len(r.Pts) {
+	if mode != vocab.ModeScan && r.Frames != len(r.Pts) {
 		t.Fatalf("%d frames but %d timestamps", r.Frames, len(r.Pts))
 	}
 }

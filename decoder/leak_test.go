@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // TestProbeNoLeak probes good, damaged and hostile inputs in both modes a
@@ -33,21 +35,21 @@ func TestProbeNoLeak(t *testing.T) {
 	}
 	inputs := []struct {
 		path string
-		mode Mode
+		mode vocab.Mode
 	}{
-		{sample + "abseiling/h264-25fps.mp4", ModeFast},
-		{sample + "abseiling/h264-25fps.mp4", ModeExact},
-		{sample + "playing guitar/mpeg4-bframes.avi", ModeExact},
-		{write("text.mp4", []byte("not a video\n")), ModeFast},
-		{write("no-moov.mp4", good[:len(good)/2]), ModeExact},
-		{write("flipped.mp4", flipped), ModeExact},
-		{"../testdata/stall-prefix.ts", ModeExact},
-		{"missing.mp4", ModeFast},
-		{sample + "abseiling/h264-25fps.mp4", ModeScan},
-		{sample + "playing guitar/mpeg4-bframes.avi", ModeScan},
-		{write("text-scan.mp4", []byte("not a video\n")), ModeScan},
-		{write("flipped-scan.mp4", flipped), ModeScan},
-		{"../testdata/stall-prefix.ts", ModeScan},
+		{sample + "abseiling/h264-25fps.mp4", vocab.ModeFast},
+		{sample + "abseiling/h264-25fps.mp4", vocab.ModeExact},
+		{sample + "playing guitar/mpeg4-bframes.avi", vocab.ModeExact},
+		{write("text.mp4", []byte("not a video\n")), vocab.ModeFast},
+		{write("no-moov.mp4", good[:len(good)/2]), vocab.ModeExact},
+		{write("flipped.mp4", flipped), vocab.ModeExact},
+		{"../testdata/stall-prefix.ts", vocab.ModeExact},
+		{"missing.mp4", vocab.ModeFast},
+		{sample + "abseiling/h264-25fps.mp4", vocab.ModeScan},
+		{sample + "playing guitar/mpeg4-bframes.avi", vocab.ModeScan},
+		{write("text-scan.mp4", []byte("not a video\n")), vocab.ModeScan},
+		{write("flipped-scan.mp4", flipped), vocab.ModeScan},
+		{"../testdata/stall-prefix.ts", vocab.ModeScan},
 	}
 	round := func() {
 		for _, in := range inputs {

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"unicode/utf8"
 
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 	"github.com/vidcache/vidcache/decoder/bmff"
 )
 
@@ -97,9 +98,9 @@ func (f *nativeFile) close() { syscall.Close(f.fd) }
 // it got that far, the moov box read, for the memory check of the FFmpeg
 // path). It reports done when r is the answer. It reads without a CPU slot
 // and computes with one; the error is ctx's, when it ends while waiting.
-func probeNative(ctx context.Context, path string, mode Mode, cpu Slots, r *Result) (done bool, why string, moov []byte, err error) {
+func probeNative(ctx context.Context, path string, mode vocab.Mode, cpu Slots, r *Result) (done bool, why string, moov []byte, err error) {
 	target := bmff.Fast
-	if mode == ModeScan {
+	if mode == vocab.ModeScan {
 		target = bmff.Scan
 		if !utf8.ValidString(path) {
 			return false, "the path is not valid UTF-8", nil, nil
@@ -132,7 +133,7 @@ func probeNative(ctx context.Context, path string, mode Mode, cpu Slots, r *Resu
 	if err != nil {
 		return false, err.Error(), l.MoovBytes, nil
 	}
-	r.Status = StatusOK
+	r.Status = vocab.StatusOK
 	r.Frames, r.Stream, r.Streams = a.Frames, a.Stream, a.Streams
 	r.FPS, r.TBNum, r.TBDen = a.FPS, a.TBNum, a.TBDen
 	r.Codec, r.Width, r.Height = a.Codec, a.Width, a.Height

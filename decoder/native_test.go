@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // comparable clears what differs between two reads of one answer: time,
@@ -40,12 +42,12 @@ func probeOpts(t testing.TB, f string, o Options) *Result {
 // native answer equals FFmpeg's with its shortcuts and FFmpeg's reference
 // path (PyAV's and torchcodec's way, reading every byte).
 func TestNativeMatchesFFmpeg(t *testing.T) {
-	native := map[Mode]int{}
+	native := map[vocab.Mode]int{}
 	for _, f := range fixtures(t) {
 		if filepath.Base(f) == "declares-80M-samples.mp4" {
 			continue // FFmpeg is refused this one: TestDeclaredSamplesBudget
 		}
-		for _, mode := range []Mode{ModeScan, ModeFast} {
+		for _, mode := range []vocab.Mode{vocab.ModeScan, vocab.ModeFast} {
 			n := probeOpts(t, f, Options{Mode: mode})
 			if !n.Native {
 				t.Logf("%s (%s): FFmpeg: %s", f, mode, n.NativeDecline)
@@ -65,7 +67,7 @@ func TestNativeMatchesFFmpeg(t *testing.T) {
 			}
 		}
 	}
-	for _, mode := range []Mode{ModeScan, ModeFast} {
+	for _, mode := range []vocab.Mode{vocab.ModeScan, vocab.ModeFast} {
 		if native[mode] < 25 {
 			t.Errorf("%s: only %d fixtures answered natively", mode, native[mode])
 		}
@@ -92,18 +94,18 @@ func TestNativeShapes(t *testing.T) {
 		"../sample/train/juggling/audio-first.mp4",
 	}
 	for _, name := range both {
-		for _, mode := range []Mode{ModeScan, ModeFast} {
-			if r := probeOpts(t, nativeFixtures+name, Options{Mode: mode}); !r.Native || r.Status != StatusOK {
+		for _, mode := range []vocab.Mode{vocab.ModeScan, vocab.ModeFast} {
+			if r := probeOpts(t, nativeFixtures+name, Options{Mode: mode}); !r.Native || r.Status != vocab.StatusOK {
 				t.Errorf("%s (%s): not native: %s %s", name, mode, r.Status, r.NativeDecline)
 			}
 		}
 	}
 	// A last sample of duration 0: FFmpeg fills the duration in from the
 	// parser for the scan, so FFmpeg answers; fast mode uses only pts.
-	if r := probeOpts(t, nativeFixtures+"zero-last-duration.mp4", Options{Mode: ModeScan}); r.Native || !strings.Contains(r.NativeDecline, "zero stts delta") {
+	if r := probeOpts(t, nativeFixtures+"zero-last-duration.mp4", Options{Mode: vocab.ModeScan}); r.Native || !strings.Contains(r.NativeDecline, "zero stts delta") {
 		t.Errorf("zero-last-duration (scan): %+v", r)
 	}
-	if r := probeOpts(t, nativeFixtures+"zero-last-duration.mp4", Options{Mode: ModeFast}); !r.Native {
+	if r := probeOpts(t, nativeFixtures+"zero-last-duration.mp4", Options{Mode: vocab.ModeFast}); !r.Native {
 		t.Errorf("zero-last-duration (fast): %s", r.NativeDecline)
 	}
 	for _, c := range []struct{ file, why string }{
@@ -113,7 +115,7 @@ func TestNativeShapes(t *testing.T) {
 		{"../sample/train/playing guitar/mpeg4-lavc.mp4", `"esds" inside "mp4v"`},
 		{"../codecs/train/codecs/hevc.mp4", "video codec hevc for the scan"},
 	} {
-		r := probeOpts(t, nativeFixtures+c.file, Options{Mode: ModeScan})
+		r := probeOpts(t, nativeFixtures+c.file, Options{Mode: vocab.ModeScan})
 		if r.Native || !strings.Contains(r.NativeDecline, c.why) {
 			t.Errorf("%s: native %v, declined %q, want %q", c.file, r.Native, r.NativeDecline, c.why)
 		}
@@ -126,8 +128,8 @@ func TestNativeShapes(t *testing.T) {
 // was 0 got the wrong frame rate from zeroed payloads).
 func TestNestedMoovReadInFull(t *testing.T) {
 	f := nativeFixtures + "nested-moov.mp4"
-	r := probeOpts(t, f, Options{Mode: ModeScan, FFmpegOnly: true})
-	full := probeOpts(t, f, Options{Mode: ModeScan, FullRead: true})
+	r := probeOpts(t, f, Options{Mode: vocab.ModeScan, FFmpegOnly: true})
+	full := probeOpts(t, f, Options{Mode: vocab.ModeScan, FullRead: true})
 	if r.HeaderOnly || r.Streams != 4 {
 		t.Errorf("nested moov: header-only %v, %d streams", r.HeaderOnly, r.Streams)
 	}
@@ -144,12 +146,12 @@ func TestNestedMoovReadInFull(t *testing.T) {
 // samples is in TestNativeMatchesFFmpeg, equal to FFmpeg.
 func TestDeclaredSamplesBudget(t *testing.T) {
 	f := nativeFixtures + "declares-80M-samples.mp4"
-	for _, mode := range []Mode{ModeScan, ModeFast} {
+	for _, mode := range []vocab.Mode{vocab.ModeScan, vocab.ModeFast} {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		r := probeOpts(t, f, Options{Mode: mode})
 		runtime.ReadMemStats(&after)
-		if !r.Native || r.Status != StatusOK || r.Frames != 53 || r.FPS == nil || *r.FPS != 25 {
+		if !r.Native || r.Status != vocab.StatusOK || r.Frames != 53 || r.FPS == nil || *r.FPS != 25 {
 			t.Errorf("%s: %+v fps %v", mode, r, fpsOf(r))
 		}
 		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 4<<20 {
@@ -158,14 +160,14 @@ func TestDeclaredSamplesBudget(t *testing.T) {
 		for _, o := range []Options{{FFmpegOnly: true}, {Reference: true}} {
 			o.Mode = mode
 			g := probeOpts(t, f, o)
-			if g.Status != StatusOpenFailed || !strings.Contains(g.Err, "declares 80000000 samples") {
+			if g.Status != vocab.StatusOpenFailed || !strings.Contains(g.Err, "declares 80000000 samples") {
 				t.Errorf("%s %+v: %s %q", mode, o, g.Status, g.Err)
 			}
 		}
 	}
 	// Within a budget that fits, FFmpeg reads the 80,000-sample variant.
-	r := probeOpts(t, nativeFixtures+"declares-80k-samples.mp4", Options{Mode: ModeScan, FFmpegOnly: true})
-	if r.Status != StatusOK || r.Frames != 53 {
+	r := probeOpts(t, nativeFixtures+"declares-80k-samples.mp4", Options{Mode: vocab.ModeScan, FFmpegOnly: true})
+	if r.Status != vocab.StatusOK || r.Frames != 53 {
 		t.Errorf("80k: %+v", r)
 	}
 }
@@ -178,11 +180,11 @@ func TestDeclaredSamplesBudget(t *testing.T) {
 // FuzzProbe in CI: the scan's shortcut against its full read).
 func TestHeaderSizeWins(t *testing.T) {
 	f := nativeFixtures + "header-size-differs.mp4"
-	for _, mode := range []Mode{ModeScan, ModeFast, ModeExact} {
+	for _, mode := range []vocab.Mode{vocab.ModeScan, vocab.ModeFast, vocab.ModeExact} {
 		for _, o := range []Options{{}, {FFmpegOnly: true}, {FullRead: true}, {Reference: true}} {
 			o.Mode = mode
 			r := probeOpts(t, f, o)
-			if r.Status != StatusOK || r.Width != 176 || r.Height != 144 {
+			if r.Status != vocab.StatusOK || r.Width != 176 || r.Height != 144 {
 				t.Errorf("%+v: %s %dx%d, want ok 176x144", o, r.Status, r.Width, r.Height)
 			}
 		}

@@ -51,6 +51,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/asticode/go-astiav"
+
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // probeScan reads what torchvision 0.26+ stores for a video: torchcodec's
@@ -110,12 +112,12 @@ func scanOnce(path string, opts Options, ii *astiav.IOInterrupter, r *Result, sk
 	if !utf8.ValidString(path) {
 		// Python hands such a path over as a str with lone surrogates
 		// (surrogateescape), which torchcodec's C++ binding cannot convert.
-		r.Status, r.Err = StatusOpenFailed, "the path is not valid UTF-8, which torchcodec cannot open"
+		r.Status, r.Err = vocab.StatusOpenFailed, "the path is not valid UTF-8, which torchcodec cannot open"
 		return true
 	}
 	fc := astiav.AllocFormatContext()
 	if fc == nil {
-		r.Status, r.Err = StatusOpenFailed, "cannot allocate a format context"
+		r.Status, r.Err = vocab.StatusOpenFailed, "cannot allocate a format context"
 		return true
 	}
 	defer fc.Free()
@@ -134,7 +136,7 @@ func scanOnce(path string, opts Options, ii *astiav.IOInterrupter, r *Result, sk
 		// Stream info decodes the first frames: real bytes.
 		f.setMasking(false)
 		if err := fc.FindStreamInfo(nil); err != nil {
-			r.Status, r.Err = StatusOpenFailed, "find stream info: "+err.Error()
+			r.Status, r.Err = vocab.StatusOpenFailed, "find stream info: "+err.Error()
 			return true
 		}
 	}
@@ -142,7 +144,7 @@ func scanOnce(path string, opts Options, ii *astiav.IOInterrupter, r *Result, sk
 	r.Streams = len(streams)
 	vs, codec, err := fc.FindBestStream(astiav.MediaTypeVideo, -1, -1)
 	if err != nil || vs == nil || codec == nil {
-		r.Status, r.Err = StatusNoVideo, fmt.Sprintf("no decodable video stream among %d streams", len(streams))
+		r.Status, r.Err = vocab.StatusNoVideo, fmt.Sprintf("no decodable video stream among %d streams", len(streams))
 		return !skipInfo
 	}
 	cp := vs.CodecParameters()
@@ -164,7 +166,7 @@ func scanOnce(path string, opts Options, ii *astiav.IOInterrupter, r *Result, sk
 	var where C.int
 	ret := C.vidcache_scan(rawFormatContext(fc), C.int(vs.Index()), &n, &begin, &end, &where)
 	if ret < 0 {
-		r.Status = StatusReadError
+		r.Status = vocab.StatusReadError
 		if where == 2 {
 			r.Err = fmt.Sprintf("seek to pts=0 after the scan: %v", astiav.Error(ret))
 		} else {
@@ -173,7 +175,7 @@ func scanOnce(path string, opts Options, ii *astiav.IOInterrupter, r *Result, sk
 		return !skipInfo
 	}
 	if err := openDecoder(codec, cp); err != nil {
-		r.Status, r.Err = StatusDecodeError, err.Error()
+		r.Status, r.Err = vocab.StatusDecodeError, err.Error()
 		return !skipInfo
 	}
 	r.Frames = int(n)
@@ -196,7 +198,7 @@ func scanOnce(path string, opts Options, ii *astiav.IOInterrupter, r *Result, sk
 			}
 		}
 	}
-	r.Status = StatusOK
+	r.Status = vocab.StatusOK
 	return true
 }
 

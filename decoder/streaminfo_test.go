@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // fixtures lists every video-like file the tests use: the sample, the
@@ -63,7 +65,7 @@ func fixtures(t *testing.T) []string {
 func TestShortcutsMatchReference(t *testing.T) {
 	skipped := 0
 	for _, f := range fixtures(t) {
-		for _, mode := range []Mode{ModeFast, ModeExact, ModeScan} {
+		for _, mode := range []vocab.Mode{vocab.ModeFast, vocab.ModeExact, vocab.ModeScan} {
 			full, err := Probe(context.Background(), f, Options{Mode: mode, Reference: true})
 			if err != nil {
 				t.Fatal(err)
@@ -93,13 +95,13 @@ func TestShortcutsMatchReference(t *testing.T) {
 // modes that use it, on every fixture; it is in fact used for the plain
 // MP4s, and then reads a small part of the file.
 func TestHeaderOnlyMatchesFullRead(t *testing.T) {
-	used := map[Mode]int{}
+	used := map[vocab.Mode]int{}
 	for _, f := range fixtures(t) {
 		fi, err := os.Stat(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, mode := range []Mode{ModeFast, ModeScan} {
+		for _, mode := range []vocab.Mode{vocab.ModeFast, vocab.ModeScan} {
 			full, err := Probe(context.Background(), f, Options{Mode: mode, FullRead: true})
 			if err != nil {
 				t.Fatal(err)
@@ -129,7 +131,7 @@ func TestHeaderOnlyMatchesFullRead(t *testing.T) {
 			}
 		}
 	}
-	for _, mode := range []Mode{ModeFast, ModeScan} {
+	for _, mode := range []vocab.Mode{vocab.ModeFast, vocab.ModeScan} {
 		if used[mode] < 10 {
 			t.Errorf("%s: header-only reading used for only %d fixtures", mode, used[mode])
 		}
@@ -142,13 +144,13 @@ func TestHeaderOnlyMatchesFullRead(t *testing.T) {
 // as the reference path in every mode.
 func TestFragmentedReadInFull(t *testing.T) {
 	for _, f := range []string{"../testdata/fragmented.mp4", "../testdata/fragmented-moov.mp4"} {
-		for _, mode := range []Mode{ModeFast, ModeScan} {
+		for _, mode := range []vocab.Mode{vocab.ModeFast, vocab.ModeScan} {
 			r, err := Probe(context.Background(), f, Options{Mode: mode})
 			if err != nil {
 				t.Fatal(err)
 			}
 			fi, _ := os.Stat(f)
-			if r.HeaderOnly || r.Status != StatusOK || r.Frames == 0 || r.BytesRead < fi.Size() {
+			if r.HeaderOnly || r.Status != vocab.StatusOK || r.Frames == 0 || r.BytesRead < fi.Size() {
 				t.Errorf("%s (%s): %+v (size %d)", f, mode, r, fi.Size())
 			}
 		}

@@ -13,9 +13,9 @@ import (
 	"strings"
 
 	"github.com/vidcache/vidcache/cachefmt/clips"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 
 	"github.com/vidcache/vidcache/cachefmt"
-	"github.com/vidcache/vidcache/decoder"
 )
 
 // write assembles the cache from the index rows and writes it if its content
@@ -87,7 +87,7 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opt
 		Classes: ds.Classes,
 		Videos:  make([]cachefmt.Video, len(ds.Videos)),
 		// torchvision 0.26+ stores frame indices, not timestamps.
-		FrameIndices: opts.Target == cachefmt.TargetTorchvision,
+		FrameIndices: opts.Target == vocab.TargetTorchvision,
 	}
 	// The digest: the configuration, the versions written into the file
 	// (created_unix is not content), the classes, and every video.
@@ -104,7 +104,7 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opt
 		if !videos.known(i) {
 			return nil, "", nil, fmt.Errorf("internal: no index row for %s", e.Path)
 		}
-		if st := videos.status(i); st != decoder.StatusOK {
+		if st := videos.status(i); st != vocab.StatusOK {
 			res.Failed++
 			res.Failures[string(st)]++
 			res.FailedAt = append(res.FailedAt, FailedVideo{Path: e.Path, Status: st, Error: videos.err(i)})

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/vidcache/vidcache/cachefmt"
-	"github.com/vidcache/vidcache/decoder"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // BuildOptions configure one build: the cache's configuration and how to
@@ -46,13 +46,13 @@ var ErrEmpty = errors.New("no videos")
 
 // BuildResult reports what a build did.
 type BuildResult struct {
-	Cache  string          `json:"cache"`
-	DB     string          `json:"db"`
-	Target cachefmt.Target `json:"target"`
-	Mode   string          `json:"mode"`
-	Videos int             `json:"videos"`
-	Probed int             `json:"probed"`
-	Reused int             `json:"reused"`
+	Cache  string       `json:"cache"`
+	DB     string       `json:"db"`
+	Target vocab.Target `json:"target"`
+	Mode   vocab.Mode   `json:"mode"`
+	Videos int          `json:"videos"`
+	Probed int          `json:"probed"`
+	Reused int          `json:"reused"`
 	// ProbedElsewhere counts the videos this build planned to probe that
 	// another process building from the same index probed meanwhile.
 	ProbedElsewhere int            `json:"probed_elsewhere"`
@@ -71,9 +71,9 @@ type BuildResult struct {
 
 // FailedVideo names a video that gave no timestamps, and why.
 type FailedVideo struct {
-	Path   string         `json:"path"`
-	Status decoder.Status `json:"status"`
-	Error  string         `json:"error"`
+	Path   string       `json:"path"`
+	Status vocab.Status `json:"status"`
+	Error  string       `json:"error"`
 }
 
 func (o *BuildOptions) normalize() error {
@@ -109,8 +109,8 @@ func (o *BuildOptions) normalize() error {
 	return nil
 }
 
-// probeMode is the decoder's name for the configuration's mode.
-func (o *BuildOptions) probeMode() decoder.Mode { return decoder.Mode(o.Mode) }
+// probeMode is the way the build reads videos: the configuration's mode.
+func (o *BuildOptions) probeMode() vocab.Mode { return o.Mode }
 
 // Build brings the index up to date for the dataset and writes its cache,
 // unless the cache on disk already holds exactly this content.

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/vidcache/vidcache/decoder"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // Claims let every process that builds from one index share the work (the
@@ -113,14 +113,14 @@ func (ix *Index) renewClaims(ctx context.Context, stop <-chan struct{}) {
 // freshRows reads the rows of probe kind mode of those entries that are
 // fresh (another process probed the file since this one planned), as
 // eachMeta would give them, keyed by path.
-func freshRows(ctx context.Context, tx *sql.Tx, es []*Entry, mode decoder.Mode, ffmpeg string) (map[string]*Row, error) {
+func freshRows(ctx context.Context, tx *sql.Tx, es []*Entry, mode vocab.Mode, ffmpeg string) (map[string]*Row, error) {
 	byPath := make(map[string]*Entry, len(es))
 	args := []any{string(mode)}
 	for _, e := range es {
 		byPath[e.Path] = e
 		args = append(args, e.Path)
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT path, size, mtime_ns, inode, status, error, fps, frames, mode, ffmpeg, hash, pts_hash
+	rows, err := tx.QueryContext(ctx, `SELECT path, size, mtime_ns, inode, status, error, fps, frames, mode, origin, ffmpeg, hash, pts_hash
 		FROM videos WHERE mode = ? AND path IN (`+placeholders(len(es))+`)`, args...)
 	if err != nil {
 		return nil, err
@@ -132,7 +132,7 @@ func freshRows(ctx context.Context, tx *sql.Tx, es []*Entry, mode decoder.Mode, 
 		var fps sql.NullFloat64
 		var inode int64
 		var ptsHash sql.NullInt64
-		if err := rows.Scan(&r.Path, &r.Size, &r.MtimeNs, &inode, &r.Status, &r.Error, &fps, &r.Frames, &r.Mode, &r.FFmpeg, &r.Hash, &ptsHash); err != nil {
+		if err := rows.Scan(&r.Path, &r.Size, &r.MtimeNs, &inode, &r.Status, &r.Error, &fps, &r.Frames, &r.Mode, &r.Origin, &r.FFmpeg, &r.Hash, &ptsHash); err != nil {
 			return nil, err
 		}
 		r.setScanned(inode, ptsHash, fps)
@@ -144,7 +144,7 @@ func freshRows(ctx context.Context, tx *sql.Tx, es []*Entry, mode decoder.Mode, 
 }
 
 // claimsOf reads the video claims on those entries, keyed by path.
-func claimsOf(ctx context.Context, tx *sql.Tx, es []*Entry, mode decoder.Mode) (map[string]*holder, error) {
+func claimsOf(ctx context.Context, tx *sql.Tx, es []*Entry, mode vocab.Mode) (map[string]*holder, error) {
 	args := []any{string(claimVideo), string(mode)}
 	for _, e := range es {
 		args = append(args, e.Path)
@@ -189,7 +189,7 @@ func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, "
 type videoQueue struct {
 	ix      *Index
 	todo    []*Entry
-	mode    decoder.Mode
+	mode    vocab.Mode
 	ffmpeg  string
 	batch   int
 	pending []int // positions in todo: not yet claimed, done, or seen busy (those at the end)

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vidcache/vidcache/decoder"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // makeDamaged writes a one-class dataset of damaged copies of the sample's
@@ -69,10 +69,10 @@ func TestDamagedFilesParity(t *testing.T) {
 	root := makeDamaged(t)
 	configs := []config{{4, 2, "native"}}
 	t.Run("exact", func(t *testing.T) {
-		checkAgainstTorchvision(t, root, decoder.ModeExact, configs, nil)
+		checkAgainstTorchvision(t, root, vocab.ModeExact, configs, nil)
 	})
 	t.Run("fast", func(t *testing.T) {
-		checkAgainstTorchvision(t, root, decoder.ModeFast, configs,
+		checkAgainstTorchvision(t, root, vocab.ModeFast, configs,
 			map[string]bool{"bitflip-h264.mp4": true, "bitflip-h264-sparse.mp4": true})
 	})
 }
@@ -118,7 +118,7 @@ func makeHostile(t *testing.T) string {
 // names, on both stacks.
 func TestHostileParity(t *testing.T) {
 	root := makeHostile(t)
-	for _, mode := range []decoder.Mode{decoder.ModeFast, decoder.ModeExact} {
+	for _, mode := range []vocab.Mode{vocab.ModeFast, vocab.ModeExact} {
 		t.Run(string(mode), func(t *testing.T) {
 			checkAgainstTorchvision(t, root, mode, []config{{4, 1, "native"}}, nil)
 		})

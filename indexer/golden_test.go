@@ -9,6 +9,7 @@ import (
 
 	"github.com/vidcache/vidcache/cachefmt"
 	"github.com/vidcache/vidcache/cachefmt/clips"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 	"github.com/vidcache/vidcache/indexer"
 )
 
@@ -34,12 +35,12 @@ func TestGoldenCaches(t *testing.T) {
 	spec := clips.Spec{FramesPerClip: 4, StepBetweenClips: 2}
 	builds := []struct {
 		name   string
-		target cachefmt.Target
-		mode   string
+		target vocab.Target
+		mode   vocab.Mode
 	}{
-		{"torchvision-scan.pt", cachefmt.TargetTorchvision, cachefmt.ModeScan},
-		{"pyav-fast.pt", cachefmt.TargetPyAV, cachefmt.ModeFast},
-		{"pyav-exact.pt", cachefmt.TargetPyAV, cachefmt.ModeExact},
+		{"torchvision-scan.pt", vocab.TargetTorchvision, vocab.ModeScan},
+		{"pyav-fast.pt", vocab.TargetPyAV, vocab.ModeFast},
+		{"pyav-exact.pt", vocab.TargetPyAV, vocab.ModeExact},
 	}
 	got := map[string]string{}
 	for _, b := range builds {

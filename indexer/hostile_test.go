@@ -13,8 +13,7 @@ import (
 	"github.com/vidcache/vidcache/cachefmt"
 
 	"github.com/vidcache/vidcache/cachefmt/clips"
-
-	"github.com/vidcache/vidcache/decoder"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // TestSpecialFiles: FIFOs, sockets, devices and dangling symlinks named like
@@ -47,10 +46,10 @@ func TestSpecialFiles(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("build blocked on a special file")
 	}
-	want := map[string]decoder.Status{
-		"fifo.mp4": StatusNotRegular, "socket.mp4": StatusNotRegular, "device.mp4": StatusNotRegular, "dangling.mp4": StatusMissing,
+	want := map[string]vocab.Status{
+		"fifo.mp4": vocab.StatusNotRegular, "socket.mp4": vocab.StatusNotRegular, "device.mp4": vocab.StatusNotRegular, "dangling.mp4": vocab.StatusMissing,
 	}
-	got := map[string]decoder.Status{}
+	got := map[string]vocab.Status{}
 	for _, f := range res.FailedAt {
 		got[filepath.Base(f.Path)] = f.Status
 		if f.Error == "" {
@@ -62,7 +61,7 @@ func TestSpecialFiles(t *testing.T) {
 			t.Errorf("%s: status %q, want %q (all: %v)", name, got[name], status, got)
 		}
 	}
-	if res.Videos != 20 || res.Failures[string(StatusNotRegular)] != 3 || res.Failures[string(StatusMissing)] != 1 {
+	if res.Videos != 20 || res.Failures[string(vocab.StatusNotRegular)] != 3 || res.Failures[string(vocab.StatusMissing)] != 1 {
 		t.Errorf("result %+v", res)
 	}
 	// Unchanged special files are not re-recorded; the second build reuses all.
@@ -91,7 +90,7 @@ func TestFileVanishesBetweenScanAndProbe(t *testing.T) {
 	}
 	for _, r := range rows {
 		if r.Path == gone {
-			if r.Status != decoder.StatusOpenFailed || !strings.Contains(r.Error, "No such file") || r.MtimeNs != -1 {
+			if r.Status != vocab.StatusOpenFailed || !strings.Contains(r.Error, "No such file") || r.MtimeNs != -1 {
 				t.Errorf("vanished file stored as %+v", r)
 			}
 			return

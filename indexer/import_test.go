@@ -12,10 +12,10 @@ import (
 	"testing"
 
 	"github.com/vidcache/vidcache/cachefmt/clips"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 
 	"github.com/vidcache/vidcache/cachefmt"
 	"github.com/vidcache/vidcache/cachefmt/torchpeer"
-	"github.com/vidcache/vidcache/decoder"
 	"github.com/vidcache/vidcache/indexer"
 )
 
@@ -41,9 +41,9 @@ func TestImportMatchesPeers(t *testing.T) {
 		tag    string
 		peer   func(testing.TB) *torchpeer.Stack
 		videos int
-		target cachefmt.Target
-	}{{"tv0.14", torchpeer.Bookworm, 16, cachefmt.TargetPyAV}, {"tv0.21", torchpeer.Trixie, 16, cachefmt.TargetPyAV},
-		{"tv0.27", torchpeer.Sid, 14, cachefmt.TargetTorchvision}} {
+		target vocab.Target
+	}{{"tv0.14", torchpeer.Bookworm, 16, vocab.TargetPyAV}, {"tv0.21", torchpeer.Trixie, 16, vocab.TargetPyAV},
+		{"tv0.27", torchpeer.Sid, 14, vocab.TargetTorchvision}} {
 		t.Run(gen.tag, func(t *testing.T) {
 			files, _ := filepath.Glob(filepath.Join(dir, gen.tag+"-*.pt"))
 			if len(files) != 5 {
@@ -149,7 +149,7 @@ func TestImportRecordsExistingVideos(t *testing.T) {
 	if err != nil || !v.OK || len(v.Notes) != 1 || !strings.Contains(v.Notes[0], "16 of 16 videos rest on imported timestamps") {
 		t.Errorf("verify --root of the imported cache: %+v %v", v, err)
 	}
-	cfg := cachefmt.Config{Root: root, Target: cachefmt.TargetPyAV, Mode: string(decoder.ModeExact), Spec: clips.Spec{FramesPerClip: 4, StepBetweenClips: 2}}
+	cfg := cachefmt.Config{Root: root, Target: vocab.TargetPyAV, Mode: vocab.ModeExact, Spec: clips.Spec{FramesPerClip: 4, StepBetweenClips: 2}}
 	b, err := indexer.Build(context.Background(), ix, indexer.BuildOptions{Config: cfg, Out: filepath.Join(t.TempDir(), "b.pt"), NoSync: true, TrustImported: true})
 	if err != nil || b.Probed != 0 || b.Reused != 16 {
 		t.Errorf("build --trust-imported after import: %+v %v", b, err)

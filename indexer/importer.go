@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/vidcache/vidcache/cachefmt/clips"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 
 	"github.com/vidcache/vidcache/cachefmt"
-	"github.com/vidcache/vidcache/decoder"
 )
 
 // ErrRefused marks files Import will not convert: their metadata cannot be
@@ -23,7 +23,7 @@ type ImportOptions struct {
 	// Target is the torchvision that wrote the file; "" detects it: frame
 	// indices (every video's pts 0..n-1) with at least one int frame rate
 	// are torchvision 0.26+ (torchcodec), anything else torchvision-pyav.
-	Target cachefmt.Target
+	Target vocab.Target
 	Out    string
 	// DatasetRoot is where the dataset is on this machine when it is not
 	// where the file recorded it: recorded paths are rewritten from the
@@ -85,7 +85,7 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 	if target == "" {
 		target = im.DetectTarget()
 	}
-	if _, err := cachefmt.ParseTarget(string(target)); err != nil {
+	if _, err := vocab.ParseTarget(string(target)); err != nil {
 		return nil, err
 	}
 	spec := im.Spec
@@ -100,12 +100,12 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 		mapPath = func(p string) string { return opts.RootAs + strings.TrimPrefix(p, im.Root) }
 	}
 	res.Config = cachefmt.Config{Root: im.Root, Split: im.Split, Extensions: im.Extensions, Spec: spec, RootAs: opts.RootAs,
-		Target: target, Mode: cachefmt.ModeImported, ToolVersion: Version, CreatedUnix: opts.CreatedAt}
+		Target: target, Mode: vocab.ModeImported, ToolVersion: Version, CreatedUnix: opts.CreatedAt}
 	c := &cachefmt.Cache{
 		Config:       res.Config,
 		Classes:      im.Classes,
 		Pts:          func(i int) ([]int64, error) { return im.Pts[i], nil },
-		FrameIndices: target == cachefmt.TargetTorchvision,
+		FrameIndices: target == vocab.TargetTorchvision,
 	}
 	if c.FrameIndices && !im.FrameIndices() {
 		return nil, fmt.Errorf("%w: %s: --target torchvision needs frame indices (0, 1, 2, ...) as video_pts; these are timestamps from torchvision 0.25 or earlier", ErrRefused, file)
@@ -156,31 +156,27 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 	return res, nil
 }
 
-// ImportedFFmpeg is the FFmpeg column of index rows that import recorded:
-// their timestamps come from a file, not from a probe, so a build does not
-// take them for probe results (it probes those videos again) unless told to
-// trust them (BuildOptions.TrustImported).
-const ImportedFFmpeg = "imported"
-
 // recordImported stores the videos that exist at their recorded paths as
 // rows of the exact mode (torchvision's own timestamps are what exact mode
 // reproduces) — for the torchvision target, of the scan (frame counts and
-// fps) — marked as imported (ImportedFFmpeg), not probed.
-func recordImported(ctx context.Context, ix *Index, im *cachefmt.TorchvisionCache, target cachefmt.Target) (int, error) {
-	mode := rowsMode(cachefmt.Config{Mode: cachefmt.ModeImported, Target: target})
+// fps) — of origin imported: their facts come from a file, not from a
+// probe, so a build does not take them for probe results (it probes those
+// videos again) unless told to trust them (BuildOptions.TrustImported).
+func recordImported(ctx context.Context, ix *Index, im *cachefmt.TorchvisionCache, target vocab.Target) (int, error) {
+	mode := rowsMode(cachefmt.Config{Mode: vocab.ModeImported, Target: target})
 	var rows []*Row
 	for i, p := range im.Paths {
 		e := statEntry(p, 0)
 		if !e.Regular() {
 			continue
 		}
-		r := &Row{Path: p, Size: e.Size, MtimeNs: e.MtimeNs, Inode: e.Inode, Status: decoder.StatusOK, FPS: im.FPS[i],
-			Frames: len(im.Pts[i]), Pts: encodePts(im.Pts[i]), Mode: string(mode), FFmpeg: ImportedFFmpeg, Probed: nowUnix()}
-		if mode == decoder.ModeScan {
+		r := &Row{Path: p, Size: e.Size, MtimeNs: e.MtimeNs, Inode: e.Inode, Status: vocab.StatusOK, FPS: im.FPS[i],
+			Frames: len(im.Pts[i]), Pts: encodePts(im.Pts[i]), Mode: mode, Origin: vocab.OriginImported, Probed: nowUnix()}
+		if mode == vocab.ModeScan {
 			r.Pts = []byte{}
 		}
 		if len(im.Pts[i]) == 0 {
-			r.Status, r.Error = StatusImportedEmpty, "the imported cache holds no timestamps for this video"
+			r.Status, r.Error = vocab.StatusImportedEmpty, "the imported cache holds no timestamps for this video"
 		}
 		rows = append(rows, r)
 	}

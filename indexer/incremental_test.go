@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/vidcache/vidcache/cachefmt/clips"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 
 	"github.com/vidcache/vidcache/cachefmt"
-	"github.com/vidcache/vidcache/decoder"
 )
 
 func TestIncrementalReprobesExactlyWhatChanged(t *testing.T) {
@@ -54,7 +54,7 @@ func TestIncrementalReprobesExactlyWhatChanged(t *testing.T) {
 	if strings.Join(probed, ",") != strings.Join(want, ",") || !res.Written {
 		t.Errorf("re-probed %v, want %v (written %v)", probed, want, res.Written)
 	}
-	rows, _ := ix.RowsUnder(ctx, tr+"/", decoder.ModeScan)
+	rows, _ := ix.RowsUnder(ctx, tr+"/", vocab.ModeScan)
 	if _, ok := rows[filepath.Join(tr, "juggling/nested-dir/x.mp4")]; ok {
 		t.Error("row of the deleted video kept")
 	}
@@ -65,21 +65,21 @@ func TestIncrementalReprobesExactlyWhatChanged(t *testing.T) {
 	// Another probe kind (target or mode) probes everything once; the index
 	// keeps each kind's rows, so switching back probes nothing, and a clip
 	// option change probes nothing either.
-	pyav := func(m decoder.Mode) func(*BuildOptions) {
-		return func(o *BuildOptions) { o.Target, o.Mode = cachefmt.TargetPyAV, string(m) }
+	pyav := func(m vocab.Mode) func(*BuildOptions) {
+		return func(o *BuildOptions) { o.Target, o.Mode = vocab.TargetPyAV, m }
 	}
-	if res, _ := build(t, ix, root, pyav(decoder.ModeFast)); res.Probed != res.Videos {
+	if res, _ := build(t, ix, root, pyav(vocab.ModeFast)); res.Probed != res.Videos {
 		t.Errorf("pyav fast after torchvision probed %d of %d", res.Probed, res.Videos)
 	}
-	if res, _ := build(t, ix, root, pyav(decoder.ModeExact)); res.Probed != res.Videos {
+	if res, _ := build(t, ix, root, pyav(vocab.ModeExact)); res.Probed != res.Videos {
 		t.Errorf("exact after fast probed %d of %d", res.Probed, res.Videos)
 	}
-	for _, back := range []func(*BuildOptions){nil, pyav(decoder.ModeFast), pyav(decoder.ModeExact)} {
+	for _, back := range []func(*BuildOptions){nil, pyav(vocab.ModeFast), pyav(vocab.ModeExact)} {
 		if res, _ := build(t, ix, root, back); res.Probed != 0 || !res.Written {
 			t.Errorf("switching back probed %d (written %v)", res.Probed, res.Written)
 		}
 	}
-	if res, _ := build(t, ix, root, func(o *BuildOptions) { pyav(decoder.ModeExact)(o); o.FramesPerClip = 9 }); res.Probed != 0 {
+	if res, _ := build(t, ix, root, func(o *BuildOptions) { pyav(vocab.ModeExact)(o); o.FramesPerClip = 9 }); res.Probed != 0 {
 		t.Errorf("clip option change probed %d", res.Probed)
 	}
 }
@@ -133,7 +133,7 @@ func TestRefreshProbesSharedFilesOnce(t *testing.T) {
 	}
 	ctx := context.Background()
 	res, err := Refresh(ctx, ix, RefreshOptions{Jobs: 2, NoSync: true})
-	if err != nil || len(res) != 2 || res[0].State != "fresh" || res[1].State != "fresh" {
+	if err != nil || len(res) != 2 || res[0].State != RefreshFresh || res[1].State != RefreshFresh {
 		t.Fatalf("refresh of fresh caches: %+v %v", res, err)
 	}
 	b, _ := os.ReadFile(filepath.Join(root, "train/abseiling/h264-25fps.mp4"))

@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/vidcache/vidcache/cachefmt"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // ListEntry is one registered cache as `vidcache list` shows it.
@@ -57,15 +58,15 @@ func List(ctx context.Context, ix *Index) ([]ListEntry, error) {
 		}
 		// An imported cache is compared with the rows import recorded.
 		check := cfg
-		check.Mode = string(rowsMode(cfg))
-		s, err := Status(ctx, ix, BuildOptions{Config: check, Out: rec.Path, TrustImported: cfg.Mode == cachefmt.ModeImported})
+		check.Mode = rowsMode(cfg)
+		s, err := Status(ctx, ix, BuildOptions{Config: check, Out: rec.Path, TrustImported: cfg.Mode == vocab.ModeImported})
 		switch {
 		case err != nil:
 			if ctx.Err() != nil {
 				return out, ctx.Err()
 			}
 			e.State, e.Reason = ListStale, err.Error()
-		case cfg.Mode == cachefmt.ModeImported && s.Counts.New+s.Counts.Changed+s.Counts.Removed == 0:
+		case cfg.Mode == vocab.ModeImported && s.Counts.New+s.Counts.Changed+s.Counts.Removed == 0:
 			e.State = ListImported
 		case s.Fresh:
 			e.State = ListFresh

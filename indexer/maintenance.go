@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/vidcache/vidcache/cachefmt"
-	"github.com/vidcache/vidcache/decoder"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // RefreshOptions configure Refresh.
@@ -76,7 +76,7 @@ func Refresh(ctx context.Context, ix *Index, opts RefreshOptions) ([]RefreshResu
 		if len(roots) > 0 && !roots[k.Root] {
 			continue
 		}
-		if k.Mode == cachefmt.ModeImported {
+		if k.Mode == vocab.ModeImported {
 			results = append(results, RefreshResult{Cache: rec.Path, Root: k.Root, State: RefreshImported, Videos: rec.Videos})
 			continue
 		}
@@ -95,10 +95,10 @@ func Refresh(ctx context.Context, ix *Index, opts RefreshOptions) ([]RefreshResu
 
 	// One probing pass per mode over the union of the plans' files.
 	probed := map[*plan]int{}
-	byMode := map[decoder.Mode][]*Entry{}
+	byMode := map[vocab.Mode][]*Entry{}
 	seen := map[string]bool{}
 	hashes := map[string]string{}
-	first := map[decoder.Mode]*plan{} // whose options (jobs, timeout, progress) drive the probing
+	first := map[vocab.Mode]*plan{} // whose options (jobs, timeout, progress) drive the probing
 	for _, p := range plans {
 		if err := p.record(ctx, ix); err != nil {
 			return results, err

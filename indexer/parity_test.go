@@ -10,10 +10,10 @@ import (
 	"testing"
 
 	"github.com/vidcache/vidcache/cachefmt/clips"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 
 	"github.com/vidcache/vidcache/cachefmt"
 	"github.com/vidcache/vidcache/cachefmt/torchpeer"
-	"github.com/vidcache/vidcache/decoder"
 	"github.com/vidcache/vidcache/indexer"
 )
 
@@ -75,7 +75,7 @@ var parityConfigs = []config{{16, 1, "native"}, {16, 1, "15"}, {8, 4, "native"},
 // pts, fps, samples, cumulative sizes, every clip's pts and clip locations.
 func TestParityWithTorchvision(t *testing.T) {
 	root := sampleRoot(t)
-	for _, mode := range []decoder.Mode{decoder.ModeFast, decoder.ModeExact} {
+	for _, mode := range []vocab.Mode{vocab.ModeFast, vocab.ModeExact} {
 		t.Run(string(mode), func(t *testing.T) {
 			checkAgainstTorchvision(t, root, mode, parityConfigs, nil)
 		})
@@ -86,14 +86,14 @@ func TestParityWithTorchvision(t *testing.T) {
 // compares Kinetics from them with torchvision's own on both stacks.
 // fastMayLack names videos (by base name) for which torchvision finds no
 // timestamps while fast mode, which never decodes, does.
-func checkAgainstTorchvision(t *testing.T, root string, mode decoder.Mode, configs []config, fastMayLack map[string]bool) {
+func checkAgainstTorchvision(t *testing.T, root string, mode vocab.Mode, configs []config, fastMayLack map[string]bool) {
 	tmp := t.TempDir()
 	ix := newIndex(t, tmp)
 	var specs []string
 	caches := map[string]string{}
 	for i, c := range configs {
 		out := filepath.Join(tmp, fmt.Sprintf("cache%d.pt", i))
-		res, err := indexer.Build(context.Background(), ix, indexer.BuildOptions{Config: cachefmt.Config{Root: root, Spec: c.spec(), Target: cachefmt.TargetPyAV, Mode: string(mode)}, Jobs: 2, Out: out, NoSync: true})
+		res, err := indexer.Build(context.Background(), ix, indexer.BuildOptions{Config: cachefmt.Config{Root: root, Spec: c.spec(), Target: vocab.TargetPyAV, Mode: mode}, Jobs: 2, Out: out, NoSync: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,11 +122,11 @@ func checkAgainstTorchvision(t *testing.T, root string, mode decoder.Mode, confi
 			}
 			for _, c := range out.Configs {
 				tv := c.Torchvision
-				if mode == decoder.ModeFast && fastMayLack != nil {
+				if mode == vocab.ModeFast && fastMayLack != nil {
 					tv = allowFastExtra(t, tv, c.Cache, fastMayLack)
 				}
 				compareViews(t, c.Spec, tv, c.Cache)
-				if mode == decoder.ModeExact || fastMayLack == nil {
+				if mode == vocab.ModeExact || fastMayLack == nil {
 					checkGoClips(t, c.Spec, caches[c.Spec], c.Torchvision)
 				}
 			}

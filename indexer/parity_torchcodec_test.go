@@ -11,7 +11,7 @@ import (
 
 	"github.com/vidcache/vidcache/cachefmt"
 	"github.com/vidcache/vidcache/cachefmt/torchpeer"
-	"github.com/vidcache/vidcache/decoder"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 	"github.com/vidcache/vidcache/indexer"
 )
 
@@ -199,7 +199,7 @@ func TestCodecsParity(t *testing.T) {
 		t.Fatal(err)
 	}
 	configs := []config{{4, 1, "native"}, {8, 4, "15"}}
-	for _, mode := range []decoder.Mode{decoder.ModeFast, decoder.ModeExact} {
+	for _, mode := range []vocab.Mode{vocab.ModeFast, vocab.ModeExact} {
 		t.Run("pyav-"+string(mode), func(t *testing.T) { checkAgainstTorchvision(t, root, mode, configs, nil) })
 	}
 	t.Run("torchvision", func(t *testing.T) { checkAgainstTorchvision027(t, copyTree(t, root), configs) })

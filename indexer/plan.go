@@ -11,17 +11,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/vidcache/vidcache/cachefmt"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 	"github.com/vidcache/vidcache/decoder"
-)
-
-// Failure classes of videos that are never handed to the decoder, beside
-// the decoder's own (decoder.Status); a Row's Status is one of them.
-const (
-	StatusMissing    decoder.Status = "missing"          // stat failed: dangling symlink, vanished file
-	StatusNotRegular decoder.Status = "not_regular_file" // FIFO, socket, device: never opened
-	// StatusImportedEmpty: an imported cache held no timestamps for the video.
-	StatusImportedEmpty decoder.Status = "imported_empty"
 )
 
 // What a plan does with each video of its dataset.
@@ -121,7 +112,7 @@ func newPlan(ctx context.Context, ix *Index, opts BuildOptions) (*plan, error) {
 // trustImported: rows import recorded count as probe results — when asked,
 // and always for an imported cache's own configuration (it rests on them).
 func (p *plan) trustImported() bool {
-	return p.opts.TrustImported || p.opts.Config.Mode == cachefmt.ModeImported
+	return p.opts.TrustImported || p.opts.Config.Mode == vocab.ModeImported
 }
 
 // decide compares dataset video i with its index row (nil when it has none;
@@ -233,13 +224,13 @@ func hashFile(ctx context.Context, path string) (string, error) {
 // specialRow records a file that is not probed: what torchvision would have
 // made of it is no timestamps and fps None (av.open fails or, for a FIFO,
 // blocks; vidcache never opens one).
-func specialRow(e *Entry, mode decoder.Mode, ffmpeg string) *Row {
-	r := &Row{Path: e.Path, Size: e.Size, MtimeNs: e.MtimeNs, Inode: e.Inode, Pts: []byte{}, Mode: string(mode), FFmpeg: ffmpeg, Probed: nowUnix(),
+func specialRow(e *Entry, mode vocab.Mode, ffmpeg string) *Row {
+	r := &Row{Path: e.Path, Size: e.Size, MtimeNs: e.MtimeNs, Inode: e.Inode, Pts: []byte{}, Mode: mode, Origin: vocab.OriginProbed, FFmpeg: ffmpeg, Probed: nowUnix(),
 		PtsHash: ptsHash(nil), HasPtsHash: true}
 	if e.StatErr != nil {
-		r.Status, r.Error = StatusMissing, oneLine(e.StatErr.Error())
+		r.Status, r.Error = vocab.StatusMissing, oneLine(e.StatErr.Error())
 	} else {
-		r.Status, r.Error = StatusNotRegular, fmt.Sprintf("%s is not a regular file (%s)", e.Path, e.Mode.Type())
+		r.Status, r.Error = vocab.StatusNotRegular, fmt.Sprintf("%s is not a regular file (%s)", e.Path, e.Mode.Type())
 	}
 	return r
 }

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/vidcache/vidcache/cachefmt"
-	"github.com/vidcache/vidcache/decoder"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // TestPlanDecide: what a plan does with one video, given its file and its
@@ -15,7 +15,7 @@ func TestPlanDecide(t *testing.T) {
 	const ff = "ffmpeg-9"
 	file := Entry{Path: "/d/train/a/v.mp4", Size: 100, MtimeNs: 5, Inode: 7, Mode: 0o644}
 	row := func(change func(r *Row)) *Row {
-		r := &Row{Path: file.Path, Size: 100, MtimeNs: 5, Inode: 7, Status: decoder.StatusOK, Mode: string(decoder.ModeScan), FFmpeg: ff, HasPtsHash: true}
+		r := &Row{Path: file.Path, Size: 100, MtimeNs: 5, Inode: 7, Status: vocab.StatusOK, Mode: vocab.ModeScan, Origin: vocab.OriginProbed, FFmpeg: ff, HasPtsHash: true}
 		if change != nil {
 			change(r)
 		}
@@ -38,9 +38,9 @@ func TestPlanDecide(t *testing.T) {
 		{name: "replaced (inode)", old: row(func(r *Row) { r.Inode = 8 }), want: actProbe},
 		{name: "replaced while probed", old: row(func(r *Row) { r.MtimeNs = -1 }), want: actProbe},
 		{name: "other FFmpeg", old: row(func(r *Row) { r.FFmpeg = "ffmpeg-7" }), want: actProbe},
-		{name: "other probe kind", old: row(func(r *Row) { r.Mode = string(decoder.ModeFast) }), want: actProbe},
-		{name: "imported row", old: row(func(r *Row) { r.FFmpeg = ImportedFFmpeg }), want: actProbe},
-		{name: "imported row, trusted", old: row(func(r *Row) { r.FFmpeg = ImportedFFmpeg }), opts: func(o *BuildOptions) { o.TrustImported = true }, want: actReuse},
+		{name: "other probe kind", old: row(func(r *Row) { r.Mode = vocab.ModeFast }), want: actProbe},
+		{name: "imported row", old: row(func(r *Row) { r.Origin, r.FFmpeg = vocab.OriginImported, "" }), want: actProbe},
+		{name: "imported row, trusted", old: row(func(r *Row) { r.Origin, r.FFmpeg = vocab.OriginImported, "" }), opts: func(o *BuildOptions) { o.TrustImported = true }, want: actReuse},
 		{name: "rehash, same content", old: row(func(r *Row) { r.Hash = "h1"; r.MtimeNs = 1 }), opts: func(o *BuildOptions) { o.Rehash = true }, hash: "h1", want: actReuse, touched: true},
 		{name: "rehash, new content", old: row(func(r *Row) { r.Hash = "h0" }), opts: func(o *BuildOptions) { o.Rehash = true }, hash: "h1", want: actProbe},
 		{name: "rehash, unhashable", old: row(nil), opts: func(o *BuildOptions) { o.Rehash = true }, want: actProbe},
@@ -48,7 +48,7 @@ func TestPlanDecide(t *testing.T) {
 		{name: "FIFO", entry: func(e *Entry) { e.Mode = fs.ModeNamedPipe }, old: nil, want: actReuse, special: true},
 		{name: "FIFO, recorded", entry: func(e *Entry) { e.Mode = fs.ModeNamedPipe },
 			old: row(func(r *Row) {
-				r.Status, r.Error = StatusNotRegular, "/d/train/a/v.mp4 is not a regular file (p---------)"
+				r.Status, r.Error = vocab.StatusNotRegular, "/d/train/a/v.mp4 is not a regular file (p---------)"
 			}), want: actReuse},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -56,7 +56,7 @@ func TestPlanDecide(t *testing.T) {
 			if c.entry != nil {
 				c.entry(&e)
 			}
-			opts := BuildOptions{Config: cachefmt.Config{Root: "/d", Target: cachefmt.TargetTorchvision, Mode: cachefmt.ModeScan}}
+			opts := BuildOptions{Config: cachefmt.Config{Root: "/d", Target: vocab.TargetTorchvision, Mode: vocab.ModeScan}}
 			if c.opts != nil {
 				c.opts(&opts)
 			}

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 	"github.com/vidcache/vidcache/decoder"
 )
 
@@ -144,13 +145,13 @@ func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOpti
 			}
 			r := res.r
 			if res.ready {
-				opts.Progress.Done(r.Path, r.Status != decoder.StatusOK)
+				opts.Progress.Done(r.Path, r.Status != vocab.StatusOK)
 				stored(res.k, r)
 				shared++
 				continue
 			}
 			batch, batchK = append(batch, r), append(batchK, res.k)
-			opts.Progress.Done(r.Path, r.Status != decoder.StatusOK)
+			opts.Progress.Done(r.Path, r.Status != vocab.StatusOK)
 			if len(batch) >= opts.BatchSize {
 				flush()
 			}
@@ -172,12 +173,12 @@ func probeEntries(ctx context.Context, ix *Index, todo []*Entry, opts *BuildOpti
 	return n, shared, err
 }
 
-func probeRow(e *Entry, pr *decoder.Result, mode decoder.Mode, ffmpeg string) *Row {
+func probeRow(e *Entry, pr *decoder.Result, mode vocab.Mode, ffmpeg string) *Row {
 	return &Row{
 		Path: e.Path, Size: e.Size, MtimeNs: e.MtimeNs, Inode: e.Inode,
 		Status: pr.Status, Error: oneLine(pr.Err), FPS: pr.FPS,
 		TBNum: pr.TBNum, TBDen: pr.TBDen, Codec: pr.Codec, Width: pr.Width, Height: pr.Height,
-		Frames: pr.Frames, Pts: encodePts(pr.Pts), Mode: string(mode), FFmpeg: ffmpeg, Probed: nowUnix(),
+		Frames: pr.Frames, Pts: encodePts(pr.Pts), Mode: mode, Origin: vocab.OriginProbed, FFmpeg: ffmpeg, Probed: nowUnix(),
 	}
 }
 

@@ -6,7 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 
-	"github.com/vidcache/vidcache/decoder"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // ptsStream hands out the index's timestamp blobs of a dataset's videos in
@@ -46,7 +46,7 @@ func (b *ptsBatch) blob(k int) []byte {
 	return b.data[start:b.end[k]]
 }
 
-func openPtsStream(ctx context.Context, ix *Index, ds *Dataset, mode decoder.Mode) (*ptsStream, error) {
+func openPtsStream(ctx context.Context, ix *Index, ds *Dataset, mode vocab.Mode) (*ptsStream, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	lo, hi := prefixRange(pyJoin(ds.Dir, ""))
 	rows, err := ix.db.QueryContext(ctx, `SELECT path, pts FROM video_pts WHERE path >= ? AND path < ? AND mode = ? ORDER BY path`, lo, hi, string(mode))
@@ -154,7 +154,7 @@ func (s *ptsStream) close() {
 
 // streamPts calls fn with every video's blob, in dataset order; the blob is
 // valid only during the call.
-func streamPts(ctx context.Context, ix *Index, ds *Dataset, mode decoder.Mode, fn func(i int, blob []byte) error) error {
+func streamPts(ctx context.Context, ix *Index, ds *Dataset, mode vocab.Mode, fn func(i int, blob []byte) error) error {
 	s, err := openPtsStream(ctx, ix, ds, mode)
 	if err != nil {
 		return err

@@ -5,19 +5,19 @@ import (
 	"fmt"
 
 	"github.com/vidcache/vidcache/cachefmt"
-	"github.com/vidcache/vidcache/decoder"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // ReportVideo is one video of a report.
 type ReportVideo struct {
-	Path     string         `json:"path"`
-	Class    string         `json:"class"`
-	Frames   int            `json:"frames"`
-	FPS      *float64       `json:"fps"`
-	Duration *float64       `json:"duration_seconds"` // frames / fps
-	Clips    int64          `json:"clips"`
-	Status   decoder.Status `json:"status"` // from the index; "" when it has no row
-	Error    string         `json:"error,omitempty"`
+	Path     string       `json:"path"`
+	Class    string       `json:"class"`
+	Frames   int          `json:"frames"`
+	FPS      *float64     `json:"fps"`
+	Duration *float64     `json:"duration_seconds"` // frames / fps
+	Clips    int64        `json:"clips"`
+	Status   vocab.Status `json:"status"` // from the index; "" when it has no row
+	Error    string       `json:"error,omitempty"`
 }
 
 // Report is what `vidcache report` shows of a cache: every video, and (with
@@ -59,8 +59,8 @@ func MakeReport(ctx context.Context, path string, ix *Index) (*Report, error) {
 	}
 	cfg := f.Config
 	cfg.RootAs = ""
-	cfg.Mode = string(rowsMode(cfg))
-	rows, err := ix.RowsUnder(ctx, pyJoin(pyJoin(cfg.Root, cfg.Split), ""), decoder.Mode(cfg.Mode))
+	cfg.Mode = rowsMode(cfg)
+	rows, err := ix.RowsUnder(ctx, pyJoin(pyJoin(cfg.Root, cfg.Split), ""), cfg.Mode)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +69,7 @@ func MakeReport(ctx context.Context, path string, ix *Index) (*Report, error) {
 			r.Videos[i].Status, r.Videos[i].Error = row.Status, row.Error
 		}
 	}
-	s, err := Status(ctx, ix, BuildOptions{Config: cfg, Out: path, TrustImported: f.Config.Mode == cachefmt.ModeImported})
+	s, err := Status(ctx, ix, BuildOptions{Config: cfg, Out: path, TrustImported: f.Config.Mode == vocab.ModeImported})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/vidcache/vidcache/cachefmt"
-	"github.com/vidcache/vidcache/decoder"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // Row is one video's record in the index.
@@ -17,7 +17,7 @@ type Row struct {
 	Size    int64
 	MtimeNs int64
 	Inode   uint64
-	Status  decoder.Status
+	Status  vocab.Status
 	Error   string
 	FPS     *float64
 	TBNum   int
@@ -26,9 +26,10 @@ type Row struct {
 	Width   int
 	Height  int
 	Frames  int
-	Pts     []byte // encoded; see encodePts
-	Mode    string
-	FFmpeg  string
+	Pts     []byte     // encoded; see encodePts
+	Mode    vocab.Mode // the probe kind: which way of reading the facts are for
+	Origin  vocab.Origin
+	FFmpeg  string // the FFmpeg that probed it; empty when imported
 	Probed  int64
 	Hash    string // SHA-256 of the content, when known (--rehash)
 	// PtsHash is FNV-1a of Pts, stored with it; HasPtsHash is false for rows
@@ -38,7 +39,7 @@ type Row struct {
 }
 
 // fresh reports whether r still describes e as probed in mode with ffmpeg.
-func (r *Row) fresh(e *Entry, mode decoder.Mode, ffmpeg string) bool {
+func (r *Row) fresh(e *Entry, mode vocab.Mode, ffmpeg string) bool {
 	return r.sameFile(e) && r.sameProbe(mode, ffmpeg)
 }
 
@@ -47,18 +48,18 @@ func (r *Row) sameFile(e *Entry) bool {
 	return r.Size == e.Size && r.MtimeNs == e.MtimeNs && r.Inode == e.Inode
 }
 
-// imported: recorded by import for mode (see ImportedFFmpeg).
-func (r *Row) imported(mode decoder.Mode) bool {
-	return r.Mode == string(mode) && r.FFmpeg == ImportedFFmpeg
+// imported: recorded by import for mode.
+func (r *Row) imported(mode vocab.Mode) bool {
+	return r.Mode == mode && r.Origin == vocab.OriginImported
 }
 
 // sameProbe: probed the way this build would probe.
-func (r *Row) sameProbe(mode decoder.Mode, ffmpeg string) bool {
-	return r.Mode == string(mode) && r.FFmpeg == ffmpeg
+func (r *Row) sameProbe(mode vocab.Mode, ffmpeg string) bool {
+	return r.Mode == mode && r.Origin == vocab.OriginProbed && r.FFmpeg == ffmpeg
 }
 
 // rowColumns are the videos table's columns; the blob lives in video_pts.
-const rowColumns = `path, size, mtime_ns, inode, status, error, fps, tb_num, tb_den, codec, width, height, frames, mode, ffmpeg, probed_unix, hash, pts_hash`
+const rowColumns = `path, size, mtime_ns, inode, status, error, fps, tb_num, tb_den, codec, width, height, frames, mode, origin, ffmpeg, probed_unix, hash, pts_hash`
 
 // setScanned fills the fields SQL hands back in other types: the inode
 // (signed in SQLite), the pts hash and the frame rate (either may be NULL).
@@ -79,7 +80,7 @@ func scanRow(sc interface{ Scan(...any) error }) (*Row, error) {
 	var inode int64
 	var ptsHash sql.NullInt64
 	err := sc.Scan(&r.Path, &r.Size, &r.MtimeNs, &inode, &r.Status, &r.Error, &fps, &r.TBNum, &r.TBDen,
-		&r.Codec, &r.Width, &r.Height, &r.Frames, &r.Mode, &r.FFmpeg, &r.Probed, &r.Hash, &ptsHash, &r.Pts)
+		&r.Codec, &r.Width, &r.Height, &r.Frames, &r.Mode, &r.Origin, &r.FFmpeg, &r.Probed, &r.Hash, &ptsHash, &r.Pts)
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +90,7 @@ func scanRow(sc interface{ Scan(...any) error }) (*Row, error) {
 
 // RowsUnder loads every row of probe kind mode whose path starts with
 // prefix, keyed by path, with its timestamp blob.
-func (ix *Index) RowsUnder(ctx context.Context, prefix string, mode decoder.Mode) (map[string]*Row, error) {
+func (ix *Index) RowsUnder(ctx context.Context, prefix string, mode vocab.Mode) (map[string]*Row, error) {
 	out := make(map[string]*Row)
 	err := ix.eachRow(ctx, prefix, string(mode), func(r *Row) { out[r.Path] = r })
 	return out, err
@@ -130,9 +131,9 @@ func (ix *Index) eachRow(ctx context.Context, prefix, mode string, fn func(*Row)
 // bytes and a Row without Path, both valid only during the call. The few
 // distinct status, mode and FFmpeg strings are shared, so nothing is
 // allocated per row but non-empty errors and hashes.
-func (ix *Index) eachMeta(ctx context.Context, prefix string, mode decoder.Mode, fn func(path []byte, r *Row) error) error {
+func (ix *Index) eachMeta(ctx context.Context, prefix string, mode vocab.Mode, fn func(path []byte, r *Row) error) error {
 	lo, hi := prefixRange(prefix)
-	rows, err := ix.db.QueryContext(ctx, `SELECT path, size, mtime_ns, inode, status, error, fps, frames, mode, ffmpeg, hash, pts_hash
+	rows, err := ix.db.QueryContext(ctx, `SELECT path, size, mtime_ns, inode, status, error, fps, frames, mode, origin, ffmpeg, hash, pts_hash
 		FROM videos WHERE path >= ? AND path < ? AND mode = ? ORDER BY path`, lo, hi, string(mode))
 	if err != nil {
 		return fmt.Errorf("read index: %w", err)
@@ -147,16 +148,17 @@ func (ix *Index) eachMeta(ctx context.Context, prefix string, mode decoder.Mode,
 		interned[s] = s
 		return s
 	}
-	var path, status, rowMode, ffmpeg sql.RawBytes
+	var path, status, rowMode, origin, ffmpeg sql.RawBytes
 	var r Row
 	for rows.Next() {
 		var fps sql.NullFloat64
 		var inode int64
 		var ptsHash sql.NullInt64
-		if err := rows.Scan(&path, &r.Size, &r.MtimeNs, &inode, &status, &r.Error, &fps, &r.Frames, &rowMode, &ffmpeg, &r.Hash, &ptsHash); err != nil {
+		if err := rows.Scan(&path, &r.Size, &r.MtimeNs, &inode, &status, &r.Error, &fps, &r.Frames, &rowMode, &origin, &ffmpeg, &r.Hash, &ptsHash); err != nil {
 			return fmt.Errorf("read index: %w", err)
 		}
-		r.Status, r.Mode, r.FFmpeg = decoder.Status(intern(status)), intern(rowMode), intern(ffmpeg)
+		r.Status, r.Mode, r.Origin = vocab.Status(intern(status)), vocab.Mode(intern(rowMode)), vocab.Origin(intern(origin))
+		r.FFmpeg = intern(ffmpeg)
 		r.setScanned(inode, ptsHash, fps)
 		if err := fn(path, &r); err != nil {
 			return err
@@ -175,7 +177,7 @@ func (ix *Index) PutRows(ctx context.Context, rs []*Row) error {
 	}
 	return ix.tx(ctx, func(tx *sql.Tx) error {
 		st, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO videos (`+rowColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
 			return err
 		}
@@ -191,7 +193,7 @@ func (ix *Index) PutRows(ctx context.Context, rs []*Row) error {
 				fps = *r.FPS
 			}
 			if _, err := st.ExecContext(ctx, r.Path, r.Size, r.MtimeNs, int64(r.Inode), r.Status, r.Error, fps,
-				r.TBNum, r.TBDen, r.Codec, r.Width, r.Height, r.Frames, r.Mode, r.FFmpeg, r.Probed, r.Hash, int64(ptsHash(r.Pts))); err != nil {
+				r.TBNum, r.TBDen, r.Codec, r.Width, r.Height, r.Frames, r.Mode, r.Origin, r.FFmpeg, r.Probed, r.Hash, int64(ptsHash(r.Pts))); err != nil {
 				return fmt.Errorf("store %s: %w", r.Path, err)
 			}
 			pts := r.Pts
@@ -278,12 +280,12 @@ func (ix *Index) AllPaths(ctx context.Context) ([]string, error) {
 // rowsMode is the probe kind of the index rows a cache of cfg rests on: its
 // mode, or for an imported cache the kind import recorded its videos as
 // (exact for torchvision-pyav, scan for torchvision).
-func rowsMode(cfg cachefmt.Config) decoder.Mode {
+func rowsMode(cfg cachefmt.Config) vocab.Mode {
 	switch {
-	case cfg.Mode != cachefmt.ModeImported:
-		return decoder.Mode(cfg.Mode)
-	case cfg.Target == cachefmt.TargetTorchvision:
-		return decoder.ModeScan
+	case cfg.Mode != vocab.ModeImported:
+		return cfg.Mode
+	case cfg.Target == vocab.TargetTorchvision:
+		return vocab.ModeScan
 	}
-	return decoder.ModeExact
+	return vocab.ModeExact
 }

@@ -6,18 +6,18 @@ import (
 	"os"
 	"strings"
 
-	"github.com/vidcache/vidcache/cachefmt"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // StatusReport says, without probing anything, whether a configuration's
 // cache is fresh, and why not.
 type StatusReport struct {
-	Cache   string          `json:"cache"`
-	Target  cachefmt.Target `json:"target"`
-	Mode    string          `json:"mode"`
-	Fresh   bool            `json:"fresh"`
-	Reasons []string        `json:"reasons,omitempty"`
-	Videos  int             `json:"videos"`
+	Cache   string       `json:"cache"`
+	Target  vocab.Target `json:"target"`
+	Mode    vocab.Mode   `json:"mode"`
+	Fresh   bool         `json:"fresh"`
+	Reasons []string     `json:"reasons,omitempty"`
+	Videos  int          `json:"videos"`
 	// Counts of new, changed and removed videos; the lists name them.
 	Counts struct {
 		New     int `json:"new"`

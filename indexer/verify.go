@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vidcache/vidcache/cachefmt/clips"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 
 	"github.com/vidcache/vidcache/cachefmt"
 )
@@ -197,7 +198,7 @@ func checkConsistency(r *VerifyReport, f *cachefmt.File) {
 			r.add(VerifyInconsistent, "%s: label %d out of range for %d classes", p, l, len(f.Classes))
 		}
 		pts := f.Pts[i]
-		if f.Config.Target == cachefmt.TargetTorchvision {
+		if f.Config.Target == vocab.TargetTorchvision {
 			for k, v := range pts {
 				if v != int64(k) {
 					r.add(VerifyInconsistent, "%s: pts[%d] is %d; torchvision 0.26+ caches hold frame indices", p, k, v)
@@ -253,14 +254,14 @@ func checkDataset(ctx context.Context, r *VerifyReport, f *cachefmt.File, opts V
 	for i := range ds.Videos {
 		e := &ds.Videos[i]
 		row := rows[e.Path]
-		if row != nil && row.FFmpeg == ImportedFFmpeg {
+		if row != nil && row.Origin == vocab.OriginImported {
 			imported++
 		}
 		switch {
 		case row == nil:
 			r.add(VerifyStale, "%s: not in the index", e.Path)
 		case e.StatErr != nil:
-			if row.Status != StatusMissing {
+			if row.Status != vocab.StatusMissing {
 				r.add(VerifyStale, "%s: %v", e.Path, e.StatErr)
 			}
 		case row.Size != e.Size || row.MtimeNs != e.MtimeNs || row.Inode != e.Inode:

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/vidcache/vidcache/cachefmt/clips"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 
 	"github.com/vidcache/vidcache/cachefmt"
 )
@@ -51,20 +52,20 @@ func TestVerifyInconsistent(t *testing.T) {
 func TestVerifyEveryByteFlip(t *testing.T) {
 	fps, fps30 := 25.0, 30.0
 	for _, tc := range []struct {
-		target cachefmt.Target
+		target vocab.Target
 		zip64  bool
-	}{{cachefmt.TargetPyAV, false}, {cachefmt.TargetTorchvision, false}, {cachefmt.TargetPyAV, true}} {
+	}{{vocab.TargetPyAV, false}, {vocab.TargetTorchvision, false}, {vocab.TargetPyAV, true}} {
 		pts := [][]int64{{0, 512, 1024, 1536}, {0, 1000, 2000}}
-		if tc.target == cachefmt.TargetTorchvision {
+		if tc.target == vocab.TargetTorchvision {
 			pts = [][]int64{{0, 1, 2, 3}, {0, 1, 2}}
 		}
 		c := &cachefmt.Cache{
 			Config:       cachefmt.Config{Root: "/r", Split: "train", Extensions: []string{"mp4"}, Spec: clips.Spec{FramesPerClip: 2, StepBetweenClips: 1}, Target: tc.target},
 			Classes:      []string{"a", "b"},
-			FrameIndices: tc.target == cachefmt.TargetTorchvision,
+			FrameIndices: tc.target == vocab.TargetTorchvision,
 			Videos: []cachefmt.Video{
 				{Path: "/r/train/a/x.mp4", NumFrames: 4, FPS: &fps, ClipCount: 3},
-				{Path: "/r/train/b/y.mp4", NumFrames: 3, FPS: &fps30, FPSInt: tc.target == cachefmt.TargetTorchvision, Label: 1, ClipCount: 2},
+				{Path: "/r/train/b/y.mp4", NumFrames: 3, FPS: &fps30, FPSInt: tc.target == vocab.TargetTorchvision, Label: 1, ClipCount: 2},
 			},
 			Pts: func(i int) ([]int64, error) { return pts[i], nil },
 		}

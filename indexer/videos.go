@@ -3,7 +3,7 @@ package indexer
 import (
 	"math"
 
-	"github.com/vidcache/vidcache/decoder"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // videoSet is what a build keeps in memory of each dataset video's index
@@ -12,8 +12,8 @@ import (
 // streamed from it when the cache is written.
 type videoSet struct {
 	v        []video
-	statuses []decoder.Status // video.status indexes it from 1
-	errs     map[int]string   // error text of videos whose row has one
+	statuses []vocab.Status // video.status indexes it from 1
+	errs     map[int]string // error text of videos whose row has one
 }
 
 type video struct {
@@ -50,7 +50,7 @@ func (s *videoSet) set(i int, r *Row) {
 	}
 }
 
-func (s *videoSet) statusCode(status decoder.Status) uint8 {
+func (s *videoSet) statusCode(status vocab.Status) uint8 {
 	for j, st := range s.statuses {
 		if st == status {
 			return uint8(j + 1)
@@ -66,7 +66,7 @@ func (s *videoSet) statusCode(status decoder.Status) uint8 {
 // known: video i has a row.
 func (s *videoSet) known(i int) bool { return s.v[i].status != 0 }
 
-func (s *videoSet) status(i int) decoder.Status { return s.statuses[s.v[i].status-1] }
+func (s *videoSet) status(i int) vocab.Status { return s.statuses[s.v[i].status-1] }
 
 func (s *videoSet) err(i int) string { return s.errs[i] }
 

@@ -8,9 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-
-	"github.com/vidcache/vidcache/cachefmt"
-	"github.com/vidcache/vidcache/decoder"
 )
 
 func touch(t *testing.T, path string) {
@@ -130,21 +127,5 @@ func TestScanErrors(t *testing.T) {
 	os.MkdirAll(filepath.Join(root, "train"), 0o755)
 	if _, err := Scan(context.Background(), root, "train", []string{"mp4"}); err == nil || !strings.Contains(err.Error(), "no class folders") {
 		t.Errorf("no classes: %v", err)
-	}
-}
-
-// TestModeNames: cachefmt names the decoder's modes in configurations
-// without importing it (cachefmt is pure Go); the names must agree.
-func TestModeNames(t *testing.T) {
-	for _, m := range []struct {
-		dec decoder.Mode
-		cfg string
-	}{{decoder.ModeScan, cachefmt.ModeScan}, {decoder.ModeFast, cachefmt.ModeFast}, {decoder.ModeExact, cachefmt.ModeExact}} {
-		if string(m.dec) != m.cfg {
-			t.Errorf("decoder mode %q, cachefmt %q", m.dec, m.cfg)
-		}
-		if _, err := decoder.ParseMode(m.cfg); err != nil {
-			t.Error(err)
-		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/vidcache/vidcache/cachefmt"
 
 	"github.com/vidcache/vidcache/cachefmt/clips"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 
 	"github.com/vidcache/vidcache/indexer"
 )
@@ -31,8 +32,8 @@ type datasetFlags struct {
 	framesPerClip int
 	step          int
 	frameRate     rateValue
-	mode          string
-	target        targetValue
+	mode          vocab.Mode
+	target        vocab.Target
 	db            *string
 	out           string
 	rootAs        string
@@ -60,9 +61,9 @@ func (d *datasetFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&d.framesPerClip, "frames-per-clip", 16, "frames in each clip")
 	fs.IntVar(&d.step, "step-between-clips", 1, "frames between the starts of consecutive clips")
 	fs.Var(&d.frameRate, "frame-rate", "resample videos to this rate (e.g. 15, 7.5, 30000/1001); unset: native")
-	d.target = targetValue(cachefmt.TargetTorchvision)
+	d.target = vocab.TargetTorchvision
 	fs.Var(&d.target, "target", "the torchvision the cache is for: torchvision (0.26 and later: torchcodec, frame indices) or torchvision-pyav (0.25 and earlier: PyAV timestamps)")
-	fs.StringVar(&d.mode, "mode", "", "with --target torchvision-pyav: fast (demux only, the default) or exact (decode where torchvision decodes); the torchvision target has one way, torchcodec's packet scan")
+	fs.Var(&d.mode, "mode", "with --target torchvision-pyav: fast (demux only, the default) or exact (decode where torchvision decodes); the torchvision target has one way, torchcodec's packet scan")
 	d.db = dbFlag(fs)
 	fs.StringVar(&d.out, "out", "", "cache file (default: a name derived from the dataset and options under $VIDCACHE_HOME/caches)")
 	fs.StringVar(&d.rootAs, "root-as", "", "paths in the cache have ROOT replaced by this prefix (the dataset's path on training nodes)")
@@ -78,14 +79,14 @@ func (d *datasetFlags) options(e *env, root string) (indexer.BuildOptions, error
 		Config: cachefmt.Config{
 			Root: root, Split: d.split, Extensions: []string(d.extensions),
 			Spec:   clips.Spec{FramesPerClip: d.framesPerClip, StepBetweenClips: d.step, FrameRate: d.frameRate.rate},
-			Target: cachefmt.Target(d.target), Mode: d.mode, RootAs: d.rootAs,
+			Target: d.target, Mode: d.mode, RootAs: d.rootAs,
 		},
 		Out:           d.out,
 		Rehash:        d.rehash,
 		TrustImported: d.trustImported,
 	}
 	if err := o.Config.Normalize(); err != nil {
-		return o, usageErr("%v", err)
+		return o, configErr(err)
 	}
 	h, err := dirs(e)
 	if err != nil {
@@ -114,20 +115,6 @@ func (r *rateValue) Set(s string) error {
 		return err
 	}
 	r.rate = &v
-	return nil
-}
-
-// targetValue is --target, checked when it is parsed.
-type targetValue cachefmt.Target
-
-func (t *targetValue) String() string { return string(*t) }
-
-func (t *targetValue) Set(s string) error {
-	v, err := cachefmt.ParseTarget(s)
-	if err != nil {
-		return err
-	}
-	*t = targetValue(v)
 	return nil
 }
 

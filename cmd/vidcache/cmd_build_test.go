@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 func TestBuildIncremental(t *testing.T) {
@@ -128,7 +130,7 @@ func TestUnreadableFile(t *testing.T) {
 	found := false
 	for _, f := range res.Failed {
 		if f.Path == secret {
-			found = f.Status == "open_failed" && strings.Contains(f.Error, "Permission denied")
+			found = vocab.Status(f.Status) == vocab.StatusOpenFailed && strings.Contains(f.Error, "Permission denied")
 		}
 	}
 	if res.Videos != 16 || !found {

@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/vidcache/vidcache/cachefmt"
-
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 	"github.com/vidcache/vidcache/indexer"
 )
 
@@ -25,19 +24,13 @@ func runImport(ctx context.Context, e *env, args []string) error {
 	asJSON := jsonFlag(fs, "one JSON object")
 	force := fs.Bool("force", false, "convert a file whose pickle names globals outside torch's weights_only allowlist and vidcache's known torchvision classes, from its data alone (refused otherwise)")
 	createdUnix := fs.Int64("created-unix", 0, "created_unix to store (default: now)")
-	target := fs.String("target", "", "the torchvision that wrote FILE: torchvision (0.26+) or torchvision-pyav (0.25 and earlier); default: detected (frame-index pts with int frame rates are 0.26+)")
+	var target vocab.Target
+	fs.Var(&target, "target", "the torchvision that wrote FILE: torchvision (0.26+) or torchvision-pyav (0.25 and earlier); default: detected (frame-index pts with int frame rates are 0.26+)")
 	file, err := parseOne(fs, args, "FILE")
 	if err != nil {
 		return err
 	}
-	opts := indexer.ImportOptions{Out: *out, RootAs: *rootAs, DatasetRoot: *datasetRoot, CreatedAt: *createdUnix, Force: *force}
-	if *target != "" {
-		t, err := cachefmt.ParseTarget(*target)
-		if err != nil {
-			return usageErr("--target: %v", err)
-		}
-		opts.Target = t
-	}
+	opts := indexer.ImportOptions{Out: *out, RootAs: *rootAs, DatasetRoot: *datasetRoot, CreatedAt: *createdUnix, Force: *force, Target: target}
 	if !*noIndex {
 		ix, err := openIndex(ctx, e, *db)
 		if err != nil {

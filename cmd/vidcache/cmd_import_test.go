@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vidcache/vidcache/cachefmt"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 	"github.com/vidcache/vidcache/indexer"
 )
 
@@ -54,12 +54,12 @@ func TestImportRegistered(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || r.code != exitOK {
 		t.Fatalf("%v: %s %s", err, r.stdout, r.stderr)
 	}
-	if !slices.Equal(res.Extensions, []string{"avi", "mp4"}) || res.Target != cachefmt.TargetPyAV || res.Indexed != 16 {
+	if !slices.Equal(res.Extensions, []string{"avi", "mp4"}) || res.Target != vocab.TargetPyAV || res.Indexed != 16 {
 		t.Errorf("import: %+v", res)
 	}
 	var list []indexer.ListEntry
 	json.Unmarshal([]byte(vc(t, home, "list", "--json").stdout), &list)
-	if len(list) != 1 || list[0].Path != out || list[0].State != "imported" || list[0].Videos != 16 {
+	if len(list) != 1 || list[0].Path != out || list[0].State != indexer.ListImported || list[0].Videos != 16 {
 		t.Errorf("list: %+v", list)
 	}
 	if r := vc(t, home, "gc"); r.code != exitOK {
@@ -85,7 +85,7 @@ func TestImportRegistered(t *testing.T) {
 	res = indexer.ImportResult{}
 	r = vc(t, home, "import", built, "--out", filepath.Join(t.TempDir(), "again.pt"), "--no-index", "--json")
 	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || res.FrameRate == nil || *res.FrameRate != 15 || res.FramesPerClip != 8 ||
-		!slices.Equal(res.Extensions, []string{"mp4"}) || res.Target != cachefmt.TargetTorchvision || res.LabelsFrom != "cache" {
+		!slices.Equal(res.Extensions, []string{"mp4"}) || res.Target != vocab.TargetTorchvision || res.LabelsFrom != "cache" {
 		t.Errorf("vidcache cache import: %v %s %s", err, r.stdout, r.stderr)
 	}
 }

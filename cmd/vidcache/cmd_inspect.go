@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/vidcache/vidcache/cachefmt"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 func init() {
@@ -75,7 +76,7 @@ func runInspect(ctx context.Context, e *env, args []string) error {
 		if v.FrameRate != nil {
 			fr = fmt.Sprint(*v.FrameRate)
 		}
-		if v.Mode == cachefmt.ModeImported {
+		if v.Mode == vocab.ModeImported {
 			fmt.Fprintf(&b, "vidcache format %d, imported from a torchvision cache by vidcache %s (target %s)\n", v.FormatVersion, v.ToolVersion, v.Target)
 		} else {
 			fmt.Fprintf(&b, "vidcache format %d, written by vidcache %s with FFmpeg %s (target %s, mode %s)\n", v.FormatVersion, v.ToolVersion, v.FFmpeg, v.Target, v.Mode)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 	"github.com/vidcache/vidcache/indexer"
 )
 
@@ -29,14 +30,14 @@ func TestList(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil || len(list) != 2 {
 		t.Fatalf("%v: %s", err, r.stdout)
 	}
-	byMode := map[string]indexer.ListEntry{}
+	byMode := map[vocab.Mode]indexer.ListEntry{}
 	for _, c := range list {
 		byMode[c.Mode] = c
-		if c.State != "fresh" || c.Root != root || c.Split != "train" || c.Videos != 16 || c.Failed != 2 || c.Size <= 0 || c.CreatedUnix == 0 {
+		if c.State != indexer.ListFresh || c.Root != root || c.Split != "train" || c.Videos != 16 || c.Failed != 2 || c.Size <= 0 || c.CreatedUnix == 0 {
 			t.Errorf("entry %+v", c)
 		}
 	}
-	if tv, py := byMode["scan"], byMode["exact"]; tv.Target != "torchvision" || py.Target != "torchvision-pyav" || py.FrameRate == nil || *py.FrameRate != 15 || tv.FramesPerClip != 16 {
+	if tv, py := byMode[vocab.ModeScan], byMode[vocab.ModeExact]; tv.Target != vocab.TargetTorchvision || py.Target != vocab.TargetPyAV || py.FrameRate == nil || *py.FrameRate != 15 || tv.FramesPerClip != 16 {
 		t.Errorf("configurations: %+v / %+v", tv, py)
 	}
 	if err := os.Remove(filepath.Join(root, "train", "abseiling", "h264-30fps.mp4")); err != nil {
@@ -56,7 +57,7 @@ func TestList(t *testing.T) {
 	}
 	list = nil
 	json.Unmarshal([]byte(vc(t, home, "list", "--json").stdout), &list)
-	if len(list) != 1 || list[0].Mode != "scan" {
+	if len(list) != 1 || list[0].Mode != vocab.ModeScan {
 		t.Errorf("after gc: %+v", list)
 	}
 	if _, err := os.Stat(list[0].Path); err != nil {

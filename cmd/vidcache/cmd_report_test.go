@@ -15,7 +15,7 @@ import (
 
 	"github.com/vidcache/vidcache/cachefmt"
 	"github.com/vidcache/vidcache/cachefmt/clips"
-	"github.com/vidcache/vidcache/decoder"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 	"github.com/vidcache/vidcache/indexer"
 )
 
@@ -134,7 +134,7 @@ func synthIndex(t *testing.T, home string, n, nClasses int) (string, int) {
 	t.Helper()
 	ctx := context.Background()
 	root := filepath.Join(t.TempDir(), "k400")
-	cfg := cachefmt.Config{Root: root, Split: "train", Spec: clips.Spec{FramesPerClip: 16, StepBetweenClips: 1}, Target: cachefmt.TargetTorchvision}
+	cfg := cachefmt.Config{Root: root, Split: "train", Spec: clips.Spec{FramesPerClip: 16, StepBetweenClips: 1}, Target: vocab.TargetTorchvision}
 	if err := cfg.Normalize(); err != nil {
 		t.Fatal(err)
 	}
@@ -152,12 +152,12 @@ func synthIndex(t *testing.T, home string, n, nClasses int) (string, int) {
 	for i := range c.Videos {
 		label := i * nClasses / n // videos in class order, as a walk lists them
 		path := filepath.Join(root, "train", c.Classes[label], fmt.Sprintf("video-%07d.mp4", i))
-		row := &indexer.Row{Path: path, Size: 1 << 20, MtimeNs: 1, Inode: uint64(i + 1), Status: decoder.StatusOK,
-			Mode: cachefmt.ModeScan, FFmpeg: "9.0.2", Probed: 1}
+		row := &indexer.Row{Path: path, Size: 1 << 20, MtimeNs: 1, Inode: uint64(i + 1), Status: vocab.StatusOK,
+			Mode: vocab.ModeScan, FFmpeg: "9.0.2", Probed: 1}
 		v := cachefmt.Video{Path: path, Label: int64(label)}
 		if i%200 == 7 {
 			failed++
-			row.Status, row.Error = decoder.StatusOpenFailed, "open: Invalid data found when processing input"
+			row.Status, row.Error = vocab.StatusOpenFailed, "open: Invalid data found when processing input"
 		} else {
 			fps := rates[rng.IntN(len(rates))]
 			v.FPS, v.FPSInt = &fps, cachefmt.JSONInt(fps)

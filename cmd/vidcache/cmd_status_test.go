@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 	"github.com/vidcache/vidcache/indexer"
 )
 
@@ -41,7 +42,7 @@ func TestStatus(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &s); err != nil {
 		t.Fatalf("%v: %s", err, r.stdout)
 	}
-	if s.Fresh || len(s.New) != 1 || s.New[0] != added || len(s.Removed) != 1 || s.Videos != 16 || s.Target != "torchvision" || s.Mode != "scan" {
+	if s.Fresh || len(s.New) != 1 || s.New[0] != added || len(s.Removed) != 1 || s.Videos != 16 || s.Target != vocab.TargetTorchvision || s.Mode != vocab.ModeScan {
 		t.Errorf("after a change: %+v", s)
 	}
 	r = vc(t, home, "status", root, "--json")

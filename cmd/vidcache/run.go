@@ -14,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/vidcache/vidcache/cachefmt"
 	"github.com/vidcache/vidcache/indexer"
 )
 
@@ -82,6 +83,16 @@ func withCode(code int, err error) error { return &exitCodeError{code, err} }
 
 func usageErr(format string, a ...any) error {
 	return withCode(exitUsage, fmt.Errorf(format, a...))
+}
+
+// configErr is a usage error for a configuration the library refused; a
+// cachefmt.OptionError names the option, which is the flag that sets it.
+func configErr(err error) error {
+	var oe *cachefmt.OptionError
+	if errors.As(err, &oe) {
+		return withCode(exitUsage, fmt.Errorf("--%s: %w", strings.ReplaceAll(oe.Option, "_", "-"), oe.Err))
+	}
+	return withCode(exitUsage, err)
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
