@@ -236,7 +236,7 @@ func probe(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 	defer fc.CloseInput()
 	defer func() { r.BytesRead = f.bytesRead() }()
 	sizes := headerSizes(fc)
-	if opts.Reference || !headerComplete(fc) {
+	if opts.Reference || !headerComplete(fc, f.size) {
 		r.StreamInfo = true
 		// Stream info decodes frames, and without NOPARSE the parsers read
 		// every payload: real bytes from here on.
@@ -363,11 +363,12 @@ func firstVideo(streams []*astiav.Stream) *astiav.Stream {
 // "Lavc" rule). find_stream_info never overrides an average frame rate the
 // demuxer set, and this demuxer sets a pts on every packet, so GENPTS is
 // cleared and parsing and fill-in are turned off too. Anything else takes
-// PyAV's full path. TestShortcutsMatchReference checks equal results both
-// ways on every fixture.
-func headerComplete(fc *astiav.FormatContext) bool {
+// PyAV's full path, and so does a sample not inside the file (samplesInside).
+// TestShortcutsMatchReference checks equal results both ways on every
+// fixture.
+func headerComplete(fc *astiav.FormatContext, size int64) bool {
 	f := fc.InputFormat()
-	if f == nil || !strings.HasPrefix(f.Name(), "mov,") {
+	if f == nil || !strings.HasPrefix(f.Name(), "mov,") || !samplesInside(fc, size) {
 		return false
 	}
 	streams := fc.Streams()

@@ -3,6 +3,22 @@ package decoder
 // #cgo pkg-config: libavformat libavcodec libavutil
 // #include <libavformat/avformat.h>
 //
+// // vidcache_samples_inside reports whether every entry of every stream's
+// // index (the sample tables the MOV demuxer read from the header) has a
+// // size of at least 0 and ends within the file's size bytes.
+// static int vidcache_samples_inside(AVFormatContext *fc, int64_t size) {
+//   for (unsigned i = 0; i < fc->nb_streams; i++) {
+//     AVStream *st = fc->streams[i];
+//     int n = avformat_index_get_entries_count(st);
+//     for (int j = 0; j < n; j++) {
+//       const AVIndexEntry *e = avformat_index_get_entry(st, j);
+//       if (!e || e->size < 0 || e->pos < 0 || e->pos > size - e->size)
+//         return 0;
+//     }
+//   }
+//   return 1;
+// }
+//
 // // vidcache_demux_pts reads every packet of fc and collects the pts of
 // // stream idx's packets that have one (with keep_discarded also those
 // // flagged AV_PKT_FLAG_DISCARD) into *out (av_malloc'ed, *n entries). It
@@ -82,6 +98,18 @@ func demuxPts(fc *astiav.FormatContext, vs *astiav.Stream, keepDiscarded bool) (
 // accessor for it; TestRawFormatContext checks the two agree.
 func rawFormatContext(fc *astiav.FormatContext) *C.AVFormatContext {
 	return *(**C.AVFormatContext)(unsafe.Pointer(fc))
+}
+
+// samplesInside reports whether every sample in fc's index lies inside the
+// file (of size bytes) with a valid size. Only then may a shortcut skip
+// avformat_find_stream_info: where its reads reach a sample past the end
+// ("partial file") or one whose size overflowed the index's 30-bit field,
+// the demuxer retries that sample later from another I/O state, and the
+// retry can fail differently (a forward seek past the end served from the
+// buffer is EOF, a real seek succeeds and the negative size is ENOMEM):
+// FuzzProbe found such a file, ok without stream info and a read error with.
+func samplesInside(fc *astiav.FormatContext, size int64) bool {
+	return C.vidcache_samples_inside(rawFormatContext(fc), C.int64_t(size)) != 0
 }
 
 // rawStreamCount reads nb_streams through the raw pointer (for the test).

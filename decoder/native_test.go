@@ -190,3 +190,23 @@ func TestHeaderSizeWins(t *testing.T) {
 		}
 	}
 }
+
+// TestSamplesPastTheEnd: a 7 KB file whose first two samples declare 606
+// MB (FuzzProbe's find; the native probe declines it). Stream info reads
+// past the end, the demuxer retries that sample from another I/O state, and
+// the retry fails with ENOMEM, as it does for torchcodec 0.14 ("Failed to
+// read frame from input file: Cannot allocate memory") and PyAV 14 (no
+// timestamps). Skipping stream info would have answered ok; every path
+// must take it and agree.
+func TestSamplesPastTheEnd(t *testing.T) {
+	f := nativeFixtures + "sample-past-end.mp4"
+	for _, mode := range []vocab.Mode{vocab.ModeScan, vocab.ModeFast} {
+		for _, o := range []Options{{}, {FFmpegOnly: true}, {FullRead: true}, {Reference: true}} {
+			o.Mode = mode
+			r := probeOpts(t, f, o)
+			if r.Status != vocab.StatusReadError || !strings.Contains(r.Err, "Cannot allocate memory") || !r.StreamInfo {
+				t.Errorf("%+v: %s %q (stream info %v), want a read error after stream info", o, r.Status, r.Err, r.StreamInfo)
+			}
+		}
+	}
+}

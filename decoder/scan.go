@@ -79,8 +79,8 @@ import (
 //
 // The shortcut: for plain MP4/MOV files read header-only (see fileIO) with
 // exactly one video stream, every stream's codec known and the video's
-// decoder present, avformat_find_stream_info is skipped. What it would do
-// cannot change the answer there: it decodes the first frames to fill in
+// decoder present, and every sample inside the file, avformat_find_stream_info
+// is skipped. What it would do cannot change the answer there: it decodes the first frames to fill in
 // codec parameters (pix_fmt, has_b_frames, …) that neither the packet scan
 // nor the stream choice reads (one candidate; packet pts and stts durations
 // come from the sample table, the duration guard excluded fill-ins), and it
@@ -130,7 +130,7 @@ func scanOnce(path string, opts Options, ii *astiav.IOInterrupter, r *Result, sk
 	defer fc.CloseInput()
 	defer func() { r.BytesRead = f.bytesRead() }()
 	sizes := headerSizes(fc)
-	skipInfo = skipInfo && f != nil && f.vc.hold != nil && f.masking() && oneKnownVideo(fc)
+	skipInfo = skipInfo && f != nil && f.vc.hold != nil && f.masking() && oneKnownVideo(fc) && samplesInside(fc, f.size)
 	if !skipInfo {
 		r.StreamInfo = true
 		// Stream info decodes the first frames: real bytes.
