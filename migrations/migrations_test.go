@@ -29,7 +29,8 @@ func TestApplyUpgradesAndKeepsData(t *testing.T) {
 	}
 	blob := []byte{2, 4, 6}
 	if _, err := db.Exec(`INSERT INTO videos (path, size, mtime_ns, inode, status, frames, pts, mode, ffmpeg, probed_unix)
-		VALUES ('/d/train/a/x.mp4', 10, 20, 30, 'ok', 3, ?, 'fast', '7.1.5', 1)`, blob); err != nil {
+		VALUES ('/d/train/a/x.mp4', 10, 20, 30, 'ok', 3, ?, 'fast', '7.1.5', 1),
+		       ('/d/train/a/y.mp4', 11, 21, 31, 'ok', 3, ?, 'exact', 'imported', 1)`, blob, blob); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ { // the second run must change nothing
@@ -44,8 +45,15 @@ func TestApplyUpgradesAndKeepsData(t *testing.T) {
 	}
 	var got []byte
 	var size int64
-	if err := db.QueryRow(`SELECT v.size, p.pts FROM videos v JOIN video_pts p USING (path)`).Scan(&size, &got); err != nil || size != 10 || !bytes.Equal(got, blob) {
+	if err := db.QueryRow(`SELECT v.size, p.pts FROM videos v JOIN video_pts p USING (path) WHERE path LIKE '%x.mp4'`).Scan(&size, &got); err != nil || size != 10 || !bytes.Equal(got, blob) {
 		t.Errorf("after upgrade: size %d pts %v err %v", size, got, err)
+	}
+	// Import's marker in the FFmpeg column became the row's origin (0008).
+	for path, want := range map[string]string{"/d/train/a/x.mp4": "probed 7.1.5", "/d/train/a/y.mp4": "imported "} {
+		var origin, ffmpeg string
+		if err := db.QueryRow(`SELECT origin, ffmpeg FROM videos WHERE path = ?`, path).Scan(&origin, &ffmpeg); err != nil || origin+" "+ffmpeg != want {
+			t.Errorf("%s: origin %q, ffmpeg %q (%v), want %q", path, origin, ffmpeg, err, want)
+		}
 	}
 	// A newer index than this binary knows is refused.
 	db.Exec(`INSERT INTO schema_migrations VALUES (999, 'future', 0)`)
