@@ -218,10 +218,9 @@ func runBuildCmd(ctx context.Context, e *env, args []string) error {
 }
 
 // runBuild builds with the configuration already resolved from the flags
-// (options, or status for path --ensure) and the rest of the build flags.
+// and the rest of the build flags.
 func runBuild(ctx context.Context, e *env, f *buildFlags, opts indexer.BuildOptions) (*indexer.BuildResult, error) {
 	var err error
-	opts.Jobs = f.jobs
 	if f.shard != "" || f.shardEnv != "" {
 		if opts.Shard, opts.Shards, err = parseShard(e, f.shard, f.shardEnv); err != nil {
 			return nil, err
@@ -231,20 +230,30 @@ func runBuild(ctx context.Context, e *env, f *buildFlags, opts indexer.BuildOpti
 			*f.db = h.Shard(opts.Shard, opts.Shards)
 		}
 	}
-	opts.Timeout = f.timeout
 	opts.CreatedUnix = f.createdUnix
-	if f.logFormat == "" {
-		f.logFormat = "text"
-	}
 	if f.logFormat != "text" && f.logFormat != "json" {
 		return nil, usageErr("--log-format %q: want text or json", f.logFormat)
 	}
-	opts.Log = logger(e, f.quiet, f.verbose, f.logFormat)
 	opts.AllowEmpty = f.allowEmpty
-	if e.stderrIsTTY && !f.quiet && !*f.json {
+	return buildIn(ctx, e, *f.db, opts, buildOutput{quiet: f.quiet, verbose: f.verbose, json: *f.json, logFormat: f.logFormat}, f.probeFlags)
+}
+
+// buildOutput is how a build talks to the user: logs, progress, --json.
+type buildOutput struct {
+	quiet, verbose, json bool
+	logFormat            string // text or json
+}
+
+// buildIn builds opts in the index at db (the default when empty), with
+// the probing flags and the output settings of the command that asked:
+// build, or path --ensure.
+func buildIn(ctx context.Context, e *env, db string, opts indexer.BuildOptions, out buildOutput, p probeFlags) (*indexer.BuildResult, error) {
+	opts.Jobs, opts.Timeout = p.jobs, p.timeout
+	opts.Log = logger(e, out.quiet, out.verbose, out.logFormat)
+	if e.stderrIsTTY && !out.quiet && !out.json {
 		opts.Progress = newTermProgress(e.stderr)
 	}
-	ix, err := openIndex(ctx, e, *f.db)
+	ix, err := openIndex(ctx, e, db)
 	if err != nil {
 		return nil, err
 	}

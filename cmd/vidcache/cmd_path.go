@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"strings"
 
@@ -21,15 +22,29 @@ type pathReport struct {
 	Build  *indexer.BuildResult  `json:"build,omitempty"` // what --ensure did
 }
 
-func runPath(ctx context.Context, e *env, args []string) error {
-	var f buildFlags
-	fs := newFlags(e, "path", "path [--ensure [--strict]] [--json] [--verbose] [options] ROOT")
+// pathFlags are path's options: the dataset, and how --ensure builds.
+type pathFlags struct {
+	datasetFlags
+	probeFlags
+	ensure  bool
+	json    *bool
+	verbose bool
+	strict  bool
+}
+
+func (f *pathFlags) register(fs *flag.FlagSet) {
 	f.datasetFlags.register(fs)
-	ensure := fs.Bool("ensure", false, "build the cache first when it is missing or stale")
+	fs.BoolVar(&f.ensure, "ensure", false, "build the cache first when it is missing or stale")
 	f.probeFlags.register(fs, " (with --ensure)")
 	f.json = jsonFlag(fs, "one JSON object (the status, and with --ensure what was built)")
 	fs.BoolVar(&f.verbose, "verbose", false, "say what changed and what failed, even when the cache is fresh")
 	fs.BoolVar(&f.strict, "strict", false, "with --ensure: exit 1 when any video failed (the cache is still written)")
+}
+
+func runPath(ctx context.Context, e *env, args []string) error {
+	var f pathFlags
+	fs := newFlags(e, "path", "path [--ensure [--strict]] [--json] [--verbose] [options] ROOT")
+	f.register(fs)
 	root, err := parseOne(fs, args, "ROOT")
 	if err != nil {
 		return err
@@ -39,7 +54,7 @@ func runPath(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	rep := &pathReport{Cache: s.Cache, Fresh: s.Fresh, Status: s}
-	if !s.Fresh && !*ensure {
+	if !s.Fresh && !f.ensure {
 		if *f.json {
 			if err := writeJSON(e.stdout, rep); err != nil {
 				return err
@@ -54,8 +69,9 @@ func runPath(ctx context.Context, e *env, args []string) error {
 		if !*f.json {
 			fmt.Fprintf(e.stderr, "vidcache: %s; building\n", s.Reason())
 		}
-		f.quiet = !e.stderrIsTTY || *f.json
-		res, err := runBuild(ctx, e, &f, opts)
+		// On a terminal the progress bar; in a job log nothing more.
+		out := buildOutput{quiet: !e.stderrIsTTY || *f.json, verbose: f.verbose, json: *f.json, logFormat: "text"}
+		res, err := buildIn(ctx, e, *f.db, opts, out, f.probeFlags)
 		if err != nil {
 			return err
 		}
