@@ -163,34 +163,8 @@ func Probe(ctx context.Context, path string, opts Options) (*Result, error) {
 	}
 	defer opts.CPU.release()
 
-	// The interrupter makes FFmpeg's blocking I/O return AVERROR_EXIT when the
-	// context ends or the per-video time limit passes.
-	ii := astiav.NewIOInterrupter()
-	pctx := ctx
-	if opts.Timeout > 0 {
-		var cancel context.CancelFunc
-		pctx, cancel = context.WithTimeout(ctx, opts.Timeout)
-		defer cancel()
-	}
-	// The AfterFunc may already be running when the probe returns (stop does
-	// not wait for it), and Interrupt on a freed interrupter writes through
-	// a nil pointer: the mutex makes Free wait for it, and it skips a freed one.
-	var mu sync.Mutex
-	freed := false
-	stop := context.AfterFunc(pctx, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if !freed {
-			ii.Interrupt()
-		}
-	})
-	defer func() {
-		stop()
-		mu.Lock()
-		freed = true
-		ii.Free()
-		mu.Unlock()
-	}()
+	ii, release := interrupter(ctx, opts.Timeout)
+	defer release()
 
 	// What the native path read counts, and why it declined is kept.
 	read, decline := r.BytesRead, r.NativeDecline
@@ -218,6 +192,39 @@ func Probe(ctx context.Context, path string, opts Options) (*Result, error) {
 	return r, nil
 }
 
+// interrupter makes FFmpeg's blocking I/O return AVERROR_EXIT when ctx ends
+// or timeout (if positive) passes; release frees it.
+func interrupter(ctx context.Context, timeout time.Duration) (ii *astiav.IOInterrupter, release func()) {
+	ii = astiav.NewIOInterrupter()
+	cancel := func() {}
+	if timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+	}
+	// The AfterFunc may already be running when the probe returns (stop does
+	// not wait for it), and Interrupt on a freed interrupter writes through
+	// a nil pointer: the mutex makes Free wait for it, and it skips a freed one.
+	var mu sync.Mutex
+	freed := false
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !freed {
+			ii.Interrupt()
+		}
+	})
+	return ii, func() {
+		stop()
+		mu.Lock()
+		freed = true
+		ii.Free()
+		mu.Unlock()
+		cancel()
+	}
+}
+
+// probe is the PyAV-era probe (fast and exact modes): open, stream info
+// unless the header is complete, the first video stream, then its
+// timestamps by demuxing (fast, or the "Lavc" packet path) or decoding.
 func probe(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 	fc := astiav.AllocFormatContext()
 	if fc == nil {

@@ -54,11 +54,13 @@ func checkFuzzProbe(t *testing.T, p string, mode vocab.Mode) {
 	if time.Since(start) > 10*time.Second {
 		t.Fatalf("probe took %v despite the 5s limit", time.Since(start))
 	}
-	// Neither header-only reading nor the native path may change anything
-	// (differential check): the default (native where it answers), FFmpeg
-	// with header-only reading, and FFmpeg reading every byte agree.
+	// Neither header-only reading, nor the native path, nor the shortcuts
+	// may change anything (differential check): the default (native where
+	// it answers), FFmpeg with header-only reading, FFmpeg reading every
+	// byte, and the reference path (PyAV's and torchcodec's way: stream
+	// info, every byte, no shortcut) agree.
 	if mode != vocab.ModeExact {
-		for _, o := range []Options{{FFmpegOnly: true}, {FullRead: true}} {
+		for _, o := range []Options{{FFmpegOnly: true}, {FullRead: true}, {Reference: true}} {
 			o.Mode, o.Timeout = mode, 5*time.Second
 			full, err := Probe(context.Background(), p, o)
 			if err != nil {

@@ -141,18 +141,11 @@ func scanOnce(path string, opts Options, ii *astiav.IOInterrupter, r *Result, sk
 		}
 	}
 	streams := fc.Streams()
-	r.Streams = len(streams)
-	vs, codec, err := fc.FindBestStream(astiav.MediaTypeVideo, -1, -1)
-	if err != nil || vs == nil || codec == nil {
-		r.Status, r.Err = vocab.StatusNoVideo, fmt.Sprintf("no decodable video stream among %d streams", len(streams))
+	vs, codec := bestStream(fc, sizes, r)
+	if vs == nil {
 		return !skipInfo
 	}
-	cp := vs.CodecParameters()
-	tb := vs.TimeBase()
-	r.TBNum, r.TBDen = tb.Num(), tb.Den()
-	r.Codec = cp.CodecID().Name()
-	r.Width, r.Height = sizes.of(vs)
-	r.Stream = vs.Index()
+	cp, tb := vs.CodecParameters(), vs.TimeBase()
 	// The scan runs the parsers torchcodec's FFmpeg runs. With header-only
 	// reading they see placeholder payloads, which is safe where they cannot
 	// change a packet's count or timestamps: not for codecs the MOV demuxer
@@ -179,14 +172,7 @@ func scanOnce(path string, opts Options, ii *astiav.IOInterrupter, r *Result, sk
 		return !skipInfo
 	}
 	r.Frames = int(n)
-	if n > 0 {
-		bs := float64(int64(begin)) * float64(tb.Num()) / float64(tb.Den())
-		es := float64(int64(end)) * float64(tb.Num()) / float64(tb.Den())
-		if d := es - bs; d != 0 {
-			fps := float64(int64(n)) / d
-			r.FPS = &fps
-		}
-	}
+	r.FPS = averageFPS(int64(n), int64(begin), int64(end), tb)
 	if r.FPS == nil {
 		if skipInfo {
 			return false // the fallback rate is stream info's estimate
@@ -200,6 +186,23 @@ func scanOnce(path string, opts Options, ii *astiav.IOInterrupter, r *Result, sk
 	}
 	r.Status = vocab.StatusOK
 	return true
+}
+
+// averageFPS is torchcodec's average_fps from the scan: n packets over
+// [begin, end) in time base tb, the seconds computed separately as
+// double(ts)*tb.num/tb.den; nil without packets or when the span is zero.
+func averageFPS(n, begin, end int64, tb astiav.Rational) *float64 {
+	if n <= 0 {
+		return nil
+	}
+	bs := float64(begin) * float64(tb.Num()) / float64(tb.Den())
+	es := float64(end) * float64(tb.Num()) / float64(tb.Den())
+	d := es - bs
+	if d == 0 {
+		return nil
+	}
+	fps := float64(n) / d
+	return &fps
 }
 
 // oneKnownVideo: exactly one video stream (no attached pictures), every
@@ -275,4 +278,22 @@ func (s streamSizes) of(vs *astiav.Stream) (w, h int) {
 	}
 	cp := vs.CodecParameters()
 	return cp.Width(), cp.Height()
+}
+
+// bestStream is the stream torchcodec reads, av_find_best_stream's choice
+// among the video streams with a decoder, described in r; nil (and r says
+// why) when there is none.
+func bestStream(fc *astiav.FormatContext, sizes streamSizes, r *Result) (*astiav.Stream, *astiav.Codec) {
+	r.Streams = len(fc.Streams())
+	vs, codec, err := fc.FindBestStream(astiav.MediaTypeVideo, -1, -1)
+	if err != nil || vs == nil || codec == nil {
+		r.Status, r.Err = vocab.StatusNoVideo, fmt.Sprintf("no decodable video stream among %d streams", r.Streams)
+		return nil, nil
+	}
+	tb := vs.TimeBase()
+	r.TBNum, r.TBDen = tb.Num(), tb.Den()
+	r.Codec = vs.CodecParameters().CodecID().Name()
+	r.Width, r.Height = sizes.of(vs)
+	r.Stream = vs.Index()
+	return vs, codec
 }

@@ -149,6 +149,10 @@ func (m *Movie) videoStream(video *Track, fileSize int64, truncated bool) (*stre
 // non-discarded packets of the video stream, begin = min(pts), end =
 // max(pts + duration), fps = n / (end_s - begin_s); then the seek to pts 0
 // on stream 0 must succeed.
+//
+// Longer than a screen on purpose: each check mirrors one branch of
+// FFmpeg's packet reading (mov_read_packet, the discard flags, the seek),
+// in FFmpeg's order, and splitting it would hide that order.
 func (m *Movie) scan(video *Track, size int64, a *Answer) (*Answer, error) {
 	for _, e := range video.Stts {
 		if e.count > 0 && e.delta == 0 {

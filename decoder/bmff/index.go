@@ -215,6 +215,10 @@ func satAdd(a, b int64) int64 {
 // the second) — flags the entries outside the edit for discard, rewrites
 // their timestamps on the edit's timeline, and shifts a video stream so
 // that its first presented frame is at 0.
+//
+// It is one long function on purpose: it follows mov_fix_index in
+// libavformat/mov.c step for step, in the same order and with the same
+// variables, so that the two can be read side by side when FFmpeg changes.
 func (s *stream) fixIndex(movieTimescale uint32) error {
 	t := s.t
 	if t.Elst == nil || len(s.entries) == 0 {

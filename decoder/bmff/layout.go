@@ -136,6 +136,10 @@ func (rd *reader) get(off, n, want int64) ([]byte, error) {
 // (first), moov (one), mdat, free, skip and wide; sizes below the header;
 // fewer than 8 trailing bytes; a moov beyond MaxMoov or past the end of
 // the file.
+//
+// One function on purpose: the walk is one loop over top-level boxes whose
+// cases (reading ahead, holding the moov, declining) share the read state,
+// in the order mov_read_default meets the boxes.
 func ReadLayout(r ReaderAt, size int64, first int) (*Layout, IO, error) {
 	rd := &reader{r: r, size: size}
 	if first <= 0 {

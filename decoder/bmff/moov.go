@@ -265,6 +265,10 @@ func checkTree(b mp4.Box, typ string) error {
 	return nil
 }
 
+// parseTrak reads one track as mov_read_trak and its children do: the
+// header, the media header and handler, the edit list, then the sample
+// table (readStbl). One function on purpose: each box's checks decline in
+// the order FFmpeg reads the boxes, which decides which reason a file gets.
 func parseTrak(trak *mp4.TrakBox, index int) (*Track, error) {
 	t := &Track{Index: index}
 	var mdia *mp4.MdiaBox

@@ -10,6 +10,9 @@ import (
 
 // A track's sample table, sample entry and codec configuration, as FFmpeg reads them.
 
+// readStbl reads the sample table's boxes into t, as mov_read_stts,
+// mov_read_ctts, mov_read_stsc, mov_read_stsz and mov_read_stco do, with
+// their checks in FFmpeg's order (one function on purpose, like parseTrak).
 func (t *Track) readStbl(stbl *mp4.StblBox) error {
 	n := map[string]int{}
 	for _, c := range stbl.Children {
