@@ -114,6 +114,11 @@ func findEOCD(ra io.ReaderAt, size int64) (int64, bool) {
 // another reader (Python's zipfile, Go's archive/zip, another miniz) would
 // read differently goes to ambiguous. It returns nil when torch cannot read
 // the zip at all.
+//
+// One function on purpose: it follows miniz's mz_zip_reader_locate_header_sig
+// and mz_zip_reader_read_central_dir in their order (end record, zip64
+// locator and record, central directory), and where each refusal or
+// ambiguity sits in that order is part of what it checks.
 func readZip(ra io.ReaderAt, size int64, refuse, ambiguous func(string, ...any)) *Zip {
 	eocd, ok := findEOCD(ra, size)
 	if !ok {
@@ -290,7 +295,9 @@ func zip64Extra(r *Record, extra []byte) bool {
 // records tile the file from byte 0 to the central directory (nothing
 // before, between or after them that another reader could take for a file),
 // local and central names agree, no two names differ only in case, no entry
-// is a directory, and every name lies in the archive folder.
+// is a directory, and every name lies in the archive folder. (One loop
+// over the records on purpose: the tiling check carries the end of the
+// previous record from one to the next.)
 func checkRecords(ra io.ReaderAt, size, cdOff int64, z *Zip, refuse, ambiguous func(string, ...any)) {
 	le := binary.LittleEndian
 	first, _, _ := strings.Cut(z.Records[0].Name, "/")
