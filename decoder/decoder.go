@@ -243,7 +243,7 @@ func probe(path string, opts Options, ii *astiav.IOInterrupter, r *Result) {
 	defer fc.CloseInput()
 	defer func() { r.BytesRead = f.bytesRead() }()
 	sizes := headerSizes(fc)
-	if opts.Reference || !headerComplete(fc, f.size) {
+	if opts.Reference || !f.moovWhole() || !headerComplete(fc, f.size) {
 		r.StreamInfo = true
 		// Stream info decodes frames, and without NOPARSE the parsers read
 		// every payload: real bytes from here on.
@@ -370,7 +370,8 @@ func firstVideo(streams []*astiav.Stream) *astiav.Stream {
 // "Lavc" rule). find_stream_info never overrides an average frame rate the
 // demuxer set, and this demuxer sets a pts on every packet, so GENPTS is
 // cleared and parsing and fill-in are turned off too. Anything else takes
-// PyAV's full path, and so does a sample not inside the file (samplesInside).
+// PyAV's full path, and so does a sample not inside the file (samplesInside)
+// or a moov cut short by the end of the file (fileIO.moovWhole).
 // TestShortcutsMatchReference checks equal results both ways on every
 // fixture.
 func headerComplete(fc *astiav.FormatContext, size int64) bool {

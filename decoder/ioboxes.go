@@ -66,3 +66,31 @@ func mdatPayloads(read func([]byte, int64) (int, error), size int64) (ranges []i
 	}
 	return ranges, moov, moovs == 1
 }
+
+// moovWhole reports whether the file is plain (see mdatPayloads) and its
+// moov box ends within the file: a truncated moov leaves FFmpeg with part
+// of the sample tables, where what stream info, GENPTS and the parsers do
+// with them is not what the header alone says (FuzzProbe: a packet more
+// without them).
+func (f *fileIO) moovWhole() bool {
+	_, moov, ok := mdatPayloads(f.pread, f.size)
+	if !ok {
+		return false
+	}
+	var hdr [16]byte
+	got, err := f.pread(hdr[:], moov[0])
+	if err != nil || got < 8 {
+		return false
+	}
+	declared := int64(binary.BigEndian.Uint32(hdr[0:4]))
+	switch declared {
+	case 0:
+		return true // to the end of the file
+	case 1:
+		if got < 16 {
+			return false
+		}
+		declared = int64(binary.BigEndian.Uint64(hdr[8:16]))
+	}
+	return declared > 0 && moov[0]+declared <= f.size
+}

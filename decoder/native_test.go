@@ -210,3 +210,22 @@ func TestSamplesPastTheEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestMoovCutShort: a file whose moov box runs past the end of the file
+// (FuzzProbe's find). FFmpeg reads the part of the sample tables that is
+// there; skipping stream info, GENPTS and the parsers then gave one packet
+// more than PyAV 14 demuxes (8: pts 0 to 58720256 and the flush packet),
+// so every fast path takes PyAV's way and agrees with the reference.
+func TestMoovCutShort(t *testing.T) {
+	f := nativeFixtures + "moov-cut-short.mp4"
+	ref := probeOpts(t, f, Options{Mode: vocab.ModeFast, Reference: true})
+	if ref.Status != vocab.StatusOK || len(ref.Pts) != 8 {
+		t.Fatalf("reference: %s with %d pts, want ok with 8 as PyAV", ref.Status, len(ref.Pts))
+	}
+	for _, o := range []Options{{}, {FFmpegOnly: true}, {FullRead: true}} {
+		o.Mode = vocab.ModeFast
+		if r := probeOpts(t, f, o); !reflect.DeepEqual(comparable(*r), comparable(*ref)) || !r.StreamInfo {
+			t.Errorf("%+v: %+v (stream info %v), reference %+v", o, comparable(*r), r.StreamInfo, comparable(*ref))
+		}
+	}
+}
