@@ -1,104 +1,10 @@
 package cachefmt
 
 import (
-	"embed"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
-)
-
-// Generation is a torch release family with its own weights_only rules.
-type Generation struct {
-	Name    string
-	opcodes map[string]bool
-	globals map[string]bool
-	// Python 2 names torch maps before checking its allowlist (torch 2.x's
-	// _weights_only_unpickler applies torch._utils' IMPORT_MAPPING and
-	// NAME_MAPPING to every GLOBAL; torch 1.13 maps nothing).
-	importMap map[string]string
-	nameMap   map[string]string
-}
-
-//go:embed allowlist/*.txt
-var allowlists embed.FS
-
-// weightsOnlyOpcodes are the opcodes torch's weights-only unpickler accepts
-// (torch 1.13, 2.6 and 2.14 alike), BINFLOAT aside.
-var weightsOnlyOpcodes = []string{"PROTO", "STOP", "MARK", "EMPTY_DICT", "EMPTY_LIST", "EMPTY_TUPLE", "EMPTY_SET",
-	"SETITEM", "SETITEMS", "APPEND", "APPENDS", "TUPLE", "TUPLE1", "TUPLE2", "TUPLE3", "BININT", "BININT1", "BININT2",
-	"LONG1", "BINUNICODE", "SHORT_BINSTRING", "NONE", "NEWTRUE", "NEWFALSE", "BINPUT", "BINGET", "LONG_BINPUT",
-	"LONG_BINGET", "GLOBAL", "REDUCE", "BUILD", "NEWOBJ", "BINPERSID"}
-
-// loadGeneration reads an allowlist file: one global a line, and lines
-// "map MODULE.NAME -> MODULE.NAME" / "import MODULE -> MODULE" for the
-// Python 2 names torch maps first.
-func loadGeneration(name, file string, extraOps ...string) Generation {
-	g := Generation{Name: name, opcodes: map[string]bool{}, globals: map[string]bool{},
-		importMap: map[string]string{}, nameMap: map[string]string{}}
-	for _, o := range append(weightsOnlyOpcodes, extraOps...) {
-		g.opcodes[o] = true
-	}
-	b, err := allowlists.ReadFile("allowlist/" + file)
-	if err != nil {
-		panic(err)
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		l = strings.TrimSpace(l)
-		switch {
-		case l == "" || strings.HasPrefix(l, "#"):
-		case strings.HasPrefix(l, "map ") || strings.HasPrefix(l, "import "):
-			kind, rest, _ := strings.Cut(l, " ")
-			from, to, ok := strings.Cut(rest, " -> ")
-			if !ok {
-				panic("allowlist " + file + ": bad line " + l)
-			}
-			if kind == "map" {
-				g.nameMap[from] = to
-			} else {
-				g.importMap[from] = to
-			}
-		default:
-			g.globals[l] = true
-		}
-	}
-	return g
-}
-
-// resolve is the global torch of this generation looks up for a GLOBAL of
-// module and name: NAME_MAPPING on the pair, else IMPORT_MAPPING on the
-// module, as torch 2.x's _read_global_instruction does.
-func (g *Generation) resolve(module, name string) string {
-	if to, ok := g.nameMap[module+"."+name]; ok {
-		return to
-	}
-	if to, ok := g.importMap[module]; ok {
-		return to + "." + name
-	}
-	return module + "." + name
-}
-
-// Generations graded by Audit: torch 1.13's weights_only=True, and the 2.x
-// default (weights_only=True is the default from 2.6), both generated from
-// the real torch builds (make allowlists).
-var Generations = []Generation{
-	loadGeneration(Torch113, "torch1.13.txt"),
-	loadGeneration(Torch2, "torch2.6.txt", "BINFLOAT"),
-}
-
-func generation(name string) *Generation {
-	for i := range Generations {
-		if Generations[i].Name == name {
-			return &Generations[i]
-		}
-	}
-	panic("no generation " + name)
-}
-
-// The torch generations an audit grades against.
-const (
-	Torch113 = "torch-1.13" // weights_only=True of torch 1.13
-	Torch2   = "torch-2.x"  // torch 2.x's default allowlist
 )
 
 // Finding is one global a pickle names.
@@ -109,8 +15,9 @@ type Finding struct {
 	// Global is the module.name the unpickler imports: for STACK_GLOBAL the
 	// two strings on the stack when it runs (the memo and stack simulated).
 	Global string `json:"global"`
-	// GLOBAL's two lines (for the Python 2 mapping).
-	module, name string
+	// ref is the global as the pickle machine resolved it (the policy's
+	// input).
+	ref pickleGlobal
 }
 
 // Verdict is whether torch of one generation loads the file with weights_only.
@@ -205,11 +112,7 @@ func (r *AuditReport) grade(readErr error) {
 			}
 		}
 		for _, f := range r.Globals {
-			name := f.Global
-			if f.Op == "GLOBAL" {
-				name = g.resolve(f.module, f.name)
-			}
-			if f.Op != "GLOBAL" || !g.globals[name] {
+			if name, ok := g.Policy.Allows(f.ref); !ok {
 				if name != f.Global {
 					add(fmt.Sprintf("global %s (%s, read as %s) not allowed", f.Global, f.Op, name))
 				} else {

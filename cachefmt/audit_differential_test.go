@@ -278,7 +278,7 @@ func checkDifferential(t *testing.T, files []differentialFile) {
 		if lerr == nil {
 			shown := false
 			for _, g := range l.Globals {
-				if !torch2.globals[g] {
+				if !torch2.Policy.allowed[g] {
 					shown = true
 				}
 			}

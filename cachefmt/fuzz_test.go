@@ -191,7 +191,7 @@ func FuzzAudit(f *testing.F) {
 				}
 			}
 			for _, fd := range r.Globals {
-				if fd.Op != "GLOBAL" || !g.globals[g.resolve(fd.module, fd.name)] {
+				if _, ok := g.Policy.Allows(fd.ref); !ok {
 					t.Fatalf("safe for %s with %s %s", g.Name, fd.Op, fd.Global)
 				}
 			}

@@ -148,18 +148,6 @@ func LoadWith(filename string, opts LoadOptions) (l *Loaded, err error) {
 	return l, nil
 }
 
-// inertGlobals are the globals beyond torch's weights_only allowlist that
-// torchvision's caches use and that ReadTorchvision reads as inert data:
-// the dataset classes (torchvision's and the reference script's), and
-// numpy's array reconstruction (old torchvision's fps lists).
-var inertGlobals = map[string]bool{
-	"torchvision.datasets.video_utils.VideoClips": true, "torchvision.datasets.kinetics.Kinetics": true,
-	"torchvision.datasets.kinetics.Kinetics400": true, "datasets.KineticsWithVideoId": true,
-	"numpy.core.multiarray._reconstruct": true, "numpy._core.multiarray._reconstruct": true,
-	"numpy.core.multiarray.scalar": true, "numpy._core.multiarray.scalar": true,
-	"numpy.ndarray": true, "numpy.dtype": true,
-}
-
 // addGlobals records the globals the pre-pass found.
 func (l *Loaded) addGlobals(gs []pickleGlobal) {
 	seen := map[string]bool{}
@@ -167,10 +155,7 @@ func (l *Loaded) addGlobals(gs []pickleGlobal) {
 		seen[g] = true
 	}
 	for _, g := range gs {
-		q := g.name
-		if g.module != "" {
-			q = g.module + "." + g.name
-		}
+		q := g.qualified()
 		l.globals = append(l.globals, g)
 		if !seen[q] {
 			seen[q] = true
@@ -179,27 +164,11 @@ func (l *Loaded) addGlobals(gs []pickleGlobal) {
 	}
 }
 
-// Disallowed lists the globals of the file that neither torch 2.x's
-// weights_only allowlist (after the Python 2 mapping torch applies, the
-// audit's rule) nor the torchvision reader's inert classes admit: what
+// Disallowed lists the globals of the file that ImportPolicy does not
+// admit (neither torch 2.x's weights_only allowlist, after the Python 2
+// mapping torch applies, nor the torchvision reader's inert classes): what
 // import refuses unless forced.
-func (l *Loaded) Disallowed() []string {
-	g := generation(Torch2)
-	var out []string
-	seen := map[string]bool{}
-	for _, p := range l.globals {
-		q := p.name
-		if p.module != "" {
-			q = p.module + "." + p.name
-		}
-		ok := p.op == "GLOBAL" && (g.globals[g.resolve(p.module, p.name)] || inertGlobals[g.resolve(p.module, p.name)])
-		if !ok && !seen[q] {
-			seen[q] = true
-			out = append(out, q)
-		}
-	}
-	return out
-}
+func (l *Loaded) Disallowed() []string { return ImportPolicy.Disallowed(l.globals) }
 
 func loadZip(ra io.ReaderAt, z *torchfile.Zip, l *Loaded, findClass func(string, string) (any, error), opts LoadOptions, budget int64) (any, error) {
 	if z.Has("constants.pkl") {

@@ -172,10 +172,6 @@ func checkPickles(r io.Reader, limit int64, count int) error {
 	return err
 }
 
-// pickleGlobal is a global a pickle names, as the simulation resolved it
-// (for STACK_GLOBAL, the strings really on the stack), with its opcode.
-type pickleGlobal struct{ op, module, name string }
-
 // pickleGlobals is checkPickles that also returns every global the pickles
 // name, in order: the list audit grades, so that inspect and import see
 // the same globals as audit (gopickle resolves a few, such as
