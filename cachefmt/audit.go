@@ -24,8 +24,63 @@ type Finding struct {
 type Verdict struct {
 	Torch   string   `json:"torch"`
 	Safe    bool     `json:"safe"`
-	Reasons []string `json:"reasons,omitempty"`
+	Reasons []Reason `json:"reasons,omitempty"`
 }
+
+// Why is the verdict's reasons, joined by "; ".
+func (v Verdict) Why() string {
+	texts := make([]string, len(v.Reasons))
+	for i, r := range v.Reasons {
+		texts[i] = r.Text
+	}
+	return strings.Join(texts, "; ")
+}
+
+// Reason is why a verdict is not safe. In JSON it is its text alone.
+type Reason struct {
+	Kind ReasonKind
+	Text string
+}
+
+func (r Reason) String() string { return r.Text }
+
+// MarshalText makes a reason its text in JSON.
+func (r Reason) MarshalText() ([]byte, error) { return []byte(r.Text), nil }
+
+// UnmarshalText reads a reason's text back; its kind is not kept in JSON.
+func (r *Reason) UnmarshalText(b []byte) error {
+	*r = Reason{Text: string(b)}
+	return nil
+}
+
+// ReasonKind says what kind of reason a verdict gives.
+type ReasonKind int
+
+const (
+	ReasonOther       ReasonKind = iota // not known (a reason read back from JSON)
+	ReasonOpcode                        // an opcode the generation's loader refuses
+	ReasonGlobal                        // a global its policy does not admit
+	ReasonIncomplete                    // part of the file was not scanned
+	ReasonAmbiguous                     // another reader could read another file
+	ReasonTorchScript                   // a TorchScript archive that torch runs
+	ReasonRefused                       // torch refuses to load the file
+	ReasonUnreadable                    // the file could not be read in full
+)
+
+var reasonKinds = [...]string{"other", "opcode", "global", "incomplete", "ambiguous", "torchscript", "refused", "unreadable"}
+
+func (k ReasonKind) String() string {
+	if k < 0 || int(k) >= len(reasonKinds) {
+		return fmt.Sprintf("ReasonKind(%d)", int(k))
+	}
+	return reasonKinds[k]
+}
+
+// Evidence reports whether a reason of this kind is evidence that the file
+// may run code or be read differently by another reader. A file torch
+// refuses, or that could not be read in full, is never safe either, but
+// not for such a reason.
+func (k ReasonKind) Evidence() bool { return k != ReasonRefused && k != ReasonUnreadable }
 
 // AuditReport lists what a file's pickles would import and run.
 type AuditReport struct {
@@ -65,12 +120,13 @@ func (r *AuditReport) SafeFor(torch string) bool {
 }
 
 // Unsafe reports whether some generation's verdict is unsafe for a reason
-// other than the file being unreadable (an unsafe global or opcode, an
-// incomplete scan).
+// that is evidence (ReasonKind.Evidence: an unsafe global or opcode, an
+// incomplete scan, an ambiguous layout), not merely because torch refuses
+// the file or it could not be read in full.
 func (r *AuditReport) Unsafe() bool {
 	for _, v := range r.Verdicts {
 		for _, why := range v.Reasons {
-			if !strings.HasPrefix(why, unreadableReason) && !strings.HasPrefix(why, refusedReason) {
+			if why.Kind.Evidence() {
 				return true
 			}
 		}
@@ -81,23 +137,15 @@ func (r *AuditReport) Unsafe() bool {
 // ErrUnreadable marks files Audit cannot parse.
 var ErrUnreadable = errors.New("unreadable")
 
-// unreadableReason prefixes the verdict reason of a file that could not be
-// read in full, and refusedReason of one torch refuses to load: never safe,
-// but not evidence of code either.
-const (
-	unreadableReason = "unreadable: "
-	refusedReason    = "torch refuses it: "
-)
-
 func (r *AuditReport) grade(readErr error) {
 	r.Verdicts = r.Verdicts[:0]
 	for _, g := range Generations {
 		v := Verdict{Torch: g.Name, Safe: true}
 		seen := map[string]bool{}
-		add := func(s string) {
-			if !seen[s] {
-				seen[s] = true
-				v.Reasons = append(v.Reasons, s)
+		add := func(kind ReasonKind, text string) {
+			if !seen[text] {
+				seen[text] = true
+				v.Reasons = append(v.Reasons, Reason{kind, text})
 			}
 			v.Safe = false
 		}
@@ -108,37 +156,37 @@ func (r *AuditReport) grade(readErr error) {
 		sort.Strings(ops)
 		for _, o := range ops {
 			if !g.opcodes[o] {
-				add("opcode " + o + " not allowed")
+				add(ReasonOpcode, "opcode "+o+" not allowed")
 			}
 		}
 		for _, f := range r.Globals {
 			if name, ok := g.Policy.Allows(f.ref); !ok {
 				if name != f.Global {
-					add(fmt.Sprintf("global %s (%s, read as %s) not allowed", f.Global, f.Op, name))
+					add(ReasonGlobal, fmt.Sprintf("global %s (%s, read as %s) not allowed", f.Global, f.Op, name))
 				} else {
-					add(fmt.Sprintf("global %s (%s) not allowed", f.Global, f.Op))
+					add(ReasonGlobal, fmt.Sprintf("global %s (%s) not allowed", f.Global, f.Op))
 				}
 			}
 		}
 		for _, s := range r.Incomplete {
-			add("not fully scanned: " + s)
+			add(ReasonIncomplete, "not fully scanned: "+s)
 		}
 		for _, s := range r.Ambiguities {
-			add("ambiguous layout: " + s)
+			add(ReasonAmbiguous, "ambiguous layout: "+s)
 		}
 		for _, s := range r.Refused {
-			add(refusedReason + s)
+			add(ReasonRefused, "torch refuses it: "+s)
 		}
 		switch {
 		case r.TorchScript && g.Name == Torch113:
-			add("a TorchScript archive (constants.pkl): torch 1.13 runs it with torch.jit.load")
+			add(ReasonTorchScript, "a TorchScript archive (constants.pkl): torch 1.13 runs it with torch.jit.load")
 		case r.TorchScript:
-			add(refusedReason + "a TorchScript archive (constants.pkl) under weights_only")
+			add(ReasonRefused, "torch refuses it: a TorchScript archive (constants.pkl) under weights_only")
 		case r.Kind == "torch legacy tar" && g.Name == Torch2:
-			add(refusedReason + "torch 2.x refuses legacy tar files under weights_only")
+			add(ReasonRefused, "torch refuses it: torch 2.x refuses legacy tar files under weights_only")
 		}
 		if readErr != nil {
-			add(unreadableReason + readErr.Error())
+			add(ReasonUnreadable, "unreadable: "+readErr.Error())
 		}
 		r.Verdicts = append(r.Verdicts, v)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -118,13 +117,13 @@ func TestAuditBattery(t *testing.T) {
 			}
 			checked++
 			if r.SafeFor(gen) != ok {
-				var why []string
+				var why string
 				for _, v := range r.Verdicts {
 					if v.Torch == gen {
-						why = v.Reasons
+						why = v.Why()
 					}
 				}
-				t.Errorf("%s: torch %s weights_only loads it: %v; audit says safe: %v (%s)", name, p.Torch, ok, r.SafeFor(gen), strings.Join(why, "; "))
+				t.Errorf("%s: torch %s weights_only loads it: %v; audit says safe: %v (%s)", name, p.Torch, ok, r.SafeFor(gen), why)
 			}
 		}
 	}

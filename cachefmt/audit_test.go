@@ -1,6 +1,7 @@
 package cachefmt
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -117,5 +118,26 @@ func TestAuditUnreadable(t *testing.T) {
 		if _, err := Audit(p); !errors.Is(err, ErrUnreadable) {
 			t.Errorf("%s: %v, want ErrUnreadable", name, err)
 		}
+	}
+}
+
+// TestReasonKinds: Unsafe decides by a reason's kind, never by its text,
+// and a reason is its text alone in JSON.
+func TestReasonKinds(t *testing.T) {
+	r := &AuditReport{Verdicts: []Verdict{{Torch: Torch2, Reasons: []Reason{
+		{ReasonUnreadable, "unreadable: x"}, {ReasonRefused, "torch refuses it: y"}}}}}
+	if r.Unsafe() {
+		t.Error("unreadable and refused are not evidence")
+	}
+	r.Verdicts[0].Reasons = append(r.Verdicts[0].Reasons, Reason{ReasonGlobal, "unreadable: a global's text"})
+	if !r.Unsafe() {
+		t.Error("a global reason is evidence whatever its text")
+	}
+	b, err := json.Marshal(r.Verdicts[0])
+	if want := `{"torch":"torch-2.x","safe":false,"reasons":["unreadable: x","torch refuses it: y","unreadable: a global's text"]}`; err != nil || string(b) != want {
+		t.Errorf("JSON %s %v, want %s", b, err, want)
+	}
+	if w := r.Verdicts[0].Why(); w != "unreadable: x; torch refuses it: y; unreadable: a global's text" {
+		t.Errorf("Why %q", w)
 	}
 }

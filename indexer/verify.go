@@ -129,7 +129,7 @@ func Verify(ctx context.Context, path string, opts VerifyOptions) (*VerifyReport
 	if !a.SafeFor(cachefmt.Torch2) {
 		for _, v := range a.Verdicts {
 			if v.Torch == cachefmt.Torch2 {
-				r.add(VerifyUnsafe, "torch 2.x weights_only would refuse it: %s", strings.Join(v.Reasons, "; "))
+				r.add(VerifyUnsafe, "torch 2.x weights_only would refuse it: %s", v.Why())
 			}
 		}
 	}

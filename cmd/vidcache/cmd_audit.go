@@ -64,7 +64,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 			if v.Safe {
 				vs = append(vs, "safe for "+v.Torch)
 			} else {
-				vs = append(vs, fmt.Sprintf("UNSAFE for %s (%s)", v.Torch, strings.Join(v.Reasons, "; ")))
+				vs = append(vs, fmt.Sprintf("UNSAFE for %s (%s)", v.Torch, v.Why()))
 			}
 		}
 		fmt.Fprintf(&b, "%s: %s, %d pickle(s): %s\n", p, r.Kind, r.Pickles, strings.Join(vs, ", "))
