@@ -1,4 +1,4 @@
-package cachefmt
+package pickle
 
 import (
 	"errors"
@@ -17,7 +17,7 @@ type Finding struct {
 	Global string `json:"global"`
 	// ref is the global as the pickle machine resolved it (the policy's
 	// input).
-	ref pickleGlobal
+	ref Global
 }
 
 // Verdict is whether torch of one generation loads the file with weights_only.

@@ -1,4 +1,4 @@
-package cachefmt
+package pickle
 
 import (
 	"encoding/binary"

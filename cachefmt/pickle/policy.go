@@ -1,4 +1,4 @@
-package cachefmt
+package pickle
 
 import (
 	"embed"
@@ -7,21 +7,21 @@ import (
 )
 
 // The safety policy: which globals a pickle may name. One type, Policy,
-// decides it for the audit (each generation's verdict), for Load's
-// Disallowed and so for import.
+// decides it for the audit (each generation's verdict) and for
+// cachefmt.Loaded.Disallowed, and so for import.
 
-// pickleGlobal is a global a pickle names, as the pickle machine resolved
-// it (for STACK_GLOBAL, the strings really on the stack), with its opcode.
-// An extension code (EXT1/2/4) has no module and the name
-// "<copyreg extension N>".
-type pickleGlobal struct{ op, module, name string }
+// Global is a global a pickle names, as the pickle machine resolved it (for
+// STACK_GLOBAL, the strings really on the stack), with its opcode (GLOBAL,
+// INST, STACK_GLOBAL or EXT1/2/4). An extension code has no module and the
+// name "<copyreg extension N>".
+type Global struct{ Op, Module, Name string }
 
-// qualified is "module.name", or the name alone without a module.
-func (g pickleGlobal) qualified() string {
-	if g.module == "" {
-		return g.name
+// String is "module.name", or the name alone without a module.
+func (g Global) String() string {
+	if g.Module == "" {
+		return g.Name
 	}
-	return g.module + "." + g.name
+	return g.Module + "." + g.Name
 }
 
 // Policy is a set of globals an unpickler imports and the Python 2 names it
@@ -39,21 +39,21 @@ type Policy struct {
 
 // Allows reports whether the policy admits g, and the name the unpickler
 // looks up for it: for a GLOBAL the mapped name, else g's own.
-func (p Policy) Allows(g pickleGlobal) (resolved string, ok bool) {
-	if g.op != "GLOBAL" {
-		return g.qualified(), false
+func (p Policy) Allows(g Global) (resolved string, ok bool) {
+	if g.Op != "GLOBAL" {
+		return g.String(), false
 	}
-	resolved = p.resolve(g.module, g.name)
+	resolved = p.resolve(g.Module, g.Name)
 	return resolved, p.allowed[resolved]
 }
 
 // Disallowed lists the globals of gs the policy does not admit, as the
 // pickle names them ("module.name"), once each, in order of first use.
-func (p Policy) Disallowed(gs []pickleGlobal) []string {
+func (p Policy) Disallowed(gs []Global) []string {
 	var out []string
 	seen := map[string]bool{}
 	for _, g := range gs {
-		q := g.qualified()
+		q := g.String()
 		if _, ok := p.Allows(g); !ok && !seen[q] {
 			seen[q] = true
 			out = append(out, q)
@@ -162,8 +162,8 @@ const (
 )
 
 // torchvisionGlobals are the globals beyond torch's weights_only allowlist
-// that torchvision's caches use and that ReadTorchvision reads as inert
-// data: the dataset classes (torchvision's and the reference script's), and
+// that torchvision's caches use and that cachefmt.ReadTorchvision reads as
+// inert data: the dataset classes (torchvision's and the reference script's), and
 // numpy's array reconstruction (old torchvision's fps lists).
 var torchvisionGlobals = []string{
 	"torchvision.datasets.video_utils.VideoClips", "torchvision.datasets.kinetics.Kinetics",
@@ -173,7 +173,8 @@ var torchvisionGlobals = []string{
 	"numpy.ndarray", "numpy.dtype",
 }
 
-// ImportPolicy is what import accepts without --force (Loaded.Disallowed):
+// ImportPolicy is what import accepts without --force
+// (cachefmt.Loaded.Disallowed):
 // torch 2.x's weights_only policy (the audit's rule, Python 2 mapping
 // included) that also admits torchvisionGlobals.
 var ImportPolicy = generation(Torch2).Policy.With(torchvisionGlobals...)

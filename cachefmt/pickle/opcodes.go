@@ -1,4 +1,4 @@
-package cachefmt
+package pickle
 
 // The pickle opcodes, one table for the op walker, the pickle-machine
 // simulation and the audit.
