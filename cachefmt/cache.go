@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/vidcache/vidcache/cachefmt/pickle"
 )
 
 // FormatVersion is the value of vidcache.format_version in files this
@@ -262,8 +264,8 @@ func (c *Cache) validate() error {
 func (c *Cache) pickle(w io.Writer, pts, labels, clips storageRef) (int64, error) {
 	p := newPickler()
 	p.w = w
-	p.op(opEmptyDict)
-	p.op(opMark)
+	p.op(pickle.OpEmptyDict)
+	p.op(pickle.OpMark)
 
 	p.str("video_paths")
 	p.list(len(c.Videos), func(i int) error { p.str(c.Videos[i].Path); return nil })
@@ -288,7 +290,7 @@ func (c *Cache) pickle(w io.Writer, pts, labels, clips storageRef) (int64, error
 		} else if fps != nil {
 			p.float(*fps)
 		} else {
-			p.op(opNone)
+			p.op(pickle.OpNone)
 		}
 		return nil
 	})
@@ -306,8 +308,8 @@ func (c *Cache) pickle(w io.Writer, pts, labels, clips storageRef) (int64, error
 	if err := p.value(c.Config.dict()); err != nil {
 		return 0, err
 	}
-	p.op(opSetItems)
-	p.op(opStop)
+	p.op(pickle.OpSetItems)
+	p.op(pickle.OpStop)
 	p.flush(true)
 	return p.n, p.err
 }

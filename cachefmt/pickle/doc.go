@@ -2,8 +2,9 @@
 Package pickle models Python's pickle machine, and what torch.load does with
 a pickle, without Python and without running anything:
 
-  - the opcode table (opcodes.go): every opcode of protocols 0-5 with its
-    argument layout;
+  - the opcode table (opcodes.go): every opcode of protocols 0-5, its byte
+    (the Op constants, which cachefmt's writer emits) and its argument
+    layout;
   - the op walker (opwalk.go), which reads opcodes and checks every declared
     length against the bytes the input still holds before anything is read
     or allocated;

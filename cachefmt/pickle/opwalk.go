@@ -54,7 +54,7 @@ func (w *opWalker) next() (at int64, op opcode, arg []byte, err error) {
 	switch op.kind {
 	case argFixed:
 		arg, err = w.fixed(op.n)
-		if err == nil && op.name == "FRAME" {
+		if err == nil && op.code == OpFrame {
 			if n := binary.LittleEndian.Uint64(arg); n > w.left() {
 				err = fmt.Errorf("declares a frame of %d bytes, but only %d are left", n, w.left())
 			}

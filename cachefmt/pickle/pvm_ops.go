@@ -10,84 +10,76 @@ import (
 // The pickle machine's opcodes, one small method each (see pvm.step).
 
 // pvmHandlers dispatches on the opcode byte.
-var pvmHandlers = func() (t [256]func(m *pvm, at int64, op opcode, arg []byte) (bool, error)) {
-	byName := map[string]func(m *pvm, at int64, op opcode, arg []byte) (bool, error){
-		"PROTO":            (*pvm).opProto,
-		"FRAME":            (*pvm).opFrame,
-		"READONLY_BUFFER":  (*pvm).opFrame,
-		"STOP":             (*pvm).opStop,
-		"MARK":             (*pvm).opMark,
-		"POP":              (*pvm).opPop,
-		"POP_MARK":         (*pvm).opPopMark,
-		"DUP":              (*pvm).opDup,
-		"INT":              (*pvm).opInt,
-		"LONG":             (*pvm).opInt,
-		"LONG1":            (*pvm).opLong1,
-		"LONG4":            (*pvm).opLong1,
-		"FLOAT":            (*pvm).opFloat,
-		"BININT":           (*pvm).opFloat,
-		"BININT1":          (*pvm).opFloat,
-		"BININT2":          (*pvm).opFloat,
-		"NONE":             (*pvm).opFloat,
-		"BINFLOAT":         (*pvm).opFloat,
-		"NEWTRUE":          (*pvm).opFloat,
-		"NEWFALSE":         (*pvm).opFloat,
-		"BINBYTES":         (*pvm).opFloat,
-		"SHORT_BINBYTES":   (*pvm).opFloat,
-		"BINBYTES8":        (*pvm).opFloat,
-		"BYTEARRAY8":       (*pvm).opFloat,
-		"NEXT_BUFFER":      (*pvm).opFloat,
-		"PERSID":           (*pvm).opFloat,
-		"EMPTY_DICT":       (*pvm).opEmptyDict,
-		"EMPTY_LIST":       (*pvm).opEmptyDict,
-		"EMPTY_TUPLE":      (*pvm).opEmptyDict,
-		"EMPTY_SET":        (*pvm).opEmptyDict,
-		"STRING":           (*pvm).opString,
-		"BINSTRING":        (*pvm).opString,
-		"SHORT_BINSTRING":  (*pvm).opString,
-		"UNICODE":          (*pvm).opString,
-		"BINUNICODE":       (*pvm).opString,
-		"SHORT_BINUNICODE": (*pvm).opString,
-		"BINUNICODE8":      (*pvm).opString,
-		"BINPERSID":        (*pvm).opBinpersid,
-		"GLOBAL":           (*pvm).opGlobal,
-		"INST":             (*pvm).opGlobal,
-		"STACK_GLOBAL":     (*pvm).opStackGlobal,
-		"EXT1":             (*pvm).opExt1,
-		"EXT2":             (*pvm).opExt1,
-		"EXT4":             (*pvm).opExt1,
-		"REDUCE":           (*pvm).opReduce,
-		"BUILD":            (*pvm).opBuild,
-		"OBJ":              (*pvm).opObj,
-		"NEWOBJ":           (*pvm).opNewobj,
-		"NEWOBJ_EX":        (*pvm).opNewobj,
-		"DICT":             (*pvm).opDict,
-		"LIST":             (*pvm).opDict,
-		"TUPLE":            (*pvm).opDict,
-		"FROZENSET":        (*pvm).opDict,
-		"TUPLE1":           (*pvm).opTuple1,
-		"TUPLE2":           (*pvm).opTuple1,
-		"TUPLE3":           (*pvm).opTuple1,
-		"APPEND":           (*pvm).opAppend,
-		"SETITEM":          (*pvm).opSetitem,
-		"APPENDS":          (*pvm).opAppends,
-		"SETITEMS":         (*pvm).opAppends,
-		"ADDITEMS":         (*pvm).opAppends,
-		"PUT":              (*pvm).opPut,
-		"BINPUT":           (*pvm).opPut,
-		"LONG_BINPUT":      (*pvm).opPut,
-		"MEMOIZE":          (*pvm).opPut,
-		"GET":              (*pvm).opGet,
-		"BINGET":           (*pvm).opGet,
-		"LONG_BINGET":      (*pvm).opGet,
-	}
-	for c, op := range opcodes {
-		if h := byName[op.name]; h != nil {
-			t[c] = h
-		}
-	}
-	return t
-}()
+var pvmHandlers = [256]func(m *pvm, at int64, op opcode, arg []byte) (bool, error){
+	OpProto:           (*pvm).opProto,
+	OpFrame:           (*pvm).opFrame,
+	OpReadonlyBuffer:  (*pvm).opFrame,
+	OpStop:            (*pvm).opStop,
+	OpMark:            (*pvm).opMark,
+	OpPop:             (*pvm).opPop,
+	OpPopMark:         (*pvm).opPopMark,
+	OpDup:             (*pvm).opDup,
+	OpInt:             (*pvm).opInt,
+	OpLong:            (*pvm).opInt,
+	OpLong1:           (*pvm).opLong1,
+	OpLong4:           (*pvm).opLong1,
+	OpFloat:           (*pvm).opFloat,
+	OpBinInt:          (*pvm).opFloat,
+	OpBinInt1:         (*pvm).opFloat,
+	OpBinInt2:         (*pvm).opFloat,
+	OpNone:            (*pvm).opFloat,
+	OpBinFloat:        (*pvm).opFloat,
+	OpNewTrue:         (*pvm).opFloat,
+	OpNewFalse:        (*pvm).opFloat,
+	OpBinBytes:        (*pvm).opFloat,
+	OpShortBinBytes:   (*pvm).opFloat,
+	OpBinBytes8:       (*pvm).opFloat,
+	OpByteArray8:      (*pvm).opFloat,
+	OpNextBuffer:      (*pvm).opFloat,
+	OpPersID:          (*pvm).opFloat,
+	OpEmptyDict:       (*pvm).opEmptyDict,
+	OpEmptyList:       (*pvm).opEmptyDict,
+	OpEmptyTuple:      (*pvm).opEmptyDict,
+	OpEmptySet:        (*pvm).opEmptyDict,
+	OpString:          (*pvm).opString,
+	OpBinString:       (*pvm).opString,
+	OpShortBinString:  (*pvm).opString,
+	OpUnicode:         (*pvm).opString,
+	OpBinUnicode:      (*pvm).opString,
+	OpShortBinUnicode: (*pvm).opString,
+	OpBinUnicode8:     (*pvm).opString,
+	OpBinPersID:       (*pvm).opBinpersid,
+	OpGlobal:          (*pvm).opGlobal,
+	OpInst:            (*pvm).opGlobal,
+	OpStackGlobal:     (*pvm).opStackGlobal,
+	OpExt1:            (*pvm).opExt1,
+	OpExt2:            (*pvm).opExt1,
+	OpExt4:            (*pvm).opExt1,
+	OpReduce:          (*pvm).opReduce,
+	OpBuild:           (*pvm).opBuild,
+	OpObj:             (*pvm).opObj,
+	OpNewObj:          (*pvm).opNewobj,
+	OpNewObjEx:        (*pvm).opNewobj,
+	OpDict:            (*pvm).opDict,
+	OpList:            (*pvm).opDict,
+	OpTuple:           (*pvm).opDict,
+	OpFrozenSet:       (*pvm).opDict,
+	OpTuple1:          (*pvm).opTuple1,
+	OpTuple2:          (*pvm).opTuple1,
+	OpTuple3:          (*pvm).opTuple1,
+	OpAppend:          (*pvm).opAppend,
+	OpSetItem:         (*pvm).opSetitem,
+	OpAppends:         (*pvm).opAppends,
+	OpSetItems:        (*pvm).opAppends,
+	OpAddItems:        (*pvm).opAppends,
+	OpPut:             (*pvm).opPut,
+	OpBinPut:          (*pvm).opPut,
+	OpLongBinPut:      (*pvm).opPut,
+	OpMemoize:         (*pvm).opPut,
+	OpGet:             (*pvm).opGet,
+	OpBinGet:          (*pvm).opGet,
+	OpLongBinGet:      (*pvm).opGet,
+}
 
 // opProto runs PROTO.
 func (m *pvm) opProto(at int64, op opcode, arg []byte) (done bool, err error) {
@@ -179,7 +171,7 @@ func (m *pvm) opEmptyDict(at int64, op opcode, arg []byte) (done bool, err error
 // opString runs STRING, BINSTRING, SHORT_BINSTRING, UNICODE, BINUNICODE, SHORT_BINUNICODE, BINUNICODE8.
 func (m *pvm) opString(at int64, op opcode, arg []byte) (done bool, err error) {
 	s := string(arg)
-	if op.name == "STRING" {
+	if op.code == OpString {
 		s = unquote(s)
 	}
 	return false, m.push(pval{kind: 's', s: s})
@@ -200,7 +192,7 @@ func (m *pvm) opGlobal(at int64, op opcode, arg []byte) (done bool, err error) {
 	if m.onGlobal != nil {
 		m.onGlobal(at, op.name, mod, nm)
 	}
-	if op.name == "GLOBAL" {
+	if op.code == OpGlobal {
 		return false, m.push(pval{kind: 'g', s: name})
 	}
 	items, err := m.popMark()
@@ -302,7 +294,7 @@ func (m *pvm) opObj(at int64, op opcode, arg []byte) (done bool, err error) {
 
 // opNewobj runs NEWOBJ, NEWOBJ_EX.
 func (m *pvm) opNewobj(at int64, op opcode, arg []byte) (done bool, err error) {
-	if op.name == "NEWOBJ_EX" {
+	if op.code == OpNewObjEx {
 		if _, err := m.pop(); err != nil {
 			return false, err
 		}
@@ -332,7 +324,7 @@ func (m *pvm) opDict(at int64, op opcode, arg []byte) (done bool, err error) {
 
 // opTuple1 runs TUPLE1, TUPLE2, TUPLE3.
 func (m *pvm) opTuple1(at int64, op opcode, arg []byte) (done bool, err error) {
-	n := int(op.name[5] - '0')
+	n := int(op.code-OpTuple1) + 1
 	items := make([]pval, n)
 	for i := n - 1; i >= 0; i-- {
 		if items[i], err = m.pop(); err != nil {
@@ -394,7 +386,7 @@ func (m *pvm) opPut(at int64, op opcode, arg []byte) (done bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	idx, err := memoIndex(op.name, arg, uint64(len(m.memo)))
+	idx, err := memoIndex(op, arg, uint64(len(m.memo)))
 	if err != nil {
 		return false, err
 	}
@@ -407,7 +399,7 @@ func (m *pvm) opPut(at int64, op opcode, arg []byte) (done bool, err error) {
 
 // opGet runs GET, BINGET, LONG_BINGET.
 func (m *pvm) opGet(at int64, op opcode, arg []byte) (done bool, err error) {
-	idx, err := memoIndex(op.name, arg, 0)
+	idx, err := memoIndex(op, arg, 0)
 	if err != nil {
 		return false, err
 	}
