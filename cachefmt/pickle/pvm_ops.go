@@ -12,35 +12,35 @@ import (
 // pvmHandlers dispatches on the opcode byte.
 var pvmHandlers = [256]func(m *pvm, at int64, op opcode, arg []byte) (bool, error){
 	OpProto:           (*pvm).opProto,
-	OpFrame:           (*pvm).opFrame,
-	OpReadonlyBuffer:  (*pvm).opFrame,
+	OpFrame:           (*pvm).opNothing,
+	OpReadonlyBuffer:  (*pvm).opNothing,
 	OpStop:            (*pvm).opStop,
 	OpMark:            (*pvm).opMark,
 	OpPop:             (*pvm).opPop,
 	OpPopMark:         (*pvm).opPopMark,
 	OpDup:             (*pvm).opDup,
-	OpInt:             (*pvm).opInt,
-	OpLong:            (*pvm).opInt,
-	OpLong1:           (*pvm).opLong1,
-	OpLong4:           (*pvm).opLong1,
-	OpFloat:           (*pvm).opFloat,
-	OpBinInt:          (*pvm).opFloat,
-	OpBinInt1:         (*pvm).opFloat,
-	OpBinInt2:         (*pvm).opFloat,
-	OpNone:            (*pvm).opFloat,
-	OpBinFloat:        (*pvm).opFloat,
-	OpNewTrue:         (*pvm).opFloat,
-	OpNewFalse:        (*pvm).opFloat,
-	OpBinBytes:        (*pvm).opFloat,
-	OpShortBinBytes:   (*pvm).opFloat,
-	OpBinBytes8:       (*pvm).opFloat,
-	OpByteArray8:      (*pvm).opFloat,
-	OpNextBuffer:      (*pvm).opFloat,
-	OpPersID:          (*pvm).opFloat,
-	OpEmptyDict:       (*pvm).opEmptyDict,
-	OpEmptyList:       (*pvm).opEmptyDict,
-	OpEmptyTuple:      (*pvm).opEmptyDict,
-	OpEmptySet:        (*pvm).opEmptyDict,
+	OpInt:             (*pvm).opTextInt,
+	OpLong:            (*pvm).opTextInt,
+	OpLong1:           (*pvm).opBinLong,
+	OpLong4:           (*pvm).opBinLong,
+	OpFloat:           (*pvm).opOther,
+	OpBinInt:          (*pvm).opOther,
+	OpBinInt1:         (*pvm).opOther,
+	OpBinInt2:         (*pvm).opOther,
+	OpNone:            (*pvm).opOther,
+	OpBinFloat:        (*pvm).opOther,
+	OpNewTrue:         (*pvm).opOther,
+	OpNewFalse:        (*pvm).opOther,
+	OpBinBytes:        (*pvm).opOther,
+	OpShortBinBytes:   (*pvm).opOther,
+	OpBinBytes8:       (*pvm).opOther,
+	OpByteArray8:      (*pvm).opOther,
+	OpNextBuffer:      (*pvm).opOther,
+	OpPersID:          (*pvm).opOther,
+	OpEmptyDict:       (*pvm).opEmpty,
+	OpEmptyList:       (*pvm).opEmpty,
+	OpEmptyTuple:      (*pvm).opEmpty,
+	OpEmptySet:        (*pvm).opEmpty,
 	OpString:          (*pvm).opString,
 	OpBinString:       (*pvm).opString,
 	OpShortBinString:  (*pvm).opString,
@@ -48,27 +48,27 @@ var pvmHandlers = [256]func(m *pvm, at int64, op opcode, arg []byte) (bool, erro
 	OpBinUnicode:      (*pvm).opString,
 	OpShortBinUnicode: (*pvm).opString,
 	OpBinUnicode8:     (*pvm).opString,
-	OpBinPersID:       (*pvm).opBinpersid,
+	OpBinPersID:       (*pvm).opBinPersID,
 	OpGlobal:          (*pvm).opGlobal,
 	OpInst:            (*pvm).opGlobal,
 	OpStackGlobal:     (*pvm).opStackGlobal,
-	OpExt1:            (*pvm).opExt1,
-	OpExt2:            (*pvm).opExt1,
-	OpExt4:            (*pvm).opExt1,
+	OpExt1:            (*pvm).opExt,
+	OpExt2:            (*pvm).opExt,
+	OpExt4:            (*pvm).opExt,
 	OpReduce:          (*pvm).opReduce,
 	OpBuild:           (*pvm).opBuild,
 	OpObj:             (*pvm).opObj,
-	OpNewObj:          (*pvm).opNewobj,
-	OpNewObjEx:        (*pvm).opNewobj,
-	OpDict:            (*pvm).opDict,
-	OpList:            (*pvm).opDict,
-	OpTuple:           (*pvm).opDict,
-	OpFrozenSet:       (*pvm).opDict,
-	OpTuple1:          (*pvm).opTuple1,
-	OpTuple2:          (*pvm).opTuple1,
-	OpTuple3:          (*pvm).opTuple1,
+	OpNewObj:          (*pvm).opNewObj,
+	OpNewObjEx:        (*pvm).opNewObj,
+	OpDict:            (*pvm).opCollect,
+	OpList:            (*pvm).opCollect,
+	OpTuple:           (*pvm).opCollect,
+	OpFrozenSet:       (*pvm).opCollect,
+	OpTuple1:          (*pvm).opTupleN,
+	OpTuple2:          (*pvm).opTupleN,
+	OpTuple3:          (*pvm).opTupleN,
 	OpAppend:          (*pvm).opAppend,
-	OpSetItem:         (*pvm).opSetitem,
+	OpSetItem:         (*pvm).opSetItem,
 	OpAppends:         (*pvm).opAppends,
 	OpSetItems:        (*pvm).opAppends,
 	OpAddItems:        (*pvm).opAppends,
@@ -87,9 +87,9 @@ func (m *pvm) opProto(at int64, op opcode, arg []byte) (done bool, err error) {
 	return false, nil
 }
 
-// opFrame runs FRAME, READONLY_BUFFER.
-func (m *pvm) opFrame(at int64, op opcode, arg []byte) (done bool, err error) {
-
+// opNothing runs FRAME, READONLY_BUFFER: nothing to simulate (the walker
+// checked FRAME's length).
+func (m *pvm) opNothing(at int64, op opcode, arg []byte) (done bool, err error) {
 	return false, nil
 }
 
@@ -140,8 +140,8 @@ func (m *pvm) opDup(at int64, op opcode, arg []byte) (done bool, err error) {
 	return false, m.push(*t)
 }
 
-// opInt runs INT, LONG.
-func (m *pvm) opInt(at int64, op opcode, arg []byte) (done bool, err error) {
+// opTextInt runs INT, LONG.
+func (m *pvm) opTextInt(at int64, op opcode, arg []byte) (done bool, err error) {
 	s := strings.TrimSuffix(strings.TrimSpace(string(arg)), "L")
 	if len(strings.TrimLeft(s, "+-")) > maxIntDigits {
 		return false, fmt.Errorf("%w: a %s of %d digits (Python refuses more than %d)", ErrTooComplex, op.name, len(s), maxIntDigits)
@@ -149,8 +149,8 @@ func (m *pvm) opInt(at int64, op opcode, arg []byte) (done bool, err error) {
 	return false, m.push(pval{kind: 'i', s: s})
 }
 
-// opLong1 runs LONG1, LONG4.
-func (m *pvm) opLong1(at int64, op opcode, arg []byte) (done bool, err error) {
+// opBinLong runs LONG1, LONG4.
+func (m *pvm) opBinLong(at int64, op opcode, arg []byte) (done bool, err error) {
 	v := pval{kind: 'o'}
 	if len(arg) <= 32 {
 		v = pval{kind: 'i', s: decodeLong(arg).String()}
@@ -158,13 +158,14 @@ func (m *pvm) opLong1(at int64, op opcode, arg []byte) (done bool, err error) {
 	return false, m.push(v)
 }
 
-// opFloat runs FLOAT, BININT, BININT1, BININT2, NONE, BINFLOAT, NEWTRUE, NEWFALSE, BINBYTES, SHORT_BINBYTES, BINBYTES8, BYTEARRAY8, NEXT_BUFFER, PERSID.
-func (m *pvm) opFloat(at int64, op opcode, arg []byte) (done bool, err error) {
+// opOther pushes a value that is no string, global or container: it runs
+// FLOAT, BININT, BININT1, BININT2, NONE, BINFLOAT, NEWTRUE, NEWFALSE, BINBYTES, SHORT_BINBYTES, BINBYTES8, BYTEARRAY8, NEXT_BUFFER, PERSID.
+func (m *pvm) opOther(at int64, op opcode, arg []byte) (done bool, err error) {
 	return false, m.push(pval{kind: 'o'})
 }
 
-// opEmptyDict runs EMPTY_DICT, EMPTY_LIST, EMPTY_TUPLE, EMPTY_SET.
-func (m *pvm) opEmptyDict(at int64, op opcode, arg []byte) (done bool, err error) {
+// opEmpty runs EMPTY_DICT, EMPTY_LIST, EMPTY_TUPLE, EMPTY_SET.
+func (m *pvm) opEmpty(at int64, op opcode, arg []byte) (done bool, err error) {
 	return false, m.push(pval{kind: 'o', depth: 1})
 }
 
@@ -177,8 +178,8 @@ func (m *pvm) opString(at int64, op opcode, arg []byte) (done bool, err error) {
 	return false, m.push(pval{kind: 's', s: s})
 }
 
-// opBinpersid runs BINPERSID.
-func (m *pvm) opBinpersid(at int64, op opcode, arg []byte) (done bool, err error) {
+// opBinPersID runs BINPERSID.
+func (m *pvm) opBinPersID(at int64, op opcode, arg []byte) (done bool, err error) {
 	if _, err := m.pop(); err != nil {
 		return false, err
 	}
@@ -226,8 +227,8 @@ func (m *pvm) opStackGlobal(at int64, op opcode, arg []byte) (done bool, err err
 	return false, m.push(pval{kind: 'g', s: g})
 }
 
-// opExt1 runs EXT1, EXT2, EXT4.
-func (m *pvm) opExt1(at int64, op opcode, arg []byte) (done bool, err error) {
+// opExt runs EXT1, EXT2, EXT4.
+func (m *pvm) opExt(at int64, op opcode, arg []byte) (done bool, err error) {
 	var code uint64
 	switch len(arg) {
 	case 1:
@@ -292,8 +293,8 @@ func (m *pvm) opObj(at int64, op opcode, arg []byte) (done bool, err error) {
 	return false, m.push(container(items[1:]))
 }
 
-// opNewobj runs NEWOBJ, NEWOBJ_EX.
-func (m *pvm) opNewobj(at int64, op opcode, arg []byte) (done bool, err error) {
+// opNewObj runs NEWOBJ, NEWOBJ_EX.
+func (m *pvm) opNewObj(at int64, op opcode, arg []byte) (done bool, err error) {
 	if op.code == OpNewObjEx {
 		if _, err := m.pop(); err != nil {
 			return false, err
@@ -313,8 +314,9 @@ func (m *pvm) opNewobj(at int64, op opcode, arg []byte) (done bool, err error) {
 	return false, m.push(pval{kind: 'o', depth: args.depth + 1})
 }
 
-// opDict runs DICT, LIST, TUPLE, FROZENSET.
-func (m *pvm) opDict(at int64, op opcode, arg []byte) (done bool, err error) {
+// opCollect runs DICT, LIST, TUPLE, FROZENSET: the items above the mark
+// become one container.
+func (m *pvm) opCollect(at int64, op opcode, arg []byte) (done bool, err error) {
 	items, err := m.popMark()
 	if err != nil {
 		return false, err
@@ -322,8 +324,8 @@ func (m *pvm) opDict(at int64, op opcode, arg []byte) (done bool, err error) {
 	return false, m.push(container(items))
 }
 
-// opTuple1 runs TUPLE1, TUPLE2, TUPLE3.
-func (m *pvm) opTuple1(at int64, op opcode, arg []byte) (done bool, err error) {
+// opTupleN runs TUPLE1, TUPLE2, TUPLE3.
+func (m *pvm) opTupleN(at int64, op opcode, arg []byte) (done bool, err error) {
 	n := int(op.code-OpTuple1) + 1
 	items := make([]pval, n)
 	for i := n - 1; i >= 0; i-- {
@@ -348,8 +350,8 @@ func (m *pvm) opAppend(at int64, op opcode, arg []byte) (done bool, err error) {
 	return false, m.grow(t, 1)
 }
 
-// opSetitem runs SETITEM.
-func (m *pvm) opSetitem(at int64, op opcode, arg []byte) (done bool, err error) {
+// opSetItem runs SETITEM.
+func (m *pvm) opSetItem(at int64, op opcode, arg []byte) (done bool, err error) {
 	v, err := m.pop()
 	if err != nil {
 		return false, err
