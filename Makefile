@@ -106,7 +106,7 @@ fuzztime = -fuzztime $(or $(FUZZTIME),$(1)) -fuzzminimizetime 200x
 fuzz: deps
 	$(CGOENV) $(GO) test -run '^$$' -fuzz '^FuzzPickleRoundTrip$$' $(call fuzztime,8000x) ./cachefmt
 	$(CGOENV) $(GO) test -run '^$$' -fuzz '^FuzzInspect$$' $(call fuzztime,8000x) ./cachefmt
-	$(CGOENV) $(GO) test -run '^$$' -fuzz '^FuzzAudit$$' $(call fuzztime,8000x) ./cachefmt
+	$(CGOENV) $(GO) test -run '^$$' -fuzz '^FuzzAudit$$' $(call fuzztime,8000x) ./cachefmt/pickle
 	$(GO) test -run '^$$' -fuzz '^FuzzZip$$' $(call fuzztime,50000x) ./cachefmt/torchfile
 	$(GO) test -run '^$$' -fuzz '^FuzzReadTar$$' $(call fuzztime,50000x) ./cachefmt/torchfile
 	$(CGOENV) $(GO) test -run '^$$' -fuzz '^FuzzNative$$' $(call fuzztime,5000x) ./decoder
@@ -133,9 +133,9 @@ golden: peer
 
 # Regenerate the weights_only allowlists that `vidcache audit` grades against.
 allowlists: peer
-	/usr/bin/python3 - < cachefmt/torchpeer/scripts/allowlist.py 2>/dev/null | grep -E '^(#|[a-z_])' > cachefmt/allowlist/torch1.13.txt
+	/usr/bin/python3 - < cachefmt/torchpeer/scripts/allowlist.py 2>/dev/null | grep -E '^(#|[a-z_])' > cachefmt/pickle/allowlist/torch1.13.txt
 	chroot "$$(scripts/peer.sh root)" python3 - < cachefmt/torchpeer/scripts/allowlist.py 2>/dev/null \
-	  | grep -E '^(#|[a-z_])' > cachefmt/allowlist/torch2.6.txt
+	  | grep -E '^(#|[a-z_])' > cachefmt/pickle/allowlist/torch2.6.txt
 
 clean:
 	rm -rf bin dist

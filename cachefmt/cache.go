@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/vidcache/vidcache/cachefmt/pickle"
 	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
@@ -264,8 +265,8 @@ func (c *Cache) validate() error {
 func (c *Cache) pickle(w io.Writer, pts, labels, clips storageRef) (int64, error) {
 	p := newPickler()
 	p.w = w
-	p.op(opEmptyDict)
-	p.op(opMark)
+	p.op(pickle.OpEmptyDict)
+	p.op(pickle.OpMark)
 
 	p.str("video_paths")
 	p.list(len(c.Videos), func(i int) error { p.str(c.Videos[i].Path); return nil })
@@ -290,7 +291,7 @@ func (c *Cache) pickle(w io.Writer, pts, labels, clips storageRef) (int64, error
 		} else if fps != nil {
 			p.float(*fps)
 		} else {
-			p.op(opNone)
+			p.op(pickle.OpNone)
 		}
 		return nil
 	})
@@ -308,8 +309,8 @@ func (c *Cache) pickle(w io.Writer, pts, labels, clips storageRef) (int64, error
 	if err := p.value(c.Config.dict()); err != nil {
 		return 0, err
 	}
-	p.op(opSetItems)
-	p.op(opStop)
+	p.op(pickle.OpSetItems)
+	p.op(pickle.OpStop)
 	p.flush(true)
 	return p.n, p.err
 }

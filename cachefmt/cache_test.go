@@ -33,7 +33,7 @@ func sampleCache() (*Cache, [][]int64) {
 		Config: Config{
 			Root: "/data/k400", Split: "train", Extensions: []string{"avi", "mp4"},
 			Spec:   clips.Spec{FramesPerClip: 2, StepBetweenClips: 1, FrameRate: fp(7.5)},
-			Target: vocab.TargetPyAV, Mode: "fast", FFmpeg: "7.1.5", ToolVersion: "test", CreatedUnix: 1700000000,
+			Target: vocab.TargetPyAV, Mode: vocab.ModeFast, FFmpeg: "7.1.5", ToolVersion: "test", CreatedUnix: 1700000000,
 		},
 		Classes: []string{"a", "b b", "empty", "ünï"},
 		Videos: []Video{

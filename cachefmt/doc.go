@@ -114,14 +114,18 @@ plus its path and 8 bytes a frame.
 
 Every reader finds a file's pickles through package torchfile, which reads
 the container exactly as torch.load does and lists any layout another
-reader could read differently; such files are unsafe for Audit and refused
-by Load. Load reads any torch file, zip or legacy, with gopickle: tensors and
-storages become gopickle values, every other global an inert *Class whose
-instances are *Object records holding the arguments and state the pickle
-carried. Nothing is imported or executed, and a storage is allocated only
-after its declared size has been checked against the bytes that hold it.
-ReadFile decodes a vidcache cache into a File. Audit scans pickles opcode by
-opcode and grades them against the allowlists of torch 1.13 and 2.x, which
-were generated from those releases (make allowlists).
+reader could read differently; such files are unsafe for the audit and
+refused by Load. Load reads any torch file, zip or legacy, with gopickle:
+tensors and storages become gopickle values, every other global an inert
+*Class whose instances are *Object records holding the arguments and state
+the pickle carried. Nothing is imported or executed: before gopickle sees a
+pickle, package cachefmt/pickle walks and simulates it (its lengths checked
+against the bytes that hold them, its work within budgets) and names its
+globals, and a storage is allocated only after its declared size has been
+checked against the bytes that hold it. Loaded.Disallowed grades those
+globals with the same policy as the audit (pickle.ImportPolicy). ReadFile
+decodes a vidcache cache into a File. The audit (pickle.Audit) scans
+pickles opcode by opcode and grades them against the allowlists of torch
+1.13 and 2.x, which were generated from those releases (make allowlists).
 */
 package cachefmt

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sort"
 	"testing"
+
+	"github.com/vidcache/vidcache/cachefmt/pickle"
 )
 
 // TestLoadNamesAuditsGlobals: inspect and import (Load) list the same
@@ -13,14 +15,14 @@ import (
 // allowlist decision and inspect's list match audit's.
 func TestLoadNamesAuditsGlobals(t *testing.T) {
 	a, _ := filepath.Glob("../indexer/testdata/import/*.pt")
-	b, _ := filepath.Glob("testdata/audit/*.p*")
+	b, _ := filepath.Glob("pickle/testdata/audit/*.p*")
 	checked := 0
 	for _, f := range append(a, b...) {
 		l, err := Load(f)
 		if err != nil {
 			continue
 		}
-		r, _ := Audit(f)
+		r, _ := pickle.Audit(f)
 		var fromAudit []string
 		for _, g := range r.Globals {
 			if g.Entry == "" || !slices.Contains(fromAudit, g.Global) {

@@ -10,10 +10,11 @@ import (
 	"os"
 	"strings"
 
-	"github.com/nlpodyssey/gopickle/pickle"
+	gopickle "github.com/nlpodyssey/gopickle/pickle"
 	"github.com/nlpodyssey/gopickle/pytorch"
 	"github.com/nlpodyssey/gopickle/types"
 
+	"github.com/vidcache/vidcache/cachefmt/pickle"
 	"github.com/vidcache/vidcache/cachefmt/torchfile"
 )
 
@@ -59,7 +60,7 @@ type Loaded struct {
 	// Globals are every class or function the pickles name, in order of
 	// first use, as audit names them.
 	Globals  []string
-	globals  []pickleGlobal
+	globals  []pickle.Global
 	Storages map[string]StorageInfo
 }
 
@@ -148,29 +149,14 @@ func LoadWith(filename string, opts LoadOptions) (l *Loaded, err error) {
 	return l, nil
 }
 
-// inertGlobals are the globals beyond torch's weights_only allowlist that
-// torchvision's caches use and that ReadTorchvision reads as inert data:
-// the dataset classes (torchvision's and the reference script's), and
-// numpy's array reconstruction (old torchvision's fps lists).
-var inertGlobals = map[string]bool{
-	"torchvision.datasets.video_utils.VideoClips": true, "torchvision.datasets.kinetics.Kinetics": true,
-	"torchvision.datasets.kinetics.Kinetics400": true, "datasets.KineticsWithVideoId": true,
-	"numpy.core.multiarray._reconstruct": true, "numpy._core.multiarray._reconstruct": true,
-	"numpy.core.multiarray.scalar": true, "numpy._core.multiarray.scalar": true,
-	"numpy.ndarray": true, "numpy.dtype": true,
-}
-
 // addGlobals records the globals the pre-pass found.
-func (l *Loaded) addGlobals(gs []pickleGlobal) {
+func (l *Loaded) addGlobals(gs []pickle.Global) {
 	seen := map[string]bool{}
 	for _, g := range l.Globals {
 		seen[g] = true
 	}
 	for _, g := range gs {
-		q := g.name
-		if g.module != "" {
-			q = g.module + "." + g.name
-		}
+		q := g.String()
 		l.globals = append(l.globals, g)
 		if !seen[q] {
 			seen[q] = true
@@ -179,27 +165,11 @@ func (l *Loaded) addGlobals(gs []pickleGlobal) {
 	}
 }
 
-// Disallowed lists the globals of the file that neither torch 2.x's
-// weights_only allowlist (after the Python 2 mapping torch applies, the
-// audit's rule) nor the torchvision reader's inert classes admit: what
+// Disallowed lists the globals of the file that pickle.ImportPolicy does not
+// admit (neither torch 2.x's weights_only allowlist, after the Python 2
+// mapping torch applies, nor the torchvision reader's inert classes): what
 // import refuses unless forced.
-func (l *Loaded) Disallowed() []string {
-	g := generation(Torch2)
-	var out []string
-	seen := map[string]bool{}
-	for _, p := range l.globals {
-		q := p.name
-		if p.module != "" {
-			q = p.module + "." + p.name
-		}
-		ok := p.op == "GLOBAL" && (g.globals[g.resolve(p.module, p.name)] || inertGlobals[g.resolve(p.module, p.name)])
-		if !ok && !seen[q] {
-			seen[q] = true
-			out = append(out, q)
-		}
-	}
-	return out
-}
+func (l *Loaded) Disallowed() []string { return pickle.ImportPolicy.Disallowed(l.globals) }
 
 func loadZip(ra io.ReaderAt, z *torchfile.Zip, l *Loaded, findClass func(string, string) (any, error), opts LoadOptions, budget int64) (any, error) {
 	if z.Has("constants.pkl") {
@@ -212,12 +182,12 @@ func loadZip(ra io.ReaderAt, z *torchfile.Zip, l *Loaded, findClass func(string,
 	if pkl.USize > maxPickle {
 		return nil, fmt.Errorf("data.pkl is %d bytes, more than the %d this reader accepts", pkl.USize, maxPickle)
 	}
-	gs, err := pickleGlobals(z.Reader(ra, pkl), pkl.USize, 1)
+	gs, err := pickle.Globals(z.Reader(ra, pkl), pkl.USize, 1)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", pkl.Name, err)
 	}
 	l.addGlobals(gs)
-	u := pickle.NewUnpickler(bufio.NewReader(z.Reader(ra, pkl)))
+	u := gopickle.NewUnpickler(bufio.NewReader(z.Reader(ra, pkl)))
 	u.FindClass = torchFindClass(findClass)
 	loaded := map[string]pytorch.StorageInterface{}
 	u.PersistentLoad = func(id any) (any, error) {
@@ -239,7 +209,7 @@ func loadZip(ra io.ReaderAt, z *torchfile.Zip, l *Loaded, findClass func(string,
 		st := sc.New(0, loc)
 		if !opts.StructureOnly {
 			if budget -= nbytes; budget < 0 {
-				return nil, fmt.Errorf("storage %q: %w: the storages hold more bytes than 8 times the file's size plus 256 MiB", key, ErrTooComplex)
+				return nil, fmt.Errorf("storage %q: %w: the storages hold more bytes than 8 times the file's size plus 256 MiB", key, pickle.ErrTooComplex)
 			}
 			st = sc.New(numel, loc)
 			if err := st.SetFromFileWithSize(z.Reader(ra, rec), numel); err != nil {
@@ -302,26 +272,26 @@ func storageID(id any, n int) (sc pytorch.StorageClassInterface, typ, key, loc s
 // count and its data. Declared sizes are checked against the bytes left.
 func loadLegacy(f io.ReaderAt, size int64, l *Loaded, findClass func(string, string) (any, error)) (any, error) {
 	// magic, protocol version, system info, the object, the storage keys
-	gs, err := pickleGlobals(io.NewSectionReader(f, 0, size), size, 5)
+	gs, err := pickle.Globals(io.NewSectionReader(f, 0, size), size, 5)
 	if err != nil {
 		return nil, err
 	}
 	l.addGlobals(gs)
 	r := bufio.NewReader(io.NewSectionReader(f, 0, size))
-	mu := pickle.NewUnpickler(r)
+	mu := gopickle.NewUnpickler(r)
 	magic, err := mu.Load()
 	if n, ok := magic.(*big.Int); err != nil || !ok || n.Text(16) != "1950a86a20f9469cfc6c" {
 		return nil, errors.New("no torch magic number")
 	}
-	pu := pickle.NewUnpickler(r)
+	pu := gopickle.NewUnpickler(r)
 	if v, err := pu.Load(); err != nil || v != 1001 {
 		return nil, fmt.Errorf("unsupported legacy protocol version %v", v)
 	}
-	su := pickle.NewUnpickler(r)
+	su := gopickle.NewUnpickler(r)
 	if _, err := su.Load(); err != nil { // sys info
 		return nil, fmt.Errorf("system info: %w", err)
 	}
-	u := pickle.NewUnpickler(r)
+	u := gopickle.NewUnpickler(r)
 	u.FindClass = torchFindClass(findClass)
 	storages := map[string]pytorch.StorageInterface{}
 	types_ := map[string]string{}
@@ -350,7 +320,7 @@ func loadLegacy(f io.ReaderAt, size int64, l *Loaded, findClass func(string, str
 	if err != nil {
 		return nil, err
 	}
-	ku := pickle.NewUnpickler(r)
+	ku := gopickle.NewUnpickler(r)
 	keysObj, err := ku.Load()
 	if err != nil {
 		return nil, fmt.Errorf("storage keys: %w", err)

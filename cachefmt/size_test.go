@@ -21,7 +21,7 @@ func TestSizeBudget(t *testing.T) {
 	fps := 30000.0 / 1001
 	c := &Cache{
 		Config: Config{Root: "/data/kinetics400", Split: "train", Extensions: []string{"avi", "mp4"},
-			Spec: clips.Spec{FramesPerClip: 16, StepBetweenClips: 1}, Mode: "fast", FFmpeg: "7.1.5", ToolVersion: "test"},
+			Spec: clips.Spec{FramesPerClip: 16, StepBetweenClips: 1}, Mode: vocab.ModeFast, FFmpeg: "7.1.5", ToolVersion: "test"},
 		Videos: make([]Video, videos),
 	}
 	for i := 0; i < 400; i++ {
@@ -64,7 +64,7 @@ func TestSizeFrameIndices(t *testing.T) {
 	fps := 30.0
 	c := &Cache{
 		Config: Config{Root: "/data/kinetics400", Split: "train", Extensions: []string{"avi", "mp4"},
-			Spec: clips.Spec{FramesPerClip: 16, StepBetweenClips: 1}, Target: vocab.TargetTorchvision, Mode: "scan", FFmpeg: "9.0.2", ToolVersion: "test"},
+			Spec: clips.Spec{FramesPerClip: 16, StepBetweenClips: 1}, Target: vocab.TargetTorchvision, Mode: vocab.ModeScan, FFmpeg: "9.0.2", ToolVersion: "test"},
 		Videos:       make([]Video, videos),
 		FrameIndices: true,
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/vidcache/vidcache/cachefmt/vocab"
 
 	"github.com/vidcache/vidcache/cachefmt"
+	"github.com/vidcache/vidcache/cachefmt/pickle"
 )
 
 // VerifyClass names what kind of problem a check found; the CLI maps each to
@@ -122,15 +123,15 @@ func Verify(ctx context.Context, path string, opts VerifyOptions) (*VerifyReport
 	}
 
 	r.Checked = append(r.Checked, "audit")
-	a, err := cachefmt.Audit(path)
+	a, err := pickle.Audit(path)
 	if err != nil {
 		r.add(VerifyCorrupt, "%v", err)
 		return r, nil
 	}
-	if !a.SafeFor(cachefmt.Torch2) {
+	if !a.SafeFor(pickle.Torch2) {
 		for _, v := range a.Verdicts {
-			if v.Torch == cachefmt.Torch2 {
-				r.add(VerifyUnsafe, "torch 2.x weights_only would refuse it: %s", strings.Join(v.Reasons, "; "))
+			if v.Torch == pickle.Torch2 {
+				r.add(VerifyUnsafe, "torch 2.x weights_only would refuse it: %s", v.Why())
 			}
 		}
 	}

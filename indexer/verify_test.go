@@ -19,7 +19,7 @@ func TestVerifyInconsistent(t *testing.T) {
 	fps := 25.0
 	pts := [][]int64{{0, 1, 2, 3}, {5, 3, 4}}
 	c := &cachefmt.Cache{
-		Config:  cachefmt.Config{Root: "/r", Split: "train", Extensions: []string{"mp4"}, Spec: clips.Spec{FramesPerClip: 2, StepBetweenClips: 1}, Mode: "fast"},
+		Config:  cachefmt.Config{Root: "/r", Split: "train", Extensions: []string{"mp4"}, Spec: clips.Spec{FramesPerClip: 2, StepBetweenClips: 1}, Mode: vocab.ModeFast},
 		Classes: []string{"a"},
 		Videos: []cachefmt.Video{
 			{Path: "/r/train/a/x.mp4", NumFrames: 4, FPS: &fps, ClipCount: 3}, // right

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/vidcache/vidcache/cachefmt/clips"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 
 	"github.com/vidcache/vidcache/cachefmt"
 	"github.com/vidcache/vidcache/indexer"
@@ -26,7 +27,7 @@ func main() {
 	flag.Parse()
 	fps := 30.0
 	c := &cachefmt.Cache{Config: cachefmt.Config{Root: *root, Split: "train", Extensions: []string{"avi", "mp4"},
-		Spec: clips.Spec{FramesPerClip: 16, StepBetweenClips: 1}, Mode: "fast", FFmpeg: "synthetic", ToolVersion: indexer.Version}}
+		Spec: clips.Spec{FramesPerClip: 16, StepBetweenClips: 1}, Mode: vocab.ModeFast, FFmpeg: "synthetic", ToolVersion: indexer.Version}}
 	for i := 0; i < *classes; i++ {
 		c.Classes = append(c.Classes, fmt.Sprintf("class_%03d", i))
 	}

@@ -224,7 +224,7 @@ func TestAarch64MatchesX86(t *testing.T) {
 		t.Fatalf("%d of 9 caches compared equal", len(caches))
 	}
 
-	fixtures, err := filepath.Glob("../../cachefmt/testdata/audit/*")
+	fixtures, err := filepath.Glob("../../cachefmt/pickle/testdata/audit/*")
 	if err != nil || len(fixtures) == 0 {
 		t.Fatalf("no audit fixtures: %v", err)
 	}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/vidcache/vidcache/cachefmt"
+	"github.com/vidcache/vidcache/cachefmt/pickle"
 )
 
 func init() {
@@ -14,7 +14,7 @@ func init() {
 
 // auditResult is one file's entry in `audit --json`.
 type auditResult struct {
-	*cachefmt.AuditReport
+	*pickle.AuditReport
 	File  string `json:"file"`
 	Error string `json:"error,omitempty"`
 }
@@ -39,7 +39,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		r, err := cachefmt.AuditContext(ctx, p)
+		r, err := pickle.AuditContext(ctx, p)
 		if err != nil && ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -56,7 +56,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 			// What was read before the damage already runs code.
 			fmt.Fprintf(&b, "%s: %v (what precedes it was scanned)\n", p, err)
 		}
-		if !r.SafeFor(cachefmt.Torch2) && code != exitUsage {
+		if !r.SafeFor(pickle.Torch2) && code != exitUsage {
 			code = exitError
 		}
 		var vs []string
@@ -64,7 +64,7 @@ func runAudit(ctx context.Context, e *env, args []string) error {
 			if v.Safe {
 				vs = append(vs, "safe for "+v.Torch)
 			} else {
-				vs = append(vs, fmt.Sprintf("UNSAFE for %s (%s)", v.Torch, strings.Join(v.Reasons, "; ")))
+				vs = append(vs, fmt.Sprintf("UNSAFE for %s (%s)", v.Torch, v.Why()))
 			}
 		}
 		fmt.Fprintf(&b, "%s: %s, %d pickle(s): %s\n", p, r.Kind, r.Pickles, strings.Join(vs, ", "))

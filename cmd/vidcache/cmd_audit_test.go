@@ -9,7 +9,7 @@ import (
 
 func TestAuditExitCodes(t *testing.T) {
 	home := t.TempDir()
-	fx := "../../cachefmt/testdata/audit/"
+	fx := "../../cachefmt/pickle/testdata/audit/"
 	out := filepath.Join(t.TempDir(), "c.pt")
 	if r := vc(t, home, "build", sample(t), "--out", out, "--quiet"); r.code != 0 {
 		t.Fatal(r.stderr)

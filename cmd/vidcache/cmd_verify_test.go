@@ -35,10 +35,10 @@ func TestVerify(t *testing.T) {
 	if r := vc(t, home, "verify", crc); r.code != 4 || !strings.Contains(r.stdout, "corrupt") {
 		t.Errorf("CRC damage: exit %d %s", r.code, r.stdout)
 	}
-	if r := vc(t, home, "verify", "../../cachefmt/testdata/audit/harmless.pt"); r.code != 6 {
+	if r := vc(t, home, "verify", "../../cachefmt/pickle/testdata/audit/harmless.pt"); r.code != 6 {
 		t.Errorf("not a vidcache file: exit %d %s", r.code, r.stdout)
 	}
-	if r := vc(t, home, "verify", "../../cachefmt/testdata/audit/numpy-array.pt"); r.code != 5 {
+	if r := vc(t, home, "verify", "../../cachefmt/pickle/testdata/audit/numpy-array.pt"); r.code != 5 {
 		t.Errorf("unsafe file: exit %d %s", r.code, r.stdout)
 	}
 	if r := vc(t, home, "verify", "main.go"); r.code != 2 {

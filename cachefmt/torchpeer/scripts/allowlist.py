@@ -1,5 +1,5 @@
 # allowlist.py — print the globals torch's weights_only unpickler accepts by
-# default, one per line (`make allowlists` stores them in cachefmt/allowlist/).
+# default, one per line (`make allowlists` stores them in cachefmt/pickle/allowlist/).
 import warnings
 warnings.filterwarnings("ignore")
 import torch

@@ -1,5 +1,5 @@
 # battery.py — the malicious-file battery for `vidcache audit` (see
-# cachefmt/audit_battery_test.go). Modes:
+# cachefmt/pickle/audit_battery_test.go). Modes:
 #   battery.py hostile DIR   write the hostile files (no torch needed) and
 #                            DIR/hostile.json: [{name, marker, kind}]
 #   battery.py benign DIR    write benign torch.save files of this torch into

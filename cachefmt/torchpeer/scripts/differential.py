@@ -1,5 +1,5 @@
 # differential.py — the parser-differential battery for `vidcache audit` and
-# cachefmt.Load (see cachefmt/audit_differential_test.go): files that torch
+# cachefmt.Load (see cachefmt/pickle/audit_differential_test.go): files that torch
 # reads one way and another parser (Python zipfile/tarfile, Go archive/zip,
 # archive/tar, a naive reader) another, with the payload where torch looks
 # and a benign decoy where the other parser looks. The reading rules are

@@ -1,14 +1,15 @@
-package cachefmt
+package pickle_test
 
 import (
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/vidcache/vidcache/cachefmt"
+	"github.com/vidcache/vidcache/cachefmt/pickle"
 	"github.com/vidcache/vidcache/cachefmt/torchpeer"
 )
 
@@ -46,7 +47,7 @@ func TestAuditBattery(t *testing.T) {
 	if n.Hostile < 100 {
 		t.Fatalf("the battery has only %d hostile files", n.Hostile)
 	}
-	stacks := map[string]*torchpeer.Stack{Torch113: host, Torch2: trixie}
+	stacks := map[string]*torchpeer.Stack{pickle.Torch113: host, pickle.Torch2: trixie}
 	for gen, s := range stacks {
 		var out struct{ Benign int }
 		s.RunJSON(t, []string{dir}, &out, "battery.py", "benign", filepath.Join(dir, "benign-"+gen))
@@ -71,15 +72,15 @@ func TestAuditBattery(t *testing.T) {
 	}
 	ran := 0
 	for _, f := range files {
-		proven := proofs[Torch113].Hostile[f.Name].Ran || proofs[Torch2].Hostile[f.Name].Ran
+		proven := proofs[pickle.Torch113].Hostile[f.Name].Ran || proofs[pickle.Torch2].Hostile[f.Name].Ran
 		if proven {
 			ran++
 		} else if f.Kind != "nested" {
 			t.Logf("%s: the payload ran in neither torch (1.13 loaded: %v, 2.6 loaded: %v)", f.Name,
-				proofs[Torch113].Hostile[f.Name].Loaded, proofs[Torch2].Hostile[f.Name].Loaded)
+				proofs[pickle.Torch113].Hostile[f.Name].Loaded, proofs[pickle.Torch2].Hostile[f.Name].Loaded)
 		}
 		start := time.Now()
-		r, err := AuditContext(context.Background(), f.Path)
+		r, err := pickle.AuditContext(context.Background(), f.Path)
 		if took := time.Since(start); took > 10*time.Second {
 			t.Errorf("%s: audit took %v", f.Name, took)
 		}
@@ -87,7 +88,7 @@ func TestAuditBattery(t *testing.T) {
 			t.Errorf("%s: no report (%v)", f.Name, err)
 			continue
 		}
-		for _, g := range []string{Torch113, Torch2} {
+		for _, g := range []string{pickle.Torch113, pickle.Torch2} {
 			if r.SafeFor(g) {
 				t.Errorf("%s (payload ran: %v): audit calls it safe for %s (err %v; globals %s)", f.Name, proven, g, err, globalsOf(r))
 			}
@@ -97,7 +98,7 @@ func TestAuditBattery(t *testing.T) {
 		}
 		// Also read by the cache reader and inspect's loader: refused, and
 		// nothing runs.
-		ReadFile(f.Path)
+		cachefmt.ReadFile(f.Path)
 		if _, err := os.Stat(f.Marker); err == nil {
 			t.Errorf("%s: reading it created its marker", f.Name)
 		}
@@ -111,20 +112,20 @@ func TestAuditBattery(t *testing.T) {
 	checked := 0
 	for gen, p := range proofs {
 		for name, ok := range p.Benign {
-			r, err := Audit(filepath.Join(dir, name))
+			r, err := pickle.Audit(filepath.Join(dir, name))
 			if err != nil {
 				t.Errorf("%s: %v", name, err)
 				continue
 			}
 			checked++
 			if r.SafeFor(gen) != ok {
-				var why []string
+				var why string
 				for _, v := range r.Verdicts {
 					if v.Torch == gen {
-						why = v.Reasons
+						why = v.Why()
 					}
 				}
-				t.Errorf("%s: torch %s weights_only loads it: %v; audit says safe: %v (%s)", name, p.Torch, ok, r.SafeFor(gen), strings.Join(why, "; "))
+				t.Errorf("%s: torch %s weights_only loads it: %v; audit says safe: %v (%s)", name, p.Torch, ok, r.SafeFor(gen), why)
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package cachefmt
+package pickle
 
 import (
 	"context"
@@ -169,16 +169,16 @@ func (m *pvm) check(v *pval) error {
 }
 
 // memoIndex decodes a memo opcode's index; MEMOIZE uses the memo's size.
-func memoIndex(op string, arg []byte, size uint64) (uint64, error) {
-	switch op {
-	case "BINPUT", "BINGET":
+func memoIndex(op opcode, arg []byte, size uint64) (uint64, error) {
+	switch op.code {
+	case OpBinPut, OpBinGet:
 		return uint64(arg[0]), nil
-	case "LONG_BINPUT", "LONG_BINGET":
+	case OpLongBinPut, OpLongBinGet:
 		return uint64(binary.LittleEndian.Uint32(arg)), nil
-	case "PUT", "GET":
+	case OpPut, OpGet:
 		n, err := strconv.ParseUint(strings.TrimSpace(string(arg)), 10, 63)
 		if err != nil {
-			return 0, fmt.Errorf("%s: bad memo index %q", op, arg)
+			return 0, fmt.Errorf("%s: bad memo index %q", op.name, arg)
 		}
 		return n, nil
 	}

@@ -1,5 +1,5 @@
 # make-fixtures.py — regenerate the audit fixtures with Debian 12's torch 1.13:
-#   cd cachefmt/testdata/audit && /usr/bin/python3 make-fixtures.py ../../../testdata/sample
+#   cd cachefmt/pickle/testdata/audit && /usr/bin/python3 make-fixtures.py ../../../../testdata/sample
 # The hostile pickles are only written here, never loaded.
 import io, os, pickle, struct, sys, zipfile, warnings
 warnings.filterwarnings("ignore")

@@ -1,4 +1,4 @@
-package cachefmt
+package pickle
 
 import (
 	"encoding/binary"
@@ -10,84 +10,76 @@ import (
 // The pickle machine's opcodes, one small method each (see pvm.step).
 
 // pvmHandlers dispatches on the opcode byte.
-var pvmHandlers = func() (t [256]func(m *pvm, at int64, op opcode, arg []byte) (bool, error)) {
-	byName := map[string]func(m *pvm, at int64, op opcode, arg []byte) (bool, error){
-		"PROTO":            (*pvm).opProto,
-		"FRAME":            (*pvm).opFrame,
-		"READONLY_BUFFER":  (*pvm).opFrame,
-		"STOP":             (*pvm).opStop,
-		"MARK":             (*pvm).opMark,
-		"POP":              (*pvm).opPop,
-		"POP_MARK":         (*pvm).opPopMark,
-		"DUP":              (*pvm).opDup,
-		"INT":              (*pvm).opInt,
-		"LONG":             (*pvm).opInt,
-		"LONG1":            (*pvm).opLong1,
-		"LONG4":            (*pvm).opLong1,
-		"FLOAT":            (*pvm).opFloat,
-		"BININT":           (*pvm).opFloat,
-		"BININT1":          (*pvm).opFloat,
-		"BININT2":          (*pvm).opFloat,
-		"NONE":             (*pvm).opFloat,
-		"BINFLOAT":         (*pvm).opFloat,
-		"NEWTRUE":          (*pvm).opFloat,
-		"NEWFALSE":         (*pvm).opFloat,
-		"BINBYTES":         (*pvm).opFloat,
-		"SHORT_BINBYTES":   (*pvm).opFloat,
-		"BINBYTES8":        (*pvm).opFloat,
-		"BYTEARRAY8":       (*pvm).opFloat,
-		"NEXT_BUFFER":      (*pvm).opFloat,
-		"PERSID":           (*pvm).opFloat,
-		"EMPTY_DICT":       (*pvm).opEmptyDict,
-		"EMPTY_LIST":       (*pvm).opEmptyDict,
-		"EMPTY_TUPLE":      (*pvm).opEmptyDict,
-		"EMPTY_SET":        (*pvm).opEmptyDict,
-		"STRING":           (*pvm).opString,
-		"BINSTRING":        (*pvm).opString,
-		"SHORT_BINSTRING":  (*pvm).opString,
-		"UNICODE":          (*pvm).opString,
-		"BINUNICODE":       (*pvm).opString,
-		"SHORT_BINUNICODE": (*pvm).opString,
-		"BINUNICODE8":      (*pvm).opString,
-		"BINPERSID":        (*pvm).opBinpersid,
-		"GLOBAL":           (*pvm).opGlobal,
-		"INST":             (*pvm).opGlobal,
-		"STACK_GLOBAL":     (*pvm).opStackGlobal,
-		"EXT1":             (*pvm).opExt1,
-		"EXT2":             (*pvm).opExt1,
-		"EXT4":             (*pvm).opExt1,
-		"REDUCE":           (*pvm).opReduce,
-		"BUILD":            (*pvm).opBuild,
-		"OBJ":              (*pvm).opObj,
-		"NEWOBJ":           (*pvm).opNewobj,
-		"NEWOBJ_EX":        (*pvm).opNewobj,
-		"DICT":             (*pvm).opDict,
-		"LIST":             (*pvm).opDict,
-		"TUPLE":            (*pvm).opDict,
-		"FROZENSET":        (*pvm).opDict,
-		"TUPLE1":           (*pvm).opTuple1,
-		"TUPLE2":           (*pvm).opTuple1,
-		"TUPLE3":           (*pvm).opTuple1,
-		"APPEND":           (*pvm).opAppend,
-		"SETITEM":          (*pvm).opSetitem,
-		"APPENDS":          (*pvm).opAppends,
-		"SETITEMS":         (*pvm).opAppends,
-		"ADDITEMS":         (*pvm).opAppends,
-		"PUT":              (*pvm).opPut,
-		"BINPUT":           (*pvm).opPut,
-		"LONG_BINPUT":      (*pvm).opPut,
-		"MEMOIZE":          (*pvm).opPut,
-		"GET":              (*pvm).opGet,
-		"BINGET":           (*pvm).opGet,
-		"LONG_BINGET":      (*pvm).opGet,
-	}
-	for c, op := range opcodes {
-		if h := byName[op.name]; h != nil {
-			t[c] = h
-		}
-	}
-	return t
-}()
+var pvmHandlers = [256]func(m *pvm, at int64, op opcode, arg []byte) (bool, error){
+	OpProto:           (*pvm).opProto,
+	OpFrame:           (*pvm).opNothing,
+	OpReadonlyBuffer:  (*pvm).opNothing,
+	OpStop:            (*pvm).opStop,
+	OpMark:            (*pvm).opMark,
+	OpPop:             (*pvm).opPop,
+	OpPopMark:         (*pvm).opPopMark,
+	OpDup:             (*pvm).opDup,
+	OpInt:             (*pvm).opTextInt,
+	OpLong:            (*pvm).opTextInt,
+	OpLong1:           (*pvm).opBinLong,
+	OpLong4:           (*pvm).opBinLong,
+	OpFloat:           (*pvm).opOther,
+	OpBinInt:          (*pvm).opOther,
+	OpBinInt1:         (*pvm).opOther,
+	OpBinInt2:         (*pvm).opOther,
+	OpNone:            (*pvm).opOther,
+	OpBinFloat:        (*pvm).opOther,
+	OpNewTrue:         (*pvm).opOther,
+	OpNewFalse:        (*pvm).opOther,
+	OpBinBytes:        (*pvm).opOther,
+	OpShortBinBytes:   (*pvm).opOther,
+	OpBinBytes8:       (*pvm).opOther,
+	OpByteArray8:      (*pvm).opOther,
+	OpNextBuffer:      (*pvm).opOther,
+	OpPersID:          (*pvm).opOther,
+	OpEmptyDict:       (*pvm).opEmpty,
+	OpEmptyList:       (*pvm).opEmpty,
+	OpEmptyTuple:      (*pvm).opEmpty,
+	OpEmptySet:        (*pvm).opEmpty,
+	OpString:          (*pvm).opString,
+	OpBinString:       (*pvm).opString,
+	OpShortBinString:  (*pvm).opString,
+	OpUnicode:         (*pvm).opString,
+	OpBinUnicode:      (*pvm).opString,
+	OpShortBinUnicode: (*pvm).opString,
+	OpBinUnicode8:     (*pvm).opString,
+	OpBinPersID:       (*pvm).opBinPersID,
+	OpGlobal:          (*pvm).opGlobal,
+	OpInst:            (*pvm).opGlobal,
+	OpStackGlobal:     (*pvm).opStackGlobal,
+	OpExt1:            (*pvm).opExt,
+	OpExt2:            (*pvm).opExt,
+	OpExt4:            (*pvm).opExt,
+	OpReduce:          (*pvm).opReduce,
+	OpBuild:           (*pvm).opBuild,
+	OpObj:             (*pvm).opObj,
+	OpNewObj:          (*pvm).opNewObj,
+	OpNewObjEx:        (*pvm).opNewObj,
+	OpDict:            (*pvm).opCollect,
+	OpList:            (*pvm).opCollect,
+	OpTuple:           (*pvm).opCollect,
+	OpFrozenSet:       (*pvm).opCollect,
+	OpTuple1:          (*pvm).opTupleN,
+	OpTuple2:          (*pvm).opTupleN,
+	OpTuple3:          (*pvm).opTupleN,
+	OpAppend:          (*pvm).opAppend,
+	OpSetItem:         (*pvm).opSetItem,
+	OpAppends:         (*pvm).opAppends,
+	OpSetItems:        (*pvm).opAppends,
+	OpAddItems:        (*pvm).opAppends,
+	OpPut:             (*pvm).opPut,
+	OpBinPut:          (*pvm).opPut,
+	OpLongBinPut:      (*pvm).opPut,
+	OpMemoize:         (*pvm).opPut,
+	OpGet:             (*pvm).opGet,
+	OpBinGet:          (*pvm).opGet,
+	OpLongBinGet:      (*pvm).opGet,
+}
 
 // opProto runs PROTO.
 func (m *pvm) opProto(at int64, op opcode, arg []byte) (done bool, err error) {
@@ -95,9 +87,9 @@ func (m *pvm) opProto(at int64, op opcode, arg []byte) (done bool, err error) {
 	return false, nil
 }
 
-// opFrame runs FRAME, READONLY_BUFFER.
-func (m *pvm) opFrame(at int64, op opcode, arg []byte) (done bool, err error) {
-
+// opNothing runs FRAME, READONLY_BUFFER: nothing to simulate (the walker
+// checked FRAME's length).
+func (m *pvm) opNothing(at int64, op opcode, arg []byte) (done bool, err error) {
 	return false, nil
 }
 
@@ -148,8 +140,8 @@ func (m *pvm) opDup(at int64, op opcode, arg []byte) (done bool, err error) {
 	return false, m.push(*t)
 }
 
-// opInt runs INT, LONG.
-func (m *pvm) opInt(at int64, op opcode, arg []byte) (done bool, err error) {
+// opTextInt runs INT, LONG.
+func (m *pvm) opTextInt(at int64, op opcode, arg []byte) (done bool, err error) {
 	s := strings.TrimSuffix(strings.TrimSpace(string(arg)), "L")
 	if len(strings.TrimLeft(s, "+-")) > maxIntDigits {
 		return false, fmt.Errorf("%w: a %s of %d digits (Python refuses more than %d)", ErrTooComplex, op.name, len(s), maxIntDigits)
@@ -157,8 +149,8 @@ func (m *pvm) opInt(at int64, op opcode, arg []byte) (done bool, err error) {
 	return false, m.push(pval{kind: 'i', s: s})
 }
 
-// opLong1 runs LONG1, LONG4.
-func (m *pvm) opLong1(at int64, op opcode, arg []byte) (done bool, err error) {
+// opBinLong runs LONG1, LONG4.
+func (m *pvm) opBinLong(at int64, op opcode, arg []byte) (done bool, err error) {
 	v := pval{kind: 'o'}
 	if len(arg) <= 32 {
 		v = pval{kind: 'i', s: decodeLong(arg).String()}
@@ -166,27 +158,28 @@ func (m *pvm) opLong1(at int64, op opcode, arg []byte) (done bool, err error) {
 	return false, m.push(v)
 }
 
-// opFloat runs FLOAT, BININT, BININT1, BININT2, NONE, BINFLOAT, NEWTRUE, NEWFALSE, BINBYTES, SHORT_BINBYTES, BINBYTES8, BYTEARRAY8, NEXT_BUFFER, PERSID.
-func (m *pvm) opFloat(at int64, op opcode, arg []byte) (done bool, err error) {
+// opOther pushes a value that is no string, global or container: it runs
+// FLOAT, BININT, BININT1, BININT2, NONE, BINFLOAT, NEWTRUE, NEWFALSE, BINBYTES, SHORT_BINBYTES, BINBYTES8, BYTEARRAY8, NEXT_BUFFER, PERSID.
+func (m *pvm) opOther(at int64, op opcode, arg []byte) (done bool, err error) {
 	return false, m.push(pval{kind: 'o'})
 }
 
-// opEmptyDict runs EMPTY_DICT, EMPTY_LIST, EMPTY_TUPLE, EMPTY_SET.
-func (m *pvm) opEmptyDict(at int64, op opcode, arg []byte) (done bool, err error) {
+// opEmpty runs EMPTY_DICT, EMPTY_LIST, EMPTY_TUPLE, EMPTY_SET.
+func (m *pvm) opEmpty(at int64, op opcode, arg []byte) (done bool, err error) {
 	return false, m.push(pval{kind: 'o', depth: 1})
 }
 
 // opString runs STRING, BINSTRING, SHORT_BINSTRING, UNICODE, BINUNICODE, SHORT_BINUNICODE, BINUNICODE8.
 func (m *pvm) opString(at int64, op opcode, arg []byte) (done bool, err error) {
 	s := string(arg)
-	if op.name == "STRING" {
+	if op.code == OpString {
 		s = unquote(s)
 	}
 	return false, m.push(pval{kind: 's', s: s})
 }
 
-// opBinpersid runs BINPERSID.
-func (m *pvm) opBinpersid(at int64, op opcode, arg []byte) (done bool, err error) {
+// opBinPersID runs BINPERSID.
+func (m *pvm) opBinPersID(at int64, op opcode, arg []byte) (done bool, err error) {
 	if _, err := m.pop(); err != nil {
 		return false, err
 	}
@@ -200,7 +193,7 @@ func (m *pvm) opGlobal(at int64, op opcode, arg []byte) (done bool, err error) {
 	if m.onGlobal != nil {
 		m.onGlobal(at, op.name, mod, nm)
 	}
-	if op.name == "GLOBAL" {
+	if op.code == OpGlobal {
 		return false, m.push(pval{kind: 'g', s: name})
 	}
 	items, err := m.popMark()
@@ -234,8 +227,8 @@ func (m *pvm) opStackGlobal(at int64, op opcode, arg []byte) (done bool, err err
 	return false, m.push(pval{kind: 'g', s: g})
 }
 
-// opExt1 runs EXT1, EXT2, EXT4.
-func (m *pvm) opExt1(at int64, op opcode, arg []byte) (done bool, err error) {
+// opExt runs EXT1, EXT2, EXT4.
+func (m *pvm) opExt(at int64, op opcode, arg []byte) (done bool, err error) {
 	var code uint64
 	switch len(arg) {
 	case 1:
@@ -300,9 +293,9 @@ func (m *pvm) opObj(at int64, op opcode, arg []byte) (done bool, err error) {
 	return false, m.push(container(items[1:]))
 }
 
-// opNewobj runs NEWOBJ, NEWOBJ_EX.
-func (m *pvm) opNewobj(at int64, op opcode, arg []byte) (done bool, err error) {
-	if op.name == "NEWOBJ_EX" {
+// opNewObj runs NEWOBJ, NEWOBJ_EX.
+func (m *pvm) opNewObj(at int64, op opcode, arg []byte) (done bool, err error) {
+	if op.code == OpNewObjEx {
 		if _, err := m.pop(); err != nil {
 			return false, err
 		}
@@ -321,8 +314,9 @@ func (m *pvm) opNewobj(at int64, op opcode, arg []byte) (done bool, err error) {
 	return false, m.push(pval{kind: 'o', depth: args.depth + 1})
 }
 
-// opDict runs DICT, LIST, TUPLE, FROZENSET.
-func (m *pvm) opDict(at int64, op opcode, arg []byte) (done bool, err error) {
+// opCollect runs DICT, LIST, TUPLE, FROZENSET: the items above the mark
+// become one container.
+func (m *pvm) opCollect(at int64, op opcode, arg []byte) (done bool, err error) {
 	items, err := m.popMark()
 	if err != nil {
 		return false, err
@@ -330,9 +324,9 @@ func (m *pvm) opDict(at int64, op opcode, arg []byte) (done bool, err error) {
 	return false, m.push(container(items))
 }
 
-// opTuple1 runs TUPLE1, TUPLE2, TUPLE3.
-func (m *pvm) opTuple1(at int64, op opcode, arg []byte) (done bool, err error) {
-	n := int(op.name[5] - '0')
+// opTupleN runs TUPLE1, TUPLE2, TUPLE3.
+func (m *pvm) opTupleN(at int64, op opcode, arg []byte) (done bool, err error) {
+	n := int(op.code-OpTuple1) + 1
 	items := make([]pval, n)
 	for i := n - 1; i >= 0; i-- {
 		if items[i], err = m.pop(); err != nil {
@@ -356,8 +350,8 @@ func (m *pvm) opAppend(at int64, op opcode, arg []byte) (done bool, err error) {
 	return false, m.grow(t, 1)
 }
 
-// opSetitem runs SETITEM.
-func (m *pvm) opSetitem(at int64, op opcode, arg []byte) (done bool, err error) {
+// opSetItem runs SETITEM.
+func (m *pvm) opSetItem(at int64, op opcode, arg []byte) (done bool, err error) {
 	v, err := m.pop()
 	if err != nil {
 		return false, err
@@ -394,7 +388,7 @@ func (m *pvm) opPut(at int64, op opcode, arg []byte) (done bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	idx, err := memoIndex(op.name, arg, uint64(len(m.memo)))
+	idx, err := memoIndex(op, arg, uint64(len(m.memo)))
 	if err != nil {
 		return false, err
 	}
@@ -407,7 +401,7 @@ func (m *pvm) opPut(at int64, op opcode, arg []byte) (done bool, err error) {
 
 // opGet runs GET, BINGET, LONG_BINGET.
 func (m *pvm) opGet(at int64, op opcode, arg []byte) (done bool, err error) {
-	idx, err := memoIndex(op.name, arg, 0)
+	idx, err := memoIndex(op, arg, 0)
 	if err != nil {
 		return false, err
 	}

@@ -1,4 +1,4 @@
-package cachefmt
+package pickle_test
 
 import (
 	"archive/zip"
@@ -13,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vidcache/vidcache/cachefmt"
+	"github.com/vidcache/vidcache/cachefmt/pickle"
 )
 
 // budgetFiles are small hostile files that once made audit or inspect spend
@@ -106,7 +109,7 @@ func TestAuditBudgets(t *testing.T) {
 		runtime.GC()
 		runtime.ReadMemStats(&before)
 		start := time.Now()
-		r, err := AuditContext(context.Background(), p)
+		r, err := pickle.AuditContext(context.Background(), p)
 		took := time.Since(start)
 		var after runtime.MemStats
 		runtime.ReadMemStats(&after)
@@ -127,17 +130,17 @@ func TestAuditBudgets(t *testing.T) {
 				t.Errorf("%s: %v %+v", name, err, r)
 			}
 		default:
-			if r.SafeFor(Torch2) || r.SafeFor(Torch113) || len(r.Incomplete) == 0 {
+			if r.SafeFor(pickle.Torch2) || r.SafeFor(pickle.Torch113) || len(r.Incomplete) == 0 {
 				t.Errorf("%s: %v, incomplete %q, verdicts %+v", name, err, r.Incomplete, r.Verdicts)
 			}
 		}
 		start = time.Now()
-		_, lerr := Load(p)
+		_, lerr := cachefmt.Load(p)
 		if took := time.Since(start); took > 10*time.Second {
 			t.Errorf("%s: load took %v", name, took)
 		}
 		if name != "binbytes8-512MiB.pt" && name != "declares-4GiB.pt" && name != "nested-12.pt" &&
-			(lerr == nil || !errors.Is(lerr, ErrTooComplex) && !strings.Contains(lerr.Error(), "too complex")) {
+			(lerr == nil || !errors.Is(lerr, pickle.ErrTooComplex) && !strings.Contains(lerr.Error(), "too complex")) {
 			t.Errorf("%s: load: %v", name, lerr)
 		}
 	}
@@ -148,7 +151,7 @@ func TestAuditHonoursCancel(t *testing.T) {
 	p := budgetFiles(t)["binbytes8-512MiB.pt"]
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := AuditContext(ctx, p); !errors.Is(err, context.Canceled) {
+	if _, err := pickle.AuditContext(ctx, p); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled audit: %v", err)
 	}
 }

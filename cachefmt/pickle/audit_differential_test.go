@@ -1,4 +1,4 @@
-package cachefmt
+package pickle_test
 
 import (
 	"archive/tar"
@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vidcache/vidcache/cachefmt"
+	"github.com/vidcache/vidcache/cachefmt/pickle"
 	"github.com/vidcache/vidcache/cachefmt/torchpeer"
 )
 
@@ -240,10 +242,10 @@ func goView(path string) string {
 // checkDifferential holds every file differential.py wrote to the readers'
 // promises (see TestAuditDifferential): the part that needs no torch.
 func checkDifferential(t *testing.T, files []differentialFile) {
-	var torch2 *Generation
-	for i := range Generations {
-		if Generations[i].Name == Torch2 {
-			torch2 = &Generations[i]
+	var torch2 *pickle.Generation
+	for i := range pickle.Generations {
+		if pickle.Generations[i].Name == pickle.Torch2 {
+			torch2 = &pickle.Generations[i]
 		}
 	}
 	for _, f := range files {
@@ -253,7 +255,7 @@ func checkDifferential(t *testing.T, files []differentialFile) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		start := time.Now()
-		r, err := AuditContext(ctx, f.Path)
+		r, err := pickle.AuditContext(ctx, f.Path)
 		cancel()
 		if took := time.Since(start); took > 10*time.Second {
 			t.Errorf("%s [audit-slow]: audit took %v", f.Name, took)
@@ -261,7 +263,7 @@ func checkDifferential(t *testing.T, files []differentialFile) {
 		if r == nil {
 			t.Errorf("%s [audit-no-report]: %v", f.Name, err)
 		} else {
-			for _, g := range []string{Torch113, Torch2} {
+			for _, g := range []string{pickle.Torch113, pickle.Torch2} {
 				if r.SafeFor(g) {
 					t.Errorf("%s [audit-safe]: audit calls it safe for %s (%s; kind %q; globals %s)", f.Name, g, f.Trick, r.Kind, globalsOf(r))
 				}
@@ -271,25 +273,25 @@ func checkDifferential(t *testing.T, files []differentialFile) {
 			}
 		}
 		start = time.Now()
-		l, lerr := Load(f.Path)
+		l, lerr := cachefmt.Load(f.Path)
 		if took := time.Since(start); took > 10*time.Second {
 			t.Errorf("%s [load-slow]: Load took %v", f.Name, took)
 		}
 		if lerr == nil {
 			shown := false
 			for _, g := range l.Globals {
-				if !torch2.globals[g] {
+				if !torch2.Policy.Lists(g) {
 					shown = true
 				}
 			}
 			if !shown {
 				var b strings.Builder
-				Describe(l.Value, 1).Text(&b, "")
+				cachefmt.Describe(l.Value, 1).Text(&b, "")
 				t.Errorf("%s [load-decoy]: Load reads a pickle naming only allowlisted globals %v (%s), not the one torch runs",
 					f.Name, l.Globals, strings.Join(strings.Fields(b.String()), " "))
 			}
 		}
-		if _, err := ReadFile(f.Path); err == nil {
+		if _, err := cachefmt.ReadFile(f.Path); err == nil {
 			t.Errorf("%s [readfile-ok]: ReadFile reads it as a cache", f.Name)
 		}
 		if _, err := os.Stat(f.Marker); err == nil {
@@ -318,29 +320,29 @@ func checkBomb(t *testing.T, f differentialFile) {
 			t.Errorf("%s [%s-alloc]: %s allocated %d MB", f.Name, what, what, grew>>20)
 		}
 	}
-	var r *AuditReport
+	var r *pickle.AuditReport
 	var err error
 	measure("audit", func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		r, err = AuditContext(ctx, f.Path)
+		r, err = pickle.AuditContext(ctx, f.Path)
 	})
-	measure("load", func() { _, _ = Load(f.Path) })
+	measure("load", func() { _, _ = cachefmt.Load(f.Path) })
 	var lerr error
 	measure("inspect", func() {
-		var l *Loaded
-		if l, lerr = LoadWith(f.Path, LoadOptions{StructureOnly: true}); lerr == nil {
+		var l *cachefmt.Loaded
+		if l, lerr = cachefmt.LoadWith(f.Path, cachefmt.LoadOptions{StructureOnly: true}); lerr == nil {
 			var b strings.Builder
-			Describe(l.Value, 3).Text(&b, "  ")
+			cachefmt.Describe(l.Value, 3).Text(&b, "  ")
 		}
 	})
 	if f.Name == "bomb-storage-1.2GB.pt" {
-		if r == nil || !r.SafeFor(Torch2) {
+		if r == nil || !r.SafeFor(pickle.Torch2) {
 			var why string
 			if r != nil {
 				why = fmt.Sprintf("incomplete %q, verdicts %+v", r.Incomplete, r.Verdicts)
 			}
-			t.Errorf("%s [bomb-not-safe]: a tensor torch 2.x loads with weights_only=True is not safe for %s (%v; %s)", f.Name, Torch2, err, why)
+			t.Errorf("%s [bomb-not-safe]: a tensor torch 2.x loads with weights_only=True is not safe for %s (%v; %s)", f.Name, pickle.Torch2, err, why)
 		}
 		if lerr != nil {
 			t.Errorf("%s [inspect-refused]: inspect cannot describe it: %v", f.Name, lerr)

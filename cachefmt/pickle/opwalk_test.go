@@ -1,4 +1,4 @@
-package cachefmt
+package pickle_test
 
 import (
 	"archive/zip"
@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vidcache/vidcache/cachefmt"
+	"github.com/vidcache/vidcache/cachefmt/pickle"
 )
 
 func le64(n uint64) string {
@@ -58,13 +61,13 @@ func TestHostileLengths(t *testing.T) {
 			if err := os.WriteFile(p, b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := Audit(p); !errors.Is(err, ErrUnreadable) || !strings.Contains(err.Error(), "declares") {
+			if _, err := pickle.Audit(p); !errors.Is(err, pickle.ErrUnreadable) || !strings.Contains(err.Error(), "declares") {
 				t.Errorf("audit %s %q: %v", kind, h[:1], err)
 			}
 			if kind == "pickle" {
 				continue // Load reads torch files only
 			}
-			if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "declares") {
+			if _, err := cachefmt.Load(p); err == nil || !strings.Contains(err.Error(), "declares") {
 				t.Errorf("load %s %q: %v", kind, h[:1], err)
 			}
 		}
@@ -74,8 +77,7 @@ func TestHostileLengths(t *testing.T) {
 // TestOpWalkerSkipsWhatItChecks: arguments that fit are read (or skipped)
 // exactly, so a walk ends on the STOP of a well-formed file.
 func TestOpWalkerSkipsWhatItChecks(t *testing.T) {
-	c, _ := sampleCache()
-	p := writeTemp(t, c, Options{NoSync: true})
+	p := writeCache(t)
 	zr, err := zip.OpenReader(p)
 	if err != nil {
 		t.Fatal(err)
@@ -84,12 +86,12 @@ func TestOpWalkerSkipsWhatItChecks(t *testing.T) {
 	for _, f := range zr.File {
 		if strings.HasSuffix(f.Name, "data.pkl") {
 			rc, _ := f.Open()
-			if err := checkPickles(rc, int64(f.UncompressedSize64), 1); err != nil {
+			if _, err := pickle.Globals(rc, int64(f.UncompressedSize64), 1); err != nil {
 				t.Fatal(err)
 			}
 			rc.Close()
 			rc, _ = f.Open()
-			err := checkPickles(rc, int64(f.UncompressedSize64)-1, 1)
+			_, err := pickle.Globals(rc, int64(f.UncompressedSize64)-1, 1)
 			rc.Close()
 			if err == nil {
 				t.Fatal("a limit one byte short of the pickle passed")

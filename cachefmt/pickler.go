@@ -5,41 +5,14 @@ import (
 	"fmt"
 	"io"
 	"math"
+
+	"github.com/vidcache/vidcache/cachefmt/pickle"
 )
 
-// Pickle opcodes. Only those on the weights_only allowlist of torch 1.13, 2.6
-// and 2.14 are emitted (BINFLOAT excepted, which 1.13's weights-only loader
-// rejects; see the package documentation).
-const (
-	opProto      = 0x80
-	opStop       = '.'
-	opMark       = '('
-	opEmptyDict  = '}'
-	opEmptyList  = ']'
-	opEmptyTuple = ')'
-	opSetItems   = 'u'
-	opAppends    = 'e'
-	opTuple      = 't'
-	opTuple1     = 0x85
-	opTuple2     = 0x86
-	opTuple3     = 0x87
-	opBinInt     = 'J'
-	opBinInt1    = 'K'
-	opBinInt2    = 'M'
-	opLong1      = 0x8a
-	opBinUnicode = 'X'
-	opNone       = 'N'
-	opNewTrue    = 0x88
-	opNewFalse   = 0x89
-	opBinPut     = 'q'
-	opBinGet     = 'h'
-	opLongBinPut = 'r'
-	opLongBinGet = 'j'
-	opGlobal     = 'c'
-	opReduce     = 'R'
-	opBinPersID  = 'Q'
-	opBinFloat   = 'G'
-)
+// The pickler emits only opcodes on the weights_only allowlist of torch
+// 1.13, 2.6 and 2.14 (BINFLOAT excepted, which 1.13's weights-only loader
+// rejects; see the package documentation), with the bytes of package
+// pickle's opcode table.
 
 // batchSize is how many items go between one MARK and its APPENDS/SETITEMS,
 // as CPython's pickler does.
@@ -89,7 +62,7 @@ func (p *pickler) flush(final bool) {
 
 func newPickler() *pickler {
 	p := &pickler{memo: make(map[string]uint32)}
-	p.buf = append(p.buf, opProto, 2)
+	p.buf = append(p.buf, pickle.OpProto, 2)
 	return p
 }
 
@@ -98,11 +71,11 @@ func (p *pickler) op(b byte) { p.buf = append(p.buf, b) }
 func (p *pickler) int(v int64) {
 	switch {
 	case v >= 0 && v < 1<<8:
-		p.buf = append(p.buf, opBinInt1, byte(v))
+		p.buf = append(p.buf, pickle.OpBinInt1, byte(v))
 	case v >= 0 && v < 1<<16:
-		p.buf = append(p.buf, opBinInt2, byte(v), byte(v>>8))
+		p.buf = append(p.buf, pickle.OpBinInt2, byte(v), byte(v>>8))
 	case v >= math.MinInt32 && v <= math.MaxInt32:
-		p.buf = append(p.buf, opBinInt)
+		p.buf = append(p.buf, pickle.OpBinInt)
 		p.buf = binary.LittleEndian.AppendUint32(p.buf, uint32(int32(v)))
 	default:
 		// LONG1: minimal little-endian two's complement.
@@ -117,28 +90,28 @@ func (p *pickler) int(v int64) {
 			}
 			break
 		}
-		p.buf = append(p.buf, opLong1, byte(n))
+		p.buf = append(p.buf, pickle.OpLong1, byte(n))
 		p.buf = append(p.buf, b[:n]...)
 	}
 }
 
 func (p *pickler) float(v float64) {
-	p.buf = append(p.buf, opBinFloat)
+	p.buf = append(p.buf, pickle.OpBinFloat)
 	p.buf = binary.BigEndian.AppendUint64(p.buf, math.Float64bits(v))
 }
 
 func (p *pickler) str(s string) {
 	s = toPython(s)
-	p.buf = append(p.buf, opBinUnicode)
+	p.buf = append(p.buf, pickle.OpBinUnicode)
 	p.buf = binary.LittleEndian.AppendUint32(p.buf, uint32(len(s)))
 	p.buf = append(p.buf, s...)
 }
 
 func (p *pickler) bool(v bool) {
 	if v {
-		p.op(opNewTrue)
+		p.op(pickle.OpNewTrue)
 	} else {
-		p.op(opNewFalse)
+		p.op(pickle.OpNewFalse)
 	}
 }
 
@@ -147,9 +120,9 @@ func (p *pickler) put(key string) {
 	p.nextID++
 	p.memo[key] = id
 	if id < 256 {
-		p.buf = append(p.buf, opBinPut, byte(id))
+		p.buf = append(p.buf, pickle.OpBinPut, byte(id))
 	} else {
-		p.buf = append(p.buf, opLongBinPut)
+		p.buf = append(p.buf, pickle.OpLongBinPut)
 		p.buf = binary.LittleEndian.AppendUint32(p.buf, id)
 	}
 }
@@ -161,9 +134,9 @@ func (p *pickler) get(key string) bool {
 		return false
 	}
 	if id < 256 {
-		p.buf = append(p.buf, opBinGet, byte(id))
+		p.buf = append(p.buf, pickle.OpBinGet, byte(id))
 	} else {
-		p.buf = append(p.buf, opLongBinGet)
+		p.buf = append(p.buf, pickle.OpLongBinGet)
 		p.buf = binary.LittleEndian.AppendUint32(p.buf, id)
 	}
 	return true
@@ -175,7 +148,7 @@ func (p *pickler) global(module, name string) {
 	if p.get(key) {
 		return
 	}
-	p.buf = append(p.buf, opGlobal)
+	p.buf = append(p.buf, pickle.OpGlobal)
 	p.buf = append(p.buf, module...)
 	p.buf = append(p.buf, '\n')
 	p.buf = append(p.buf, name...)
@@ -187,30 +160,30 @@ func (p *pickler) global(module, name string) {
 func (p *pickler) tupleEnd(n int) {
 	switch n {
 	case 0:
-		p.op(opEmptyTuple)
+		p.op(pickle.OpEmptyTuple)
 	case 1:
-		p.op(opTuple1)
+		p.op(pickle.OpTuple1)
 	case 2:
-		p.op(opTuple2)
+		p.op(pickle.OpTuple2)
 	case 3:
-		p.op(opTuple3)
+		p.op(pickle.OpTuple3)
 	default:
-		p.op(opTuple)
+		p.op(pickle.OpTuple)
 	}
 }
 
 // list emits a list of n items, calling item(i) to push each.
 func (p *pickler) list(n int, item func(i int) error) error {
-	p.op(opEmptyList)
+	p.op(pickle.OpEmptyList)
 	for start := 0; start < n; start += batchSize {
 		end := min(start+batchSize, n)
-		p.op(opMark)
+		p.op(pickle.OpMark)
 		for i := start; i < end; i++ {
 			if err := item(i); err != nil {
 				return err
 			}
 		}
-		p.op(opAppends)
+		p.op(pickle.OpAppends)
 		p.flush(false)
 	}
 	return p.err
@@ -221,7 +194,7 @@ func (p *pickler) list(n int, item func(i int) error) error {
 func (p *pickler) value(v any) error {
 	switch v := v.(type) {
 	case nil:
-		p.op(opNone)
+		p.op(pickle.OpNone)
 	case bool:
 		p.bool(v)
 	case int:
@@ -240,7 +213,7 @@ func (p *pickler) value(v any) error {
 		return p.list(len(v), func(i int) error { return p.value(v[i]) })
 	case Tuple:
 		if len(v) > 3 {
-			p.op(opMark)
+			p.op(pickle.OpMark)
 		}
 		for _, x := range v {
 			if err := p.value(x); err != nil {
@@ -249,17 +222,17 @@ func (p *pickler) value(v any) error {
 		}
 		p.tupleEnd(len(v))
 	case *Dict:
-		p.op(opEmptyDict)
+		p.op(pickle.OpEmptyDict)
 		for start := 0; start < len(v.Keys); start += batchSize {
 			end := min(start+batchSize, len(v.Keys))
-			p.op(opMark)
+			p.op(pickle.OpMark)
 			for i := start; i < end; i++ {
 				p.str(v.Keys[i])
 				if err := p.value(v.Values[i]); err != nil {
 					return err
 				}
 			}
-			p.op(opSetItems)
+			p.op(pickle.OpSetItems)
 		}
 	default:
 		return fmt.Errorf("cachefmt: cannot pickle %T", v)
@@ -282,38 +255,38 @@ type storageRef struct {
 // tensors) are shared the same way; each further view costs about 20 bytes.
 func (p *pickler) tensor(st storageRef, offset, size int64) {
 	p.global("torch._utils", "_rebuild_tensor_v2")
-	p.op(opMark)
+	p.op(pickle.OpMark)
 	if !p.get("storage:" + st.key) {
-		p.op(opMark)
+		p.op(pickle.OpMark)
 		p.str("storage")
 		p.global("torch", "LongStorage")
 		p.str(st.key)
 		p.str("cpu")
 		p.int(st.numel)
-		p.op(opTuple)
-		p.op(opBinPersID)
+		p.op(pickle.OpTuple)
+		p.op(pickle.OpBinPersID)
 		p.put("storage:" + st.key)
 	}
 	p.int(offset)
 	p.int(size)
-	p.op(opTuple1)
+	p.op(pickle.OpTuple1)
 	if !p.get("stride1") {
 		p.int(1)
-		p.op(opTuple1)
+		p.op(pickle.OpTuple1)
 		p.put("stride1")
 	}
-	p.op(opNewFalse)
+	p.op(pickle.OpNewFalse)
 	if !p.get("hooks") {
 		p.global("collections", "OrderedDict")
-		p.op(opEmptyTuple)
-		p.op(opReduce)
+		p.op(pickle.OpEmptyTuple)
+		p.op(pickle.OpReduce)
 		p.put("hooks")
 	}
-	p.op(opTuple)
-	p.op(opReduce)
+	p.op(pickle.OpTuple)
+	p.op(pickle.OpReduce)
 }
 
 func (p *pickler) finish() []byte {
-	p.op(opStop)
+	p.op(pickle.OpStop)
 	return p.buf
 }

@@ -1,4 +1,4 @@
-package cachefmt
+package pickle
 
 import (
 	"bufio"
@@ -224,11 +224,8 @@ func (a *auditor) scanPickle(w *opWalker, entry string) (*pvm, error) {
 	start := w.off
 	m := newPVM(a.budget)
 	m.onGlobal = func(at int64, op, module, name string) {
-		g := name
-		if module != "" {
-			g = module + "." + name
-		}
-		a.r.Globals = append(a.r.Globals, Finding{Entry: entry, Offset: at - start, Op: op, Global: g, module: module, name: name})
+		g := Global{op, module, name}
+		a.r.Globals = append(a.r.Globals, Finding{Entry: entry, Offset: at - start, Op: op, Global: g.String(), ref: g})
 	}
 	for {
 		at, op, arg, err := w.next()

@@ -1,16 +1,50 @@
-package cachefmt
+package pickle_test
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/vidcache/vidcache/cachefmt"
+	"github.com/vidcache/vidcache/cachefmt/clips"
+	"github.com/vidcache/vidcache/cachefmt/pickle"
 	"github.com/vidcache/vidcache/cachefmt/torchpeer"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
-func globalsOf(r *AuditReport) string {
+// writeCache writes a small vidcache cache, vidcache.pt in a temporary
+// folder (cachefmt's sample: four videos, frame rates as BINFLOAT, which
+// torch 1.13's weights-only loader refuses), and returns its path.
+func writeCache(t testing.TB) string {
+	t.Helper()
+	fp := func(v float64) *float64 { return &v }
+	pts := [][]int64{{0, 512, 1024, 1536}, {}, {-1001, 0, 1001, 2002, 1 << 40}, {7}}
+	c := &cachefmt.Cache{
+		Config: cachefmt.Config{
+			Root: "/data/k400", Split: "train", Extensions: []string{"avi", "mp4"},
+			Spec:   clips.Spec{FramesPerClip: 2, StepBetweenClips: 1, FrameRate: fp(7.5)},
+			Target: vocab.TargetPyAV, Mode: vocab.ModeFast, FFmpeg: "7.1.5", ToolVersion: "test", CreatedUnix: 1700000000,
+		},
+		Classes: []string{"a", "b b", "empty", "ünï"},
+		Videos: []cachefmt.Video{
+			{Path: "/data/k400/train/a/x.mp4", NumFrames: 4, FPS: fp(25), Label: 0, ClipCount: 3},
+			{Path: "/data/k400/train/a/broken.mp4", NumFrames: 0, FPS: nil, Label: 0, ClipCount: 0},
+			{Path: "/data/k400/train/b b/y z.avi", NumFrames: 5, FPS: fp(30000.0 / 1001), Label: 1, ClipCount: 4},
+			{Path: "/data/k400/train/ünï/日本.mp4", NumFrames: 1, FPS: fp(12.5), Label: 3, ClipCount: 0},
+		},
+		Pts: func(i int) ([]int64, error) { return pts[i], nil },
+	}
+	p := filepath.Join(t.TempDir(), "vidcache.pt")
+	if err := cachefmt.WriteFile(p, c, cachefmt.Options{NoSync: true}); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func globalsOf(r *pickle.AuditReport) string {
 	var g []string
 	for _, f := range r.Globals {
 		g = append(g, f.Op+" "+f.Global)
@@ -25,7 +59,7 @@ func TestAuditRawPickles(t *testing.T) {
 		"builtins-eval.pkl":     "GLOBAL __builtin__.eval", // protocol 2 spells it the Python 2 way
 		"stack-global-memo.pkl": "STACK_GLOBAL os.system",
 	} {
-		r, err := Audit(filepath.Join("testdata/audit", name))
+		r, err := pickle.Audit(filepath.Join("testdata/audit", name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,15 +74,11 @@ func TestAuditRawPickles(t *testing.T) {
 func TestAuditMatchesTorch(t *testing.T) {
 	dir, _ := filepath.Abs("testdata/audit")
 	files, _ := filepath.Glob(filepath.Join(dir, "*.pt"))
-	c, _ := sampleCache()
-	own := filepath.Join(t.TempDir(), "vidcache.pt")
-	if err := WriteFile(own, c, Options{NoSync: true}); err != nil {
-		t.Fatal(err)
-	}
+	own := writeCache(t)
 	files = append(files, own)
-	reports := map[string]*AuditReport{}
+	reports := map[string]*pickle.AuditReport{}
 	for _, f := range files {
-		r, err := Audit(f)
+		r, err := pickle.Audit(f)
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
@@ -114,8 +144,29 @@ func TestAuditUnreadable(t *testing.T) {
 	} {
 		p := filepath.Join(dir, name)
 		os.WriteFile(p, []byte(b), 0o644)
-		if _, err := Audit(p); !errors.Is(err, ErrUnreadable) {
+		if _, err := pickle.Audit(p); !errors.Is(err, pickle.ErrUnreadable) {
 			t.Errorf("%s: %v, want ErrUnreadable", name, err)
 		}
+	}
+}
+
+// TestReasonKinds: Unsafe decides by a reason's kind, never by its text,
+// and a reason is its text alone in JSON.
+func TestReasonKinds(t *testing.T) {
+	r := &pickle.AuditReport{Verdicts: []pickle.Verdict{{Torch: pickle.Torch2, Reasons: []pickle.Reason{
+		{Kind: pickle.ReasonUnreadable, Text: "unreadable: x"}, {Kind: pickle.ReasonRefused, Text: "torch refuses it: y"}}}}}
+	if r.Unsafe() {
+		t.Error("unreadable and refused are not evidence")
+	}
+	r.Verdicts[0].Reasons = append(r.Verdicts[0].Reasons, pickle.Reason{Kind: pickle.ReasonGlobal, Text: "unreadable: a global's text"})
+	if !r.Unsafe() {
+		t.Error("a global reason is evidence whatever its text")
+	}
+	b, err := json.Marshal(r.Verdicts[0])
+	if want := `{"torch":"torch-2.x","safe":false,"reasons":["unreadable: x","torch refuses it: y","unreadable: a global's text"]}`; err != nil || string(b) != want {
+		t.Errorf("JSON %s %v, want %s", b, err, want)
+	}
+	if w := r.Verdicts[0].Why(); w != "unreadable: x; torch refuses it: y; unreadable: a global's text" {
+		t.Errorf("Why %q", w)
 	}
 }

@@ -1,4 +1,4 @@
-package cachefmt
+package pickle
 
 import (
 	"bufio"
@@ -54,7 +54,7 @@ func (w *opWalker) next() (at int64, op opcode, arg []byte, err error) {
 	switch op.kind {
 	case argFixed:
 		arg, err = w.fixed(op.n)
-		if err == nil && op.name == "FRAME" {
+		if err == nil && op.code == OpFrame {
 			if n := binary.LittleEndian.Uint64(arg); n > w.left() {
 				err = fmt.Errorf("declares a frame of %d bytes, but only %d are left", n, w.left())
 			}
@@ -159,35 +159,27 @@ func (w *opWalker) line() ([]byte, error) {
 	return []byte(strings.TrimSuffix(s, "\n")), nil
 }
 
-// checkPickles walks count consecutive pickles of r (which holds limit
-// bytes), so that a declared length larger than the input is an error
-// before gopickle sees it.
+// Globals walks count consecutive pickles of r (which holds limit bytes)
+// and returns every global they name, in order: the list audit grades, so
+// that a reader that unpickles them afterwards (cachefmt.Load, for inspect
+// and import) sees the same globals as audit (gopickle resolves a few, such
+// as collections.OrderedDict, without asking its FindClass).
 //
-// Each pickle is also run through the pickle-machine simulation (pvm), so
-// that one beyond its budgets — a stack of millions of marks, lists nested
-// a million deep, an integer of millions of digits — is refused here, in
-// bounded memory and time, instead of exhausting gopickle or the readers.
-func checkPickles(r io.Reader, limit int64, count int) error {
-	_, err := pickleGlobals(r, limit, count)
-	return err
-}
-
-// pickleGlobal is a global a pickle names, as the simulation resolved it
-// (for STACK_GLOBAL, the strings really on the stack), with its opcode.
-type pickleGlobal struct{ op, module, name string }
-
-// pickleGlobals is checkPickles that also returns every global the pickles
-// name, in order: the list audit grades, so that inspect and import see
-// the same globals as audit (gopickle resolves a few, such as
-// collections.OrderedDict, without asking its FindClass).
-func pickleGlobals(r io.Reader, limit int64, count int) ([]pickleGlobal, error) {
+// A declared length larger than the input is an error here, before
+// gopickle sees it. Each pickle is also run through the pickle-machine
+// simulation (pvm), so that one beyond its budgets — a stack of millions of
+// marks, lists nested a million deep, an integer of millions of digits — is
+// refused here as ErrTooComplex, in bounded memory and time, instead of
+// exhausting gopickle or the readers. What was found before an error is
+// returned with it.
+func Globals(r io.Reader, limit int64, count int) ([]Global, error) {
 	w := newOpWalker(r, limit, false)
 	w.maxArg = 1 << 10
 	b := newWorkBudget()
-	var out []pickleGlobal
+	var out []Global
 	for i := 0; i < count; i++ {
 		m := newPVM(b)
-		m.onGlobal = func(_ int64, op, module, name string) { out = append(out, pickleGlobal{op, module, name}) }
+		m.onGlobal = func(_ int64, op, module, name string) { out = append(out, Global{op, module, name}) }
 		if err := runPickle(nil, w, m); err != nil {
 			return out, err
 		}

@@ -1,4 +1,4 @@
-package cachefmt
+package pickle
 
 import (
 	"bytes"
@@ -11,10 +11,10 @@ import (
 // it names ("OP module.name") and the error.
 func simulate(t *testing.T, p []byte) ([]string, error) {
 	t.Helper()
-	gs, err := pickleGlobals(bytes.NewReader(p), int64(len(p)), 1)
+	gs, err := Globals(bytes.NewReader(p), int64(len(p)), 1)
 	var out []string
 	for _, g := range gs {
-		out = append(out, g.op+" "+strings.TrimPrefix(g.module+"."+g.name, "."))
+		out = append(out, g.Op+" "+strings.TrimPrefix(g.Module+"."+g.Name, "."))
 	}
 	return out, err
 }
