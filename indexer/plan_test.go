@@ -60,7 +60,8 @@ func TestPlanDecide(t *testing.T) {
 			if c.opts != nil {
 				c.opts(&opts)
 			}
-			p := &plan{opts: opts, ffmpeg: ff, ds: &Dataset{Videos: []Entry{e}}, videos: newVideoSet(1), act: make([]uint8, 1), hashes: map[string]string{}}
+			pr := &prober{mode: opts.probeMode(), ffmpeg: ff, rehash: opts.Rehash, hashes: map[string]string{}}
+			p := &plan{prober: pr, opts: opts, ds: &Dataset{Videos: []Entry{e}}, videos: newVideoSet(1), act: make([]uint8, 1)}
 			if c.hash != "" {
 				p.hashes[e.Path] = c.hash
 			}
