@@ -266,6 +266,25 @@ func GC(ctx context.Context, ix *Index, cacheDir string, dryRun bool, others ...
 			r.ForgottenVideos = append(r.ForgottenVideos, p)
 		}
 	}
+	registered, err := r.registeredCaches(ctx, ix, others)
+	if err != nil {
+		return nil, err
+	}
+	if cacheDir != "" {
+		if err := r.sweep(cacheDir, registered); err != nil {
+			return nil, err
+		}
+	}
+	if dryRun {
+		return r, nil
+	}
+	return r, r.apply(ctx, ix)
+}
+
+// registeredCaches is the set of cache files registered in ix or in any of
+// the others. It notes ix's caches whose file is gone as Unregistered, and
+// each other index that exists but cannot be read in KeptBecause.
+func (r *GCReport) registeredCaches(ctx context.Context, ix *Index, others []string) (map[string]bool, error) {
 	recs, err := ix.Caches(ctx)
 	if err != nil {
 		return nil, err
@@ -278,68 +297,81 @@ func GC(ctx context.Context, ix *Index, cacheDir string, dryRun bool, others ...
 		}
 		registered[c.Path] = true
 	}
-	unattributable := false
 	self, _ := filepath.Abs(ix.Path()) // the registry holds absolute paths
 	for _, o := range others {
 		if o == ix.Path() || o == self {
 			continue
 		}
-		if _, err := os.Stat(o); errors.Is(err, fs.ErrNotExist) {
-			continue // a removed index owns nothing
-		}
-		oix, err := OpenIndexReadOnly(ctx, o)
-		if err == nil {
-			var orecs []*CacheRecord
-			orecs, err = oix.Caches(ctx)
-			oix.Close()
-			for _, c := range orecs {
-				registered[c.Path] = true
-			}
-		}
-		if err != nil {
-			unattributable = true
+		if err := addCachesOf(ctx, o, registered); err != nil {
 			r.KeptBecause = append(r.KeptBecause, fmt.Sprintf("cannot read index %s: %v", o, err))
 		}
 	}
-	if cacheDir != "" {
-		ents, err := os.ReadDir(cacheDir)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("gc: %w", err)
-		}
-		for _, e := range ents {
-			p := filepath.Join(cacheDir, e.Name())
-			switch {
-			case !e.Type().IsRegular() || registered[p]:
-			case cachefmt.IsTemp(e.Name()) || strings.HasSuffix(e.Name(), ".pt"):
-				// Only what no writer holds (a running build's temporary, or
-				// the cache it has installed but not registered yet, is live)
-				// and nobody has written to for a while.
-				if !cachefmt.Stale(p) {
-					break
-				}
-				if unattributable && !cachefmt.IsTemp(e.Name()) {
-					r.Kept = append(r.Kept, p)
-					break
-				}
-				r.DeletedFiles = append(r.DeletedFiles, p)
+	return registered, nil
+}
+
+// addCachesOf adds the caches the index at path registered to registered;
+// an index that no longer exists owns nothing.
+func addCachesOf(ctx context.Context, path string, registered map[string]bool) error {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	oix, err := OpenIndexReadOnly(ctx, path)
+	if err != nil {
+		return err
+	}
+	recs, err := oix.Caches(ctx)
+	oix.Close()
+	for _, c := range recs {
+		registered[c.Path] = true
+	}
+	return err
+}
+
+// sweep lists the files in cacheDir to delete: cache files not registered
+// and temporaries, that no writer holds. While some index could not be read
+// (KeptBecause), unregistered caches are kept, as it may have registered
+// them.
+func (r *GCReport) sweep(cacheDir string, registered map[string]bool) error {
+	ents, err := os.ReadDir(cacheDir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("gc: %w", err)
+	}
+	unattributable := len(r.KeptBecause) > 0
+	for _, e := range ents {
+		p := filepath.Join(cacheDir, e.Name())
+		switch {
+		case !e.Type().IsRegular() || registered[p]:
+		case cachefmt.IsTemp(e.Name()) || strings.HasSuffix(e.Name(), ".pt"):
+			// Only what no writer holds (a running build's temporary, or
+			// the cache it has installed but not registered yet, is live)
+			// and nobody has written to for a while.
+			if !cachefmt.Stale(p) {
+				break
 			}
+			if unattributable && !cachefmt.IsTemp(e.Name()) {
+				r.Kept = append(r.Kept, p)
+				break
+			}
+			r.DeletedFiles = append(r.DeletedFiles, p)
 		}
 	}
-	if dryRun {
-		return r, nil
-	}
+	return nil
+}
+
+// apply removes what the report lists.
+func (r *GCReport) apply(ctx context.Context, ix *Index) error {
 	if err := ix.DeleteRows(ctx, r.ForgottenVideos); err != nil {
-		return r, err
+		return err
 	}
 	for _, c := range r.Unregistered {
 		if err := ix.DeleteCache(ctx, c); err != nil {
-			return r, err
+			return err
 		}
 	}
 	for _, f := range r.DeletedFiles {
 		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return r, fmt.Errorf("gc: %w", err)
+			return fmt.Errorf("gc: %w", err)
 		}
 	}
-	return r, nil
+	return nil
 }
