@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/vidcache/vidcache/cachefmt"
@@ -37,11 +36,12 @@ type BuildOptions struct {
 	// NoSync skips fsync of the cache (tests only).
 	NoSync bool
 	// AllowEmpty writes a cache of a split with no videos; otherwise such
-	// a build is ErrEmpty (a wrong --extensions or --split, most often).
+	// a build is an EmptyError (wrong extensions or split, most often).
 	AllowEmpty bool
 }
 
-// ErrEmpty: the split holds no video with the configured extensions.
+// ErrEmpty: the split holds no video with the configured extensions (an
+// EmptyError says where).
 var ErrEmpty = errors.New("no videos")
 
 // BuildResult reports what a build did.
@@ -131,8 +131,7 @@ func Build(ctx context.Context, ix *Index, opts BuildOptions) (*BuildResult, err
 // videos to probe, and writes the cache (a shard only fills its index).
 func (p *plan) build(ctx context.Context, ix *Index) (*BuildResult, error) {
 	if len(p.ds.Videos) == 0 && !p.opts.AllowEmpty {
-		return nil, fmt.Errorf("%w with extension %s in %s: nothing to cache (--allow-empty writes an empty cache anyway)",
-			ErrEmpty, strings.Join(p.opts.Extensions, " or "), p.ds.Dir)
+		return nil, &EmptyError{Dir: p.ds.Dir, Extensions: p.opts.Extensions}
 	}
 	for _, w := range p.ds.Warnings {
 		p.opts.Log.Warn(w)
