@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/vidcache/vidcache/cachefmt"
@@ -37,11 +36,12 @@ type BuildOptions struct {
 	// NoSync skips fsync of the cache (tests only).
 	NoSync bool
 	// AllowEmpty writes a cache of a split with no videos; otherwise such
-	// a build is ErrEmpty (a wrong --extensions or --split, most often).
+	// a build is an EmptyError (wrong extensions or split, most often).
 	AllowEmpty bool
 }
 
-// ErrEmpty: the split holds no video with the configured extensions.
+// ErrEmpty: the split holds no video with the configured extensions (an
+// EmptyError says where).
 var ErrEmpty = errors.New("no videos")
 
 // BuildResult reports what a build did.
@@ -120,9 +120,18 @@ func Build(ctx context.Context, ix *Index, opts BuildOptions) (*BuildResult, err
 	if err != nil {
 		return nil, err
 	}
+	res, err := p.build(ctx, ix)
+	if res != nil {
+		res.Seconds = time.Since(start).Seconds()
+	}
+	return res, err
+}
+
+// build carries the plan out: it stores the bookkeeping rows, probes the
+// videos to probe, and writes the cache (a shard only fills its index).
+func (p *plan) build(ctx context.Context, ix *Index) (*BuildResult, error) {
 	if len(p.ds.Videos) == 0 && !p.opts.AllowEmpty {
-		return nil, fmt.Errorf("%w with extension %s in %s: nothing to cache (--allow-empty writes an empty cache anyway)",
-			ErrEmpty, strings.Join(p.opts.Extensions, " or "), p.ds.Dir)
+		return nil, &EmptyError{Dir: p.ds.Dir, Extensions: p.opts.Extensions}
 	}
 	for _, w := range p.ds.Warnings {
 		p.opts.Log.Warn(w)
@@ -130,30 +139,34 @@ func Build(ctx context.Context, ix *Index, opts BuildOptions) (*BuildResult, err
 	if err := p.record(ctx, ix); err != nil {
 		return nil, err
 	}
-	t0 := time.Now()
-	var io IOStats
-	probed, shared, err := probeEntries(ctx, ix, p.todo, &p.opts, p.ffmpeg, p.hashes, &io, func(k int, r *Row) { p.stored(p.todoIdx[k], nil, r) })
-	if probed > 0 {
-		p.opts.Log.Debug("probed", "videos", probed, "mode", p.opts.Mode, "jobs", p.opts.Jobs, "seconds", time.Since(t0).Seconds(),
-			"bytes_read", io.BytesRead, "bytes_probed", io.BytesProbed, "header_only", io.HeaderOnly, "native", io.Native, "ffmpeg", io.FFmpeg)
-	}
-	p.todo, p.todoIdx = nil, nil // done with: the cache is written from p.videos
+	probed, shared, err := p.probeAll(ctx)
 	res := p.result()
 	res.Probed, res.ProbedElsewhere = probed, shared
-	res.IOStats = io
+	res.IOStats = p.read
 	if p.opts.Shards > 0 {
 		// A shard only fills its index; `merge` and a final build make the cache.
 		res.Cache, res.DB, res.Videos = "", ix.Path(), p.shardVideos
-		res.Seconds = time.Since(start).Seconds()
 		return res, err
 	}
 	if err == nil {
-		t0 = time.Now()
+		t0 := time.Now()
 		err = p.write(ctx, ix, res)
 		p.opts.Log.Debug("cache", "path", p.opts.Out, "written", res.Written, "seconds", time.Since(t0).Seconds())
 	}
-	res.Seconds = time.Since(start).Seconds()
 	return res, err
+}
+
+// probeAll probes the plan's videos to probe and keeps their rows (the
+// cache is written from p.videos, not from the list, which it drops).
+func (p *plan) probeAll(ctx context.Context) (probed, shared int, err error) {
+	t0 := time.Now()
+	probed, shared, err = p.run(ctx, p.todo, func(k int, r *Row) { p.stored(p.todoIdx[k], r) })
+	if probed > 0 {
+		p.opts.Log.Debug("probed", "videos", probed, "mode", p.opts.Mode, "jobs", p.opts.Jobs, "seconds", time.Since(t0).Seconds(),
+			"bytes_read", p.read.BytesRead, "bytes_probed", p.read.BytesProbed, "header_only", p.read.HeaderOnly, "native", p.read.Native, "ffmpeg", p.read.FFmpeg)
+	}
+	p.todo, p.todoIdx = nil, nil
+	return probed, shared, err
 }
 
 func (p *plan) result() *BuildResult {

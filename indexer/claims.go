@@ -197,9 +197,9 @@ type videoQueue struct {
 	waited  bool
 }
 
-func newVideoQueue(ix *Index, todo []*Entry, opts *BuildOptions, ffmpeg string) *videoQueue {
-	q := &videoQueue{ix: ix, todo: todo, mode: opts.probeMode(), ffmpeg: ffmpeg, log: opts.Log,
-		batch: max(32, min(512, 64*opts.Jobs))}
+func newVideoQueue(pr *prober, todo []*Entry) *videoQueue {
+	q := &videoQueue{ix: pr.ix, todo: todo, mode: pr.mode, ffmpeg: pr.ffmpeg, log: pr.log,
+		batch: max(32, min(512, 64*pr.jobs))}
 	q.pending = make([]int, len(todo))
 	for k := range q.pending {
 		q.pending[k] = k

@@ -26,11 +26,11 @@ forgotten. Nothing is probed or written yet (plan.go).
 
 # Probe
 
-probeEntries probes the plan's videos with Jobs workers (an errgroup) via
-decoder.Probe, each with its time limit, and commits results to the index in
-batches as they arrive, so a killed build keeps what it finished and Ctrl-C
-stops within a second. A file replaced while it was probed is stored as not
-fresh (probe.go).
+The plan's prober, made once from the build's options, probes its videos
+with Jobs workers (an errgroup) via decoder.Probe, each with its time limit,
+and commits results to the index in batches as they arrive, so a killed
+build keeps what it finished and Ctrl-C stops within a second. A file
+replaced while it was probed is stored as not fresh (probe.go).
 
 # Assemble
 

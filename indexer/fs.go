@@ -18,7 +18,7 @@ import (
 // opens it with the rollback journal — converting an index left in WAL mode
 // — instead of WAL. A FUSE mount that cannot hold a SQLite file at all (an
 // object-store mount without random writes or locks) makes the open fail
-// with a message that names --db and $VIDCACHE_HOME.
+// with an IndexFSError, whose remedy is an index on a local disk.
 
 // sharedFS names the file systems on which the index takes the rollback
 // journal, by their statfs magic numbers (linux/magic.h and the file

@@ -84,7 +84,7 @@ func TestFileVanishesBetweenScanAndProbe(t *testing.T) {
 	gone := filepath.Join(root, "train", "abseiling", "h264-30fps.mp4")
 	os.Remove(gone)
 	var rows []*Row
-	_, _, err = probeEntries(ctx, ix, p.todo, &p.opts, p.ffmpeg, nil, nil, func(_ int, r *Row) { rows = append(rows, r) })
+	_, _, err = p.run(ctx, p.todo, func(_ int, r *Row) { rows = append(rows, r) })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,7 @@ func OpenIndex(ctx context.Context, path string) (*Index, error) {
 		}
 		if !isBusy(err) || time.Now().Add(delay).After(deadline) {
 			if fsys.Shared {
-				return nil, fmt.Errorf("open index %s on %s: %w (SQLite may not work on this file system: put the index on a local disk with --db or $VIDCACHE_HOME; caches can stay on the share with --out or --cache-dir)", path, fsys, err)
+				return nil, &IndexFSError{Path: path, FS: fsys, Err: err}
 			}
 			return nil, fmt.Errorf("open index %s: %w", path, err)
 		}
@@ -90,8 +90,7 @@ func (ix *Index) checkJournal(ctx context.Context, want string) error {
 		return nil
 	}
 	if err := ix.db.QueryRowContext(ctx, `PRAGMA journal_mode = `+want).Scan(&mode); err != nil || !strings.EqualFold(mode, want) {
-		return fmt.Errorf("open index %s on %s: it is in %s mode and could not be switched to %s while other processes use it (%v): stop them, or put the index on a local disk with --db or $VIDCACHE_HOME",
-			ix.path, ix.FS, mode, want, err)
+		return &IndexFSError{Path: ix.path, FS: ix.FS, Err: err, Journal: mode, Want: want}
 	}
 	return nil
 }

@@ -53,15 +53,37 @@ type RefreshResult struct {
 // is stale. All their new and changed files are probed in one pass, each
 // file once, however many caches share it.
 func Refresh(ctx context.Context, ix *Index, opts RefreshOptions) ([]RefreshResult, error) {
+	plans, results, err := refreshPlans(ctx, ix, opts)
+	if err != nil {
+		return results, err
+	}
+	probed, err := probeTogether(ctx, ix, plans)
+	if err != nil {
+		return results, err
+	}
+	for _, p := range plans {
+		rr, err := p.refresh(ctx, ix, probed[p])
+		results = append(results, rr)
+		if err != nil {
+			return results, err
+		}
+	}
+	return results, nil
+}
+
+// refreshPlans plans the registered caches to refresh (of opts.Roots, if
+// given). The results are those of the caches it leaves: imported ones, and
+// those that cannot be planned.
+func refreshPlans(ctx context.Context, ix *Index, opts RefreshOptions) ([]*plan, []RefreshResult, error) {
 	recs, err := ix.Caches(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	roots := map[string]bool{}
 	for _, r := range opts.Roots {
 		abs, err := filepath.Abs(r)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		roots[abs] = true
 	}
@@ -85,73 +107,80 @@ func Refresh(ctx context.Context, ix *Index, opts RefreshOptions) ([]RefreshResu
 		p, err := newPlan(ctx, ix, bo)
 		if err != nil {
 			if ctx.Err() != nil {
-				return results, ctx.Err()
+				return nil, results, ctx.Err()
 			}
 			results = append(results, RefreshResult{Cache: rec.Path, Root: k.Root, State: RefreshFailed, Error: err.Error()})
 			continue
 		}
 		plans = append(plans, p)
 	}
+	return plans, results, nil
+}
 
-	// One probing pass per mode over the union of the plans' files.
-	probed := map[*plan]int{}
-	byMode := map[vocab.Mode][]*Entry{}
-	seen := map[string]bool{}
-	hashes := map[string]string{}
-	first := map[vocab.Mode]*plan{} // whose options (jobs, timeout, progress) drive the probing
+// probeTogether stores the plans' bookkeeping rows and probes their videos:
+// one pass per probe kind over the union of the plans' files, each file once
+// however many plans have it, by the prober of the kind's first plan. Each
+// row goes to every plan that had the file to probe; it returns how many
+// rows each plan took. (Refresh plans never rehash: the passes need no
+// content hashes.)
+func probeTogether(ctx context.Context, ix *Index, plans []*plan) (map[*plan]int, error) {
+	byMode := map[vocab.Mode][]*plan{}
 	for _, p := range plans {
 		if err := p.record(ctx, ix); err != nil {
-			return results, err
+			return nil, err
 		}
-		for k, v := range p.hashes {
-			hashes[k] = v
-		}
-		m := p.opts.probeMode()
-		if first[m] == nil {
-			first[m] = p
-		}
-		for _, e := range p.todo {
-			if key := string(m) + "\x00" + e.Path; !seen[key] {
-				seen[key] = true
-				byMode[m] = append(byMode[m], e)
-			}
-		}
+		byMode[p.mode] = append(byMode[p.mode], p)
 	}
-	for m, entries := range byMode {
-		indexes := map[*plan]map[string]int{}
-		for _, p := range plans {
-			if p.opts.probeMode() == m {
-				indexes[p] = p.ds.index()
+	probed := map[*plan]int{}
+	for _, ps := range byMode {
+		var todo []*Entry
+		seen := map[string]bool{}
+		for _, p := range ps {
+			for _, e := range p.todo {
+				if !seen[e.Path] {
+					seen[e.Path] = true
+					todo = append(todo, e)
+				}
 			}
 		}
-		_, _, err := probeEntries(ctx, ix, entries, &first[m].opts, first[m].ffmpeg, hashes, nil, func(_ int, r *Row) {
-			for p, index := range indexes {
-				if p.stored(-1, index, r) {
+		if len(todo) == 0 {
+			continue
+		}
+		indexes := make([]map[string]int, len(ps))
+		for j, p := range ps {
+			indexes[j] = p.ds.index()
+		}
+		_, _, err := ps[0].run(ctx, todo, func(_ int, r *Row) {
+			for j, p := range ps {
+				if i, ok := indexes[j][r.Path]; ok && p.stored(i, r) {
 					probed[p]++
 				}
 			}
 		})
 		if err != nil {
-			return results, err
+			return nil, err
 		}
 	}
-	for _, p := range plans {
-		n := probed[p]
-		res := p.result()
-		err := p.write(ctx, ix, res)
-		rr := RefreshResult{Cache: p.opts.Out, Root: p.opts.Root, Probed: n, Videos: len(p.ds.Videos), State: RefreshFresh}
-		switch {
-		case err != nil:
-			if ctx.Err() != nil {
-				return append(results, rr), ctx.Err()
-			}
-			rr.State, rr.Error = RefreshFailed, err.Error()
-		case res.Written:
-			rr.State = RefreshRebuilt
+	return probed, nil
+}
+
+// refresh writes the plan's cache if it is stale, once its videos are
+// probed (probed of them by the pass of probeTogether), and says what came
+// of it. The error is only a cancellation; a failure is in the result.
+func (p *plan) refresh(ctx context.Context, ix *Index, probed int) (RefreshResult, error) {
+	res := p.result()
+	err := p.write(ctx, ix, res)
+	rr := RefreshResult{Cache: p.opts.Out, Root: p.opts.Root, Probed: probed, Videos: len(p.ds.Videos), State: RefreshFresh}
+	switch {
+	case err != nil:
+		if ctx.Err() != nil {
+			return rr, ctx.Err()
 		}
-		results = append(results, rr)
+		rr.State, rr.Error = RefreshFailed, err.Error()
+	case res.Written:
+		rr.State = RefreshRebuilt
 	}
-	return results, nil
+	return rr, nil
 }
 
 // indexRegistry is the file in a vidcache home listing every index used
@@ -237,6 +266,25 @@ func GC(ctx context.Context, ix *Index, cacheDir string, dryRun bool, others ...
 			r.ForgottenVideos = append(r.ForgottenVideos, p)
 		}
 	}
+	registered, err := r.registeredCaches(ctx, ix, others)
+	if err != nil {
+		return nil, err
+	}
+	if cacheDir != "" {
+		if err := r.sweep(cacheDir, registered); err != nil {
+			return nil, err
+		}
+	}
+	if dryRun {
+		return r, nil
+	}
+	return r, r.apply(ctx, ix)
+}
+
+// registeredCaches is the set of cache files registered in ix or in any of
+// the others. It notes ix's caches whose file is gone as Unregistered, and
+// each other index that exists but cannot be read in KeptBecause.
+func (r *GCReport) registeredCaches(ctx context.Context, ix *Index, others []string) (map[string]bool, error) {
 	recs, err := ix.Caches(ctx)
 	if err != nil {
 		return nil, err
@@ -249,68 +297,81 @@ func GC(ctx context.Context, ix *Index, cacheDir string, dryRun bool, others ...
 		}
 		registered[c.Path] = true
 	}
-	unattributable := false
 	self, _ := filepath.Abs(ix.Path()) // the registry holds absolute paths
 	for _, o := range others {
 		if o == ix.Path() || o == self {
 			continue
 		}
-		if _, err := os.Stat(o); errors.Is(err, fs.ErrNotExist) {
-			continue // a removed index owns nothing
-		}
-		oix, err := OpenIndexReadOnly(ctx, o)
-		if err == nil {
-			var orecs []*CacheRecord
-			orecs, err = oix.Caches(ctx)
-			oix.Close()
-			for _, c := range orecs {
-				registered[c.Path] = true
-			}
-		}
-		if err != nil {
-			unattributable = true
+		if err := addCachesOf(ctx, o, registered); err != nil {
 			r.KeptBecause = append(r.KeptBecause, fmt.Sprintf("cannot read index %s: %v", o, err))
 		}
 	}
-	if cacheDir != "" {
-		ents, err := os.ReadDir(cacheDir)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("gc: %w", err)
-		}
-		for _, e := range ents {
-			p := filepath.Join(cacheDir, e.Name())
-			switch {
-			case !e.Type().IsRegular() || registered[p]:
-			case cachefmt.IsTemp(e.Name()) || strings.HasSuffix(e.Name(), ".pt"):
-				// Only what no writer holds (a running build's temporary, or
-				// the cache it has installed but not registered yet, is live)
-				// and nobody has written to for a while.
-				if !cachefmt.Stale(p) {
-					break
-				}
-				if unattributable && !cachefmt.IsTemp(e.Name()) {
-					r.Kept = append(r.Kept, p)
-					break
-				}
-				r.DeletedFiles = append(r.DeletedFiles, p)
+	return registered, nil
+}
+
+// addCachesOf adds the caches the index at path registered to registered;
+// an index that no longer exists owns nothing.
+func addCachesOf(ctx context.Context, path string, registered map[string]bool) error {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	oix, err := OpenIndexReadOnly(ctx, path)
+	if err != nil {
+		return err
+	}
+	recs, err := oix.Caches(ctx)
+	oix.Close()
+	for _, c := range recs {
+		registered[c.Path] = true
+	}
+	return err
+}
+
+// sweep lists the files in cacheDir to delete: cache files not registered
+// and temporaries, that no writer holds. While some index could not be read
+// (KeptBecause), unregistered caches are kept, as it may have registered
+// them.
+func (r *GCReport) sweep(cacheDir string, registered map[string]bool) error {
+	ents, err := os.ReadDir(cacheDir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("gc: %w", err)
+	}
+	unattributable := len(r.KeptBecause) > 0
+	for _, e := range ents {
+		p := filepath.Join(cacheDir, e.Name())
+		switch {
+		case !e.Type().IsRegular() || registered[p]:
+		case cachefmt.IsTemp(e.Name()) || strings.HasSuffix(e.Name(), ".pt"):
+			// Only what no writer holds (a running build's temporary, or
+			// the cache it has installed but not registered yet, is live)
+			// and nobody has written to for a while.
+			if !cachefmt.Stale(p) {
+				break
 			}
+			if unattributable && !cachefmt.IsTemp(e.Name()) {
+				r.Kept = append(r.Kept, p)
+				break
+			}
+			r.DeletedFiles = append(r.DeletedFiles, p)
 		}
 	}
-	if dryRun {
-		return r, nil
-	}
+	return nil
+}
+
+// apply removes what the report lists.
+func (r *GCReport) apply(ctx context.Context, ix *Index) error {
 	if err := ix.DeleteRows(ctx, r.ForgottenVideos); err != nil {
-		return r, err
+		return err
 	}
 	for _, c := range r.Unregistered {
 		if err := ix.DeleteCache(ctx, c); err != nil {
-			return r, err
+			return err
 		}
 	}
 	for _, f := range r.DeletedFiles {
 		if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return r, fmt.Errorf("gc: %w", err)
+			return fmt.Errorf("gc: %w", err)
 		}
 	}
-	return r, nil
+	return nil
 }

@@ -2,17 +2,12 @@ package indexer
 
 import (
 	"context"
-	"crypto/sha256"
 	_ "embed"
-	"encoding/hex"
 	"fmt"
-	"io"
-	"os"
 	"sort"
 	"time"
 
 	"github.com/vidcache/vidcache/cachefmt/vocab"
-	"github.com/vidcache/vidcache/decoder"
 )
 
 // What a plan does with each video of its dataset.
@@ -23,19 +18,19 @@ const (
 	actProbe                 // changed, or probed another way
 )
 
-// plan is one dataset compared with the index, before any probing.
+// plan is one dataset compared with the index, before any probing. It is
+// built on the prober that will probe its videos.
 type plan struct {
+	*prober
 	opts    BuildOptions
-	ffmpeg  string
 	ds      *Dataset
-	videos  *videoSet         // by dataset index, updated as work is done
-	act     []uint8           // by dataset index
-	todo    []*Entry          // regular files to probe, in dataset order
-	todoIdx []int             // their dataset indexes
-	hashes  map[string]string // --rehash: content hashes of the dataset's files
-	special []*Row            // rows to store for missing and non-regular files
-	touched []*Row            // rows whose stat fields or hash are refreshed (--rehash)
-	gone    []string          // rows of files no longer in the split
+	videos  *videoSet // by dataset index, updated as work is done
+	act     []uint8   // by dataset index
+	todo    []*Entry  // regular files to probe, in dataset order
+	todoIdx []int     // their dataset indexes
+	special []*Row    // rows to store for missing and non-regular files
+	touched []*Row    // rows whose stat fields or hash are refreshed (rehash)
+	gone    []string  // rows of files no longer in the split
 	reused  int
 	// shardVideos counts the videos of this build's shard (all when unsharded).
 	shardVideos int
@@ -49,7 +44,6 @@ func newPlan(ctx context.Context, ix *Index, opts BuildOptions) (*plan, error) {
 	if err := opts.normalize(); err != nil {
 		return nil, err
 	}
-	p := &plan{opts: opts, ffmpeg: decoder.Version(), hashes: map[string]string{}}
 	t0 := time.Now()
 	ds, err := Scan(ctx, opts.Root, opts.Split, opts.Extensions)
 	if err != nil {
@@ -57,31 +51,39 @@ func newPlan(ctx context.Context, ix *Index, opts BuildOptions) (*plan, error) {
 	}
 	opts.Log.Debug("scanned the dataset", "dir", ds.Dir, "videos", len(ds.Videos), "classes", len(ds.Classes), "seconds", time.Since(t0).Seconds())
 	t0 = time.Now()
-	p.ds = ds
-	p.videos = newVideoSet(len(ds.Videos))
-	p.act = make([]uint8, len(ds.Videos))
-	if opts.Rehash {
+	p := &plan{prober: newProber(ix, &opts), opts: opts, ds: ds, videos: newVideoSet(len(ds.Videos)), act: make([]uint8, len(ds.Videos))}
+	if p.rehash {
 		for i := range ds.Videos {
-			e := &ds.Videos[i]
-			if !e.Regular() || !opts.inShard(e) {
-				continue
-			}
-			h, err := hashFile(ctx, e.Path)
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil, ctx.Err()
+			if e := &ds.Videos[i]; e.Regular() && opts.inShard(e) {
+				if err := p.hash(ctx, e); err != nil {
+					return nil, err
 				}
-				continue // the probe will name the problem
 			}
-			p.hashes[e.Path] = h
 		}
 	}
-	join := newPathJoin(ds)
-	seen := make([]bool, len(ds.Videos))
-	err = ix.eachMeta(ctx, pyJoin(ds.Dir, ""), opts.probeMode(), func(path []byte, old *Row) error {
+	if err := p.compare(ctx, ix); err != nil {
+		return nil, err
+	}
+	for i := range ds.Videos {
+		if p.act[i] == actProbe || p.act[i] == actProbeNew {
+			p.todo = append(p.todo, &ds.Videos[i])
+			p.todoIdx = append(p.todoIdx, i)
+		}
+	}
+	opts.Log.Debug("compared with the index", "reused", p.reused, "to_probe", len(p.todo), "special", len(p.special), "removed", len(p.gone), "seconds", time.Since(t0).Seconds())
+	return p, nil
+}
+
+// compare decides every dataset video against its index row (merge-joining
+// the rows of the plan's probe kind under the split's folder with the
+// dataset's paths), and lists the rows of files gone from the split.
+func (p *plan) compare(ctx context.Context, ix *Index) error {
+	join := newPathJoin(p.ds)
+	seen := make([]bool, len(p.ds.Videos))
+	err := ix.eachMeta(ctx, pyJoin(p.ds.Dir, ""), p.mode, func(path []byte, old *Row) error {
 		i := join.find(path)
 		if i < 0 {
-			if opts.Shards <= 0 {
+			if p.opts.Shards <= 0 {
 				p.gone = append(p.gone, string(path))
 			}
 			return nil
@@ -91,22 +93,15 @@ func newPlan(ctx context.Context, ix *Index, opts BuildOptions) (*plan, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	for i := range ds.Videos {
+	for i := range p.ds.Videos {
 		if !seen[i] {
 			p.decide(i, nil)
 		}
 	}
-	for i := range ds.Videos {
-		if p.act[i] == actProbe || p.act[i] == actProbeNew {
-			p.todo = append(p.todo, &ds.Videos[i])
-			p.todoIdx = append(p.todoIdx, i)
-		}
-	}
 	sort.Strings(p.gone)
-	opts.Log.Debug("compared with the index", "reused", p.reused, "to_probe", len(p.todo), "special", len(p.special), "removed", len(p.gone), "seconds", time.Since(t0).Seconds())
-	return p, nil
+	return nil
 }
 
 // trustImported: rows import recorded count as probe results — when asked,
@@ -123,7 +118,7 @@ func (p *plan) decide(i int, old *Row) {
 		return
 	}
 	p.shardVideos++
-	mode, ffmpeg := p.opts.probeMode(), p.ffmpeg
+	mode, ffmpeg := p.mode, p.ffmpeg
 	if !e.Regular() {
 		r := specialRow(e, mode, ffmpeg)
 		if old == nil || old.Status != r.Status || old.Error != r.Error || !old.fresh(e, mode, ffmpeg) {
@@ -141,10 +136,10 @@ func (p *plan) decide(i int, old *Row) {
 	case old == nil:
 		p.act[i] = actProbeNew
 		return
-	case p.opts.Rehash && !hashed, !old.sameProbe(mode, ffmpeg) && !(p.trustImported() && old.imported(mode)):
+	case p.rehash && !hashed, !old.sameProbe(mode, ffmpeg) && !(p.trustImported() && old.imported(mode)):
 		p.act[i] = actProbe
 		return
-	case p.opts.Rehash:
+	case p.rehash:
 		if old.Size != e.Size || (old.Hash != h && !(old.Hash == "" && old.sameFile(e))) {
 			p.act[i] = actProbe
 			return
@@ -163,16 +158,9 @@ func (p *plan) decide(i int, old *Row) {
 	p.reused++
 }
 
-// stored takes the committed probe result of dataset video i (index maps
-// the path when i < 0); it reports whether the video was one this plan had
-// to probe.
-func (p *plan) stored(i int, index map[string]int, r *Row) bool {
-	if i < 0 {
-		var ok bool
-		if i, ok = index[r.Path]; !ok {
-			return false
-		}
-	}
+// stored takes the committed probe result of dataset video i; it reports
+// whether the video was one this plan had to probe.
+func (p *plan) stored(i int, r *Row) bool {
 	if p.act[i] != actProbe && p.act[i] != actProbeNew {
 		return false
 	}
@@ -195,30 +183,6 @@ func (p *plan) record(ctx context.Context, ix *Index) error {
 		return err
 	}
 	return ix.DeleteRows(ctx, p.gone)
-}
-
-// hashFile is the SHA-256 of a file's content, in hex.
-func hashFile(ctx context.Context, path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	buf := make([]byte, 1<<20)
-	for {
-		if err := ctx.Err(); err != nil {
-			return "", err
-		}
-		n, err := f.Read(buf)
-		h.Write(buf[:n])
-		if err == io.EOF {
-			return hex.EncodeToString(h.Sum(nil)), nil
-		}
-		if err != nil {
-			return "", err
-		}
-	}
 }
 
 // specialRow records a file that is not probed: what torchvision would have

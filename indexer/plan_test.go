@@ -1,12 +1,21 @@
 package indexer
 
 import (
+	"context"
 	"errors"
 	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/vidcache/vidcache/cachefmt"
+	"github.com/vidcache/vidcache/cachefmt/clips"
 	"github.com/vidcache/vidcache/cachefmt/vocab"
+	"github.com/vidcache/vidcache/decoder"
 )
 
 // TestPlanDecide: what a plan does with one video, given its file and its
@@ -60,7 +69,8 @@ func TestPlanDecide(t *testing.T) {
 			if c.opts != nil {
 				c.opts(&opts)
 			}
-			p := &plan{opts: opts, ffmpeg: ff, ds: &Dataset{Videos: []Entry{e}}, videos: newVideoSet(1), act: make([]uint8, 1), hashes: map[string]string{}}
+			pr := &prober{mode: opts.probeMode(), ffmpeg: ff, rehash: opts.Rehash, hashes: map[string]string{}}
+			p := &plan{prober: pr, opts: opts, ds: &Dataset{Videos: []Entry{e}}, videos: newVideoSet(1), act: make([]uint8, 1)}
 			if c.hash != "" {
 				p.hashes[e.Path] = c.hash
 			}
@@ -73,4 +83,223 @@ func TestPlanDecide(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fakeDataset is a dataset of files that are no videos, for a fake prober:
+// a/1.mp4, a/bad.mp4 (its probe fails), b/3.mp4, b/4.mp4, and b/gone.mp4, a
+// dangling link.
+func fakeDataset(t *testing.T) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "ds")
+	for _, f := range []string{"a/1.mp4", "a/bad.mp4", "b/3.mp4", "b/4.mp4"} {
+		p := filepath.Join(root, "train", f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(f), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("nowhere.mp4", filepath.Join(root, "train", "b", "gone.mp4")); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// fakeProbe stands in for decoder.Probe: a file named bad* fails to decode,
+// every other one has 10 frames at 30 fps. It counts its calls by file name
+// and keeps the options it was given; during, when set, runs first (given
+// which call for the file this is, from 1) and its error is the probe's (a
+// cancelled context's).
+type fakeProbe struct {
+	mu     sync.Mutex
+	calls  map[string]int
+	opts   []decoder.Options
+	during func(ctx context.Context, name string, call int) error
+}
+
+func (f *fakeProbe) probe(ctx context.Context, path string, o decoder.Options) (*decoder.Result, error) {
+	name := filepath.Base(path)
+	f.mu.Lock()
+	f.calls[name]++
+	call := f.calls[name]
+	f.opts = append(f.opts, o)
+	f.mu.Unlock()
+	if f.during != nil {
+		if err := f.during(ctx, name, call); err != nil {
+			return nil, err
+		}
+	}
+	if strings.HasPrefix(name, "bad") {
+		return &decoder.Result{Status: vocab.StatusDecodeError, Err: "invalid data\nfound", Pts: []int64{}, BytesRead: 5}, nil
+	}
+	fps := 30.0
+	return &decoder.Result{Status: vocab.StatusOK, Frames: 10, FPS: &fps, TBNum: 1, TBDen: 30, Codec: "h264", Width: 32, Height: 24,
+		Pts: []int64{}, Native: true, BytesRead: 7}, nil
+}
+
+// fakePlan plans a build of root with fake's probes in place of FFmpeg's.
+func fakePlan(t *testing.T, ctx context.Context, ix *Index, opts BuildOptions, fake *fakeProbe) *plan {
+	t.Helper()
+	p, err := newPlan(ctx, ix, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.probe = fake.probe
+	return p
+}
+
+func names(es []*Entry) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, filepath.Base(e.Path))
+	}
+	return out
+}
+
+func fakeOptions(root string, out string) BuildOptions {
+	return BuildOptions{Config: cachefmt.Config{Root: root, Spec: clips.Spec{FramesPerClip: 4, StepBetweenClips: 1}, CreatedUnix: 7},
+		Jobs: 2, Timeout: 7 * time.Second, Out: out, NoSync: true}
+}
+
+// TestPlanRun drives whole plans — decide, probe, store, write — over a
+// small dataset with a fake prober, no FFmpeg: the first build probes each
+// regular file once with the build's probe options (mode, time limit, CPU
+// slots), records the dangling link without probing it, and writes the
+// cache; a failed probe is stored as a failure and reused; a file replaced
+// while it was probed is stored stale and probed again by the next build,
+// which reuses the rest; then everything is up to date.
+func TestPlanRun(t *testing.T) {
+	root := fakeDataset(t)
+	ix := openIx(t)
+	ctx := context.Background()
+	opts := fakeOptions(root, filepath.Join(t.TempDir(), "c.pt"))
+	fake := &fakeProbe{calls: map[string]int{}}
+	replaced := filepath.Join(root, "train", "b", "4.mp4")
+	fake.during = func(_ context.Context, name string, call int) error {
+		if name == "4.mp4" && call == 1 {
+			later := time.Now().Add(time.Hour)
+			return os.Chtimes(replaced, later, later)
+		}
+		return nil
+	}
+
+	p := fakePlan(t, ctx, ix, opts, fake)
+	if got := names(p.todo); !slices.Equal(got, []string{"1.mp4", "bad.mp4", "3.mp4", "4.mp4"}) || len(p.special) != 1 || p.reused != 0 {
+		t.Fatalf("first plan: to probe %v, special %d, reused %d", got, len(p.special), p.reused)
+	}
+	res, err := p.build(ctx, ix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Probed != 4 || res.Reused != 0 || res.Videos != 5 || !res.Written || res.Failed != 2 ||
+		res.Failures[string(vocab.StatusDecodeError)] != 1 || res.Failures[string(vocab.StatusMissing)] != 1 {
+		t.Errorf("first build: %+v", res)
+	}
+	if res.Native != 3 || res.FFmpeg != 1 || res.BytesRead != 3*7+5 {
+		t.Errorf("first build read %+v", res.IOStats)
+	}
+	if !maps(fake.calls, map[string]int{"1.mp4": 1, "bad.mp4": 1, "3.mp4": 1, "4.mp4": 1}) {
+		t.Errorf("probed %v", fake.calls)
+	}
+	for _, o := range fake.opts {
+		if o.Mode != vocab.ModeScan || o.Timeout != 7*time.Second || cap(o.CPU) != 2 {
+			t.Errorf("probe options %+v: want scan, 7s, 2 CPU slots", o)
+		}
+	}
+	rows, err := ix.RowsUnder(ctx, filepath.Join(root, "train")+"/", vocab.ModeScan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := func(rel string) *Row { return rows[filepath.Join(root, "train", rel)] }
+	if r := row("a/1.mp4"); r == nil || r.Status != vocab.StatusOK || r.Frames != 10 || r.Origin != vocab.OriginProbed || r.FFmpeg != p.ffmpeg || r.MtimeNs <= 0 {
+		t.Errorf("a/1.mp4 stored as %+v", r)
+	}
+	if r := row("a/bad.mp4"); r == nil || r.Status != vocab.StatusDecodeError || r.Error != "invalid data found" {
+		t.Errorf("a/bad.mp4 stored as %+v", r)
+	}
+	if r := row("b/4.mp4"); r == nil || r.MtimeNs != -1 {
+		t.Errorf("b/4.mp4, replaced while probed, stored as %+v", r)
+	}
+	if r := row("b/gone.mp4"); r == nil || r.Status != vocab.StatusMissing {
+		t.Errorf("b/gone.mp4 stored as %+v", r)
+	}
+
+	// The next build probes only the file replaced during its probe; its
+	// new probe gives the same answer, so the cache stands as written.
+	p = fakePlan(t, ctx, ix, opts, fake)
+	if got := names(p.todo); !slices.Equal(got, []string{"4.mp4"}) || len(p.special) != 0 || p.reused != 4 {
+		t.Fatalf("second plan: to probe %v, special %d, reused %d", got, len(p.special), p.reused)
+	}
+	if res, err = p.build(ctx, ix); err != nil || res.Probed != 1 || res.Reused != 4 || res.Written || fake.calls["4.mp4"] != 2 {
+		t.Errorf("second build: %v, %+v, probed %v", err, res, fake.calls)
+	}
+
+	// Then nothing is left to do.
+	p = fakePlan(t, ctx, ix, opts, fake)
+	if !p.upToDate() {
+		t.Fatalf("third plan: to probe %v, special %d, touched %d, gone %v", names(p.todo), len(p.special), len(p.touched), p.gone)
+	}
+	if res, err = p.build(ctx, ix); err != nil || res.Probed != 0 || res.Reused != 5 || res.Written || len(fake.opts) != 5 {
+		t.Errorf("third build: %v, %+v, probed %v", err, res, fake.calls)
+	}
+}
+
+// TestPlanRunCancelled: a build whose context is cancelled while it probes
+// returns the cancellation, keeps what it committed before, and writes no
+// cache; the next build probes only the rest.
+func TestPlanRunCancelled(t *testing.T) {
+	root := fakeDataset(t)
+	ix := openIx(t)
+	opts := fakeOptions(root, filepath.Join(t.TempDir(), "c.pt"))
+	opts.Jobs, opts.BatchSize = 1, 1 // each row committed as it comes
+	first := filepath.Join(root, "train", "a", "1.mp4")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	fake := &fakeProbe{calls: map[string]int{}}
+	fake.during = func(ctx context.Context, name string, _ int) error {
+		switch name {
+		case "1.mp4":
+			return nil
+		case "bad.mp4":
+			// Cancel once 1.mp4 is in the index.
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+				if rows, err := ix.RowsUnder(context.Background(), first, vocab.ModeScan); err == nil && rows[first] != nil {
+					break
+				}
+			}
+			cancel()
+		}
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	p := fakePlan(t, ctx, ix, opts, fake)
+	res, err := p.build(ctx, ix)
+	if !errors.Is(err, context.Canceled) || res == nil || res.Probed != 1 || res.Written {
+		t.Fatalf("cancelled build: %v, %+v", err, res)
+	}
+	if _, err := os.Stat(opts.Out); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("cancelled build left a cache: %v", err)
+	}
+
+	fake = &fakeProbe{calls: map[string]int{}}
+	p = fakePlan(t, context.Background(), ix, opts, fake)
+	if got := names(p.todo); !slices.Equal(got, []string{"bad.mp4", "3.mp4", "4.mp4"}) {
+		t.Errorf("after the cancelled build, to probe %v", got)
+	}
+	if res, err := p.build(context.Background(), ix); err != nil || res.Probed != 3 || res.Reused != 2 || !res.Written || fake.calls["1.mp4"] != 0 {
+		t.Errorf("next build: %v, %+v, probed %v", err, res, fake.calls)
+	}
+}
+
+func maps(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
 }

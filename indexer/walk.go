@@ -102,7 +102,10 @@ type DatasetError struct {
 	Err         error
 }
 
-func (e *DatasetError) Error() string {
+func (e *DatasetError) Error() string { return e.Explain(optionName) }
+
+// Explain names the option split.
+func (e *DatasetError) Explain(name func(option string) string) string {
 	msg := fmt.Sprintf("dataset %s: no %s folder to read (%v)", e.Root, e.Split, e.Err)
 	if _, err := os.Stat(e.Root); err != nil {
 		return fmt.Sprintf("dataset root %s: %v", e.Root, err)
@@ -117,7 +120,7 @@ func (e *DatasetError) Error() string {
 			}
 		}
 		if len(splits) > 0 {
-			msg += fmt.Sprintf("; its folders are %s: choose one with --split", strings.Join(splits, ", "))
+			msg += fmt.Sprintf("; its folders are %s: choose one%s", strings.Join(splits, ", "), with(name, "split"))
 		}
 	}
 	return msg

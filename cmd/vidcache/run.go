@@ -90,9 +90,31 @@ func usageErr(format string, a ...any) error {
 func configErr(err error) error {
 	var oe *cachefmt.OptionError
 	if errors.As(err, &oe) {
-		return withCode(exitUsage, fmt.Errorf("--%s: %w", strings.ReplaceAll(oe.Option, "_", "-"), oe.Err))
+		return withCode(exitUsage, fmt.Errorf("%s: %w", flagName(oe.Option), oe.Err))
 	}
 	return withCode(exitUsage, err)
+}
+
+// flagName spells an option the library names (in a cachefmt.OptionError
+// or an indexer.Explainer) as what sets it on the command line: its flag
+// (split: --split, allow_empty: --allow-empty), or for the index's place,
+// --db or $VIDCACHE_HOME.
+func flagName(option string) string {
+	if option == "index" {
+		return "--db or $VIDCACHE_HOME"
+	}
+	return "--" + strings.ReplaceAll(option, "_", "-")
+}
+
+// explain is err's message for the command line: where a library error
+// names options (an indexer.Explainer), it names their flags instead.
+func explain(err error) string {
+	msg := err.Error()
+	var x indexer.Explainer
+	if errors.As(err, &x) {
+		msg = strings.Replace(msg, x.Error(), x.Explain(flagName), 1)
+	}
+	return msg
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -141,7 +163,7 @@ func runWith(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintln(e.stderr, "vidcache: interrupted; finished work is kept in the index")
 			return exitInterrupt
 		}
-		if msg := err.Error(); msg != "" {
+		if msg := explain(err); msg != "" {
 			fmt.Fprintf(e.stderr, "vidcache %s: %s\n", c.name, msg)
 		}
 		return code

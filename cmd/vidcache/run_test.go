@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vidcache/vidcache/cachefmt"
+	"github.com/vidcache/vidcache/indexer"
 )
 
 func TestExitCodes(t *testing.T) {
@@ -39,6 +43,29 @@ func TestExitCodes(t *testing.T) {
 		r := vc(t, home, c.args...)
 		if r.code != c.code || !strings.Contains(r.stderr+r.stdout, c.msg) {
 			t.Errorf("%v: exit %d (want %d), output %q (want %q)", c.args, r.code, c.code, r.stderr+r.stdout, c.msg)
+		}
+	}
+}
+
+// TestLibraryErrorsNameFlags: the options library errors name (by the
+// configuration's spelling) are shown as the flags that set them, also in a
+// wrapped error; the messages are the ones the CLI always printed.
+func TestLibraryErrorsNameFlags(t *testing.T) {
+	nfs := indexer.FileSystem{Name: "NFS", Magic: 0x6969, Shared: true}
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("status: %w", &indexer.IndexFSError{Path: "/n/index.db", FS: nfs, Err: errors.New("disk I/O error")}),
+			"status: open index /n/index.db on NFS (0x6969): disk I/O error (SQLite may not work on this file system: put the index on a local disk with --db or $VIDCACHE_HOME; caches can stay on the share with --out or --cache-dir)"},
+		{&indexer.IndexFSError{Path: "/n/index.db", FS: nfs, Err: errors.New("database is locked"), Journal: "wal", Want: "DELETE"},
+			"open index /n/index.db on NFS (0x6969): it is in wal mode and could not be switched to DELETE while other processes use it (database is locked): stop them, or put the index on a local disk with --db or $VIDCACHE_HOME"},
+		{&indexer.EmptyError{Dir: "/d/train", Extensions: []string{"mkv", "webm"}},
+			"no videos with extension mkv or webm in /d/train: nothing to cache (--allow-empty writes an empty cache anyway)"},
+		{configErr(&cachefmt.OptionError{Option: "frames_per_clip", Err: errors.New("must be at least 1")}), "--frames-per-clip: must be at least 1"},
+	} {
+		if got := explain(c.err); got != c.want {
+			t.Errorf("got  %q\nwant %q", got, c.want)
 		}
 	}
 }
