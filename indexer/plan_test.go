@@ -292,6 +292,35 @@ func TestPlanRunCancelled(t *testing.T) {
 	}
 }
 
+// TestCancelKeepsFinishedProbes: rows waiting in a batch when the build is
+// cancelled are committed, not lost (found while reshaping the prober: the
+// last flush ran with the cancelled context, which database/sql refuses).
+func TestCancelKeepsFinishedProbes(t *testing.T) {
+	root := fakeDataset(t)
+	ix := openIx(t)
+	opts := fakeOptions(root, filepath.Join(t.TempDir(), "c.pt"))
+	opts.Jobs, opts.BatchSize = 1, 100 // 1.mp4 waits in the batch
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	fake := &fakeProbe{calls: map[string]int{}}
+	fake.during = func(ctx context.Context, name string, _ int) error {
+		if name == "1.mp4" {
+			return nil
+		}
+		cancel()
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	p := fakePlan(t, ctx, ix, opts, fake)
+	if res, err := p.build(ctx, ix); !errors.Is(err, context.Canceled) || res == nil || res.Probed != 1 {
+		t.Fatalf("cancelled build: %v, %+v", err, res)
+	}
+	first := filepath.Join(root, "train", "a", "1.mp4")
+	if rows, err := ix.RowsUnder(context.Background(), first, vocab.ModeScan); err != nil || rows[first] == nil {
+		t.Fatalf("1.mp4 finished before the cancel but is not in the index (%v)", err)
+	}
+}
+
 func maps(a, b map[string]int) bool {
 	if len(a) != len(b) {
 		return false

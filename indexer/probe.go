@@ -236,11 +236,14 @@ func (c *committer) take(ctx context.Context, res probeResult) {
 	}
 }
 
+// flush commits the batch. A probe that finished is kept even when the
+// build is being cancelled (Ctrl-C): the commit runs without the
+// cancellation, bounded by SQLite's busy timeout.
 func (c *committer) flush(ctx context.Context) {
 	if len(c.batch) == 0 || c.err != nil {
 		return
 	}
-	if err := c.pr.ix.PutRows(ctx, c.batch); err != nil {
+	if err := c.pr.ix.PutRows(context.WithoutCancel(ctx), c.batch); err != nil {
 		c.err = err
 		return
 	}
