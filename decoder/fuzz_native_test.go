@@ -198,7 +198,7 @@ func mutateMoov(b []byte, ops []byte) []byte {
 // composition offsets, chunk offsets, sync samples, edit entries (also
 // inserted and deleted), timescales, box sizes — and checks that the
 // native probe either declines (FFmpeg answers) or gives exactly FFmpeg's
-// answer, in both modes.
+// answer, with its shortcuts and on the reference path, in both modes.
 func FuzzNative(f *testing.F) {
 	for i := range nativeFuzzBases {
 		f.Add(uint8(i), []byte{})
@@ -226,12 +226,17 @@ func FuzzNative(f *testing.F) {
 			if !n.Native {
 				continue
 			}
-			g := probeOpts(t, p, Options{Mode: mode, Timeout: 5 * time.Second, FFmpegOnly: true})
-			if g.Status == vocab.StatusTimeout || strings.HasPrefix(g.Err, "refused:") {
-				continue
-			}
-			if !reflect.DeepEqual(comparable(*n), comparable(*g)) {
-				t.Fatalf("%s: native and FFmpeg differ:\nnative %+v fps %v\nFFmpeg %+v fps %v", mode, comparable(*n), fpsOf(n), comparable(*g), fpsOf(g))
+			// FFmpeg with its shortcuts, and the reference path (PyAV's and
+			// torchcodec's way: stream info, every byte).
+			for _, o := range []Options{{FFmpegOnly: true}, {Reference: true}} {
+				o.Mode, o.Timeout = mode, 5*time.Second
+				g := probeOpts(t, p, o)
+				if g.Status == vocab.StatusTimeout || strings.HasPrefix(g.Err, "refused:") {
+					continue
+				}
+				if !reflect.DeepEqual(comparable(*n), comparable(*g)) {
+					t.Fatalf("%s: native and FFmpeg (%+v) differ:\nnative %+v fps %v\nFFmpeg %+v fps %v", mode, o, comparable(*n), fpsOf(n), comparable(*g), fpsOf(g))
+				}
 			}
 		}
 	})

@@ -268,6 +268,15 @@ func (m *Movie) fast(video *Track, size int64, a *Answer) (*Answer, error) {
 	}
 	fps := float64(fn) / float64(fd)
 	a.FPS = &fps
+	for _, t := range m.Tracks {
+		if t.beyond(size) && len(m.Tracks) > 1 {
+			// As in the scan: where reading ends depends on the
+			// interleaving, and PyAV's stream info reads past the first
+			// failed sample (FuzzNative: 0 timestamps natively, PyAV
+			// demuxes 49).
+			return nil, decline("samples past the end of the file in a %d-track file", len(m.Tracks))
+		}
+	}
 	s, err := m.videoStream(video, size, video.beyond(size))
 	if err != nil {
 		return nil, err
