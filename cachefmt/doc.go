@@ -120,7 +120,9 @@ storages become gopickle values, every other global an inert *Class whose
 instances are *Object records holding the arguments and state the pickle
 carried. Nothing is imported or executed, and a storage is allocated only
 after its declared size has been checked against the bytes that hold it.
-ReadFile decodes a vidcache cache into a File. Audit scans pickles opcode by
+ReadFile decodes a vidcache cache into a File: the Cache it was written
+from, the one model of a cache that Encode takes too (a Video each, with
+its timestamps), and its format version. Audit scans pickles opcode by
 opcode and grades them against the allowlists of torch 1.13 and 2.x, which
 were generated from those releases (make allowlists).
 */

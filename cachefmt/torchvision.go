@@ -133,13 +133,13 @@ func ReadTorchvision(v any) (*TorchvisionCache, error) {
 	if cfg, ok := vc["vidcache"]; ok && dataset == nil {
 		// A vidcache cache (perhaps from another machine): its own record of
 		// the configuration, classes and labels.
-		var f File
-		if err := f.readConfig(cfg); err != nil {
+		c, _, err := readConfig(cfg)
+		if err != nil {
 			return nil, fmt.Errorf("vidcache: %w", err)
 		}
 		im.Source = "vidcache cache"
-		im.Spec, im.HasConfig = f.Config.Spec, true
-		im.Root, im.Split, im.Extensions, im.Target = f.Config.Root, f.Config.Split, f.Config.Extensions, f.Config.Target
+		im.Spec, im.HasConfig = c.Spec, true
+		im.Root, im.Split, im.Extensions, im.Target = c.Root, c.Split, c.Extensions, c.Target
 		if im.Classes, err = stringList(vc["classes"], "classes"); err != nil {
 			return nil, err
 		}

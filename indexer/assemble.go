@@ -86,8 +86,6 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opt
 		Config:  cfg,
 		Classes: ds.Classes,
 		Videos:  make([]cachefmt.Video, len(ds.Videos)),
-		// torchvision 0.26+ stores frame indices, not timestamps.
-		FrameIndices: opts.Target == vocab.TargetTorchvision,
 	}
 	// The digest: the configuration, the versions written into the file
 	// (created_unix is not content), the classes, and every video.
@@ -116,7 +114,7 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opt
 		}
 		c.Videos[i] = cachefmt.Video{Path: mapPath(e.Path), NumFrames: int64(frames), FPS: fps, Label: int64(e.Label), ClipCount: int64(n),
 			// torchcodec hands average_fps to Python as JSON, so a whole number arrives as an int.
-			FPSInt: c.FrameIndices && fps != nil && cachefmt.JSONInt(*fps)}
+			FPSInt: c.FrameIndices() && fps != nil && cachefmt.JSONInt(*fps)}
 		res.Clips += int64(n)
 		res.Frames += int64(frames)
 		scratch = append(append(scratch[:0], c.Videos[i].Path...), 0)
@@ -135,7 +133,7 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opt
 	// without one are read back from the index instead.
 	complete := true
 	for i := range ds.Videos {
-		if c.FrameIndices {
+		if c.FrameIndices() {
 			break // no timestamps: the frame counts above are the content
 		}
 		if ph, ok := videos.ptsHash(i); ok {

@@ -57,16 +57,17 @@ func TestImportMatchesPeers(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: %v", f, err)
 				}
-				got, err := cachefmt.ReadFile(dst)
+				file, err := cachefmt.ReadFile(dst)
 				if err != nil {
 					t.Fatal(err)
 				}
+				got := columnsOf(file)
 				w := want[f]
 				if len(w.VideoPaths) != gen.videos || !reflect.DeepEqual(got.Paths, w.VideoPaths) || !reflect.DeepEqual(got.FPS, w.VideoFPS) {
 					t.Errorf("%s: paths/fps differ:\n got %q %v\nwant %q %v", f, got.Paths, got.FPS, w.VideoPaths, w.VideoFPS)
 				}
-				if res.Target != gen.target || got.Config.Target != gen.target {
-					t.Errorf("%s: imported as target %s (cache %s), want %s", f, res.Target, got.Config.Target, gen.target)
+				if res.Target != gen.target || file.Config.Target != gen.target {
+					t.Errorf("%s: imported as target %s (cache %s), want %s", f, res.Target, file.Config.Target, gen.target)
 				}
 				for i, typ := range w.FPSTypes {
 					if i < len(got.FPSInt) && got.FPSInt[i] != (typ == "int") {
@@ -78,8 +79,8 @@ func TestImportMatchesPeers(t *testing.T) {
 						t.Errorf("%s: pts of %s differ", f, w.VideoPaths[i])
 					}
 				}
-				if w.Labels != nil && (!reflect.DeepEqual(got.Labels, w.Labels) || !reflect.DeepEqual(got.Classes, w.Classes) || res.LabelsFrom != "samples") {
-					t.Errorf("%s: labels %v classes %q (from %s), want %v %q", f, got.Labels, got.Classes, res.LabelsFrom, w.Labels, w.Classes)
+				if w.Labels != nil && (!reflect.DeepEqual(got.Labels, w.Labels) || !reflect.DeepEqual(file.Classes, w.Classes) || res.LabelsFrom != "samples") {
+					t.Errorf("%s: labels %v classes %q (from %s), want %v %q", f, got.Labels, file.Classes, res.LabelsFrom, w.Labels, w.Classes)
 				}
 				if r, err := indexer.Verify(context.Background(), dst, indexer.VerifyOptions{}); err != nil || !r.OK {
 					t.Errorf("%s: imported cache does not verify: %+v %v", f, r, err)
@@ -159,7 +160,7 @@ func TestImportRecordsExistingVideos(t *testing.T) {
 		t.Errorf("build after import: %+v %v", b, err)
 	}
 	f, _ := cachefmt.ReadFile(filepath.Join(filepath.Dir(res.Cache), "c.pt"))
-	if f == nil || !strings.HasPrefix(f.Paths[0], "/mnt/k400/train/") {
+	if f == nil || !strings.HasPrefix(f.Videos[0].Path, "/mnt/k400/train/") {
 		t.Errorf("--root-as not applied: %v", f)
 	}
 }

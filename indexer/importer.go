@@ -102,12 +102,11 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 	res.Config = cachefmt.Config{Root: im.Root, Split: im.Split, Extensions: im.Extensions, Spec: spec, RootAs: opts.RootAs,
 		Target: target, Mode: vocab.ModeImported, ToolVersion: Version, CreatedUnix: opts.CreatedAt}
 	c := &cachefmt.Cache{
-		Config:       res.Config,
-		Classes:      im.Classes,
-		Pts:          func(i int) ([]int64, error) { return im.Pts[i], nil },
-		FrameIndices: target == vocab.TargetTorchvision,
+		Config:  res.Config,
+		Classes: im.Classes,
+		Pts:     func(i int) ([]int64, error) { return im.Pts[i], nil },
 	}
-	if c.FrameIndices && !im.FrameIndices() {
+	if c.FrameIndices() && !im.FrameIndices() {
 		return nil, fmt.Errorf("%w: %s: --target torchvision needs frame indices (0, 1, 2, ...) as video_pts; these are timestamps from torchvision 0.25 or earlier", ErrRefused, file)
 	}
 	if c.Config.CreatedUnix == 0 {
@@ -119,7 +118,7 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 			return nil, fmt.Errorf("%w: %s: %s: %v", ErrRefused, file, p, err)
 		}
 		c.Videos = append(c.Videos, cachefmt.Video{Path: mapPath(p), NumFrames: int64(len(im.Pts[i])), FPS: im.FPS[i], Label: im.Labels[i], ClipCount: int64(n),
-			FPSInt: c.FrameIndices && im.FPSInt[i]})
+			FPSInt: c.FrameIndices() && im.FPSInt[i]})
 		res.Frames += int64(len(im.Pts[i]))
 		res.Clips += int64(n)
 	}

@@ -42,10 +42,10 @@ func MakeReport(ctx context.Context, path string, ix *Index) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{Cache: path, Config: f.Config, Classes: f.Classes, Videos: make([]ReportVideo, len(f.Paths))}
-	for i, p := range f.Paths {
-		v := ReportVideo{Path: p, Frames: len(f.Pts[i]), FPS: f.FPS[i], Clips: f.ClipCounts[i]}
-		if l := f.Labels[i]; l >= 0 && l < int64(len(f.Classes)) {
+	r := &Report{Cache: path, Config: f.Config, Classes: f.Classes, Videos: make([]ReportVideo, len(f.Videos))}
+	for i, fv := range f.Videos {
+		v := ReportVideo{Path: fv.Path, Frames: int(fv.NumFrames), FPS: fv.FPS, Clips: fv.ClipCount}
+		if l := fv.Label; l >= 0 && l < int64(len(f.Classes)) {
 			v.Class = f.Classes[l]
 		}
 		if v.FPS != nil && *v.FPS > 0 && v.Frames > 0 {
