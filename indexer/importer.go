@@ -73,7 +73,7 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 			return nil, fmt.Errorf("%w: %s: %v", ErrRefused, file, err)
 		}
 	}
-	res := &ImportResult{Source: im.Source, Videos: len(im.Paths), Classes: len(im.Classes), LabelsFrom: im.LabelsFrom, UnsafeGlobals: []string{}}
+	res := &ImportResult{Source: im.Source, Videos: len(im.Videos), Classes: len(im.Classes), LabelsFrom: im.LabelsFrom, UnsafeGlobals: []string{}}
 	if bad := l.Disallowed(); len(bad) > 0 {
 		if !opts.Force {
 			return nil, fmt.Errorf("%w: %s names globals that torch's weights_only loader would not accept and that are no torchvision class vidcache reads: %s (nothing was executed; convert it anyway, from its data alone, with --force)",
@@ -88,38 +88,37 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 	if _, err := vocab.ParseTarget(string(target)); err != nil {
 		return nil, err
 	}
-	spec := im.Spec
+	spec := im.Config.Spec
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %s: clip configuration: %v", ErrRefused, file, err)
 	}
 	mapPath := func(p string) string { return p }
 	if opts.RootAs != "" {
-		if !strings.HasPrefix(im.Root, "/") {
+		if !strings.HasPrefix(im.Config.Root, "/") {
 			return nil, fmt.Errorf("%w: %s: --root-as needs the dataset root, which the file does not hold", ErrRefused, file)
 		}
-		mapPath = func(p string) string { return opts.RootAs + strings.TrimPrefix(p, im.Root) }
+		mapPath = func(p string) string { return opts.RootAs + strings.TrimPrefix(p, im.Config.Root) }
 	}
-	res.Config = cachefmt.Config{Root: im.Root, Split: im.Split, Extensions: im.Extensions, Spec: spec, RootAs: opts.RootAs,
+	res.Config = cachefmt.Config{Root: im.Config.Root, Split: im.Config.Split, Extensions: im.Config.Extensions, Spec: spec, RootAs: opts.RootAs,
 		Target: target, Mode: vocab.ModeImported, ToolVersion: Version, CreatedUnix: opts.CreatedAt}
 	c := &cachefmt.Cache{
 		Config:  res.Config,
 		Classes: im.Classes,
-		Pts:     func(i int) ([]int64, error) { return im.Pts[i], nil },
 	}
-	if c.FrameIndices() && !im.FrameIndices() {
+	if c.FrameIndices() && !im.PtsAreFrameIndices() {
 		return nil, fmt.Errorf("%w: %s: --target torchvision needs frame indices (0, 1, 2, ...) as video_pts; these are timestamps from torchvision 0.25 or earlier", ErrRefused, file)
 	}
 	if c.Config.CreatedUnix == 0 {
 		c.Config.CreatedUnix = nowUnix()
 	}
-	for i, p := range im.Paths {
-		n, err := clips.ForVideo(len(im.Pts[i]), im.FPS[i], spec)
+	for _, v := range im.Videos {
+		n, err := clips.ForVideo(int(v.NumFrames), v.FPS, spec)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %s: %v", ErrRefused, file, p, err)
+			return nil, fmt.Errorf("%w: %s: %s: %v", ErrRefused, file, v.Path, err)
 		}
-		c.Videos = append(c.Videos, cachefmt.Video{Path: mapPath(p), NumFrames: int64(len(im.Pts[i])), FPS: im.FPS[i], Label: im.Labels[i], ClipCount: int64(n),
-			FPSInt: c.FrameIndices() && im.FPSInt[i]})
-		res.Frames += int64(len(im.Pts[i]))
+		c.Videos = append(c.Videos, cachefmt.Video{Path: mapPath(v.Path), NumFrames: v.NumFrames, Pts: v.Pts, FPS: v.FPS, Label: v.Label, ClipCount: int64(n),
+			FPSInt: c.FrameIndices() && v.FPSInt})
+		res.Frames += v.NumFrames
 		res.Clips += int64(n)
 	}
 	if opts.Out == "" {
@@ -142,12 +141,12 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 			return res, err
 		}
 		failed := 0
-		for _, p := range im.Pts {
-			if len(p) == 0 {
+		for _, v := range im.Videos {
+			if v.NumFrames == 0 {
 				failed++
 			}
 		}
-		if err := opts.Index.PutCache(ctx, &CacheRecord{Path: res.Cache, Root: im.Root, Split: im.Split, Config: string(res.Config.Key()),
+		if err := opts.Index.PutCache(ctx, &CacheRecord{Path: res.Cache, Root: im.Config.Root, Split: im.Config.Split, Config: string(res.Config.Key()),
 			Digest: "imported", Videos: res.Videos, Clips: res.Clips, Size: fi.Size(), CreatedUnix: c.Config.CreatedUnix, Failed: failed}); err != nil {
 			return res, err
 		}
@@ -164,17 +163,17 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 func recordImported(ctx context.Context, ix *Index, im *cachefmt.TorchvisionCache, target vocab.Target) (int, error) {
 	mode := rowsMode(cachefmt.Config{Mode: vocab.ModeImported, Target: target})
 	var rows []*Row
-	for i, p := range im.Paths {
-		e := statEntry(p, 0)
+	for _, v := range im.Videos {
+		e := statEntry(v.Path, 0)
 		if !e.Regular() {
 			continue
 		}
-		r := &Row{Path: p, Size: e.Size, MtimeNs: e.MtimeNs, Inode: e.Inode, Status: vocab.StatusOK, FPS: im.FPS[i],
-			Frames: len(im.Pts[i]), Pts: encodePts(im.Pts[i]), Mode: mode, Origin: vocab.OriginImported, Probed: nowUnix()}
+		r := &Row{Path: v.Path, Size: e.Size, MtimeNs: e.MtimeNs, Inode: e.Inode, Status: vocab.StatusOK, FPS: v.FPS,
+			Frames: int(v.NumFrames), Pts: encodePts(v.Pts), Mode: mode, Origin: vocab.OriginImported, Probed: nowUnix()}
 		if mode == vocab.ModeScan {
 			r.Pts = []byte{}
 		}
-		if len(im.Pts[i]) == 0 {
+		if v.NumFrames == 0 {
 			r.Status, r.Error = vocab.StatusImportedEmpty, "the imported cache holds no timestamps for this video"
 		}
 		rows = append(rows, r)
