@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/vidcache/vidcache/cachefmt/clips"
-	"github.com/vidcache/vidcache/cachefmt/vocab"
 
 	"github.com/vidcache/vidcache/cachefmt"
 )
@@ -102,12 +101,12 @@ func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opt
 		if !videos.known(i) {
 			return nil, "", nil, fmt.Errorf("internal: no index row for %s", e.Path)
 		}
-		if st := videos.status(i); st != vocab.StatusOK {
+		fps, frames := videos.fps(i), videos.frames(i)
+		if st := videos.status(i); st.Failed(int64(frames)) {
 			res.Failed++
 			res.Failures[string(st)]++
 			res.FailedAt = append(res.FailedAt, FailedVideo{Path: e.Path, Status: st, Error: videos.err(i)})
 		}
-		fps, frames := videos.fps(i), videos.frames(i)
 		n, err := clips.ForVideo(frames, fps, opts.Spec)
 		if err != nil {
 			return nil, "", nil, fmt.Errorf("%s: %w", e.Path, err)

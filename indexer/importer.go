@@ -142,7 +142,7 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 		}
 		failed := 0
 		for _, v := range im.Videos {
-			if v.NumFrames == 0 {
+			if importedStatus(&v).Failed(v.NumFrames) {
 				failed++
 			}
 		}
@@ -168,15 +168,25 @@ func recordImported(ctx context.Context, ix *Index, im *cachefmt.TorchvisionCach
 		if !e.Regular() {
 			continue
 		}
-		r := &Row{Path: v.Path, Size: e.Size, MtimeNs: e.MtimeNs, Inode: e.Inode, Status: vocab.StatusOK, FPS: v.FPS,
+		r := &Row{Path: v.Path, Size: e.Size, MtimeNs: e.MtimeNs, Inode: e.Inode, Status: importedStatus(&v), FPS: v.FPS,
 			Frames: int(v.NumFrames), Pts: encodePts(v.Pts), Mode: mode, Origin: vocab.OriginImported, Probed: nowUnix()}
 		if mode == vocab.ModeScan {
 			r.Pts = []byte{}
 		}
-		if v.NumFrames == 0 {
-			r.Status, r.Error = vocab.StatusImportedEmpty, "the imported cache holds no timestamps for this video"
+		if r.Status == vocab.StatusImportedEmpty {
+			r.Error = "the imported cache holds no timestamps for this video"
 		}
 		rows = append(rows, r)
 	}
 	return len(rows), ix.PutRows(ctx, rows)
+}
+
+// importedStatus is what an imported video's index row records: ok, or
+// StatusImportedEmpty when the file holds no timestamps for it (torchvision
+// could not read it there, or it is empty: the file does not tell which).
+func importedStatus(v *cachefmt.Video) vocab.Status {
+	if v.NumFrames == 0 {
+		return vocab.StatusImportedEmpty
+	}
+	return vocab.StatusOK
 }

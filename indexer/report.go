@@ -16,9 +16,13 @@ type ReportVideo struct {
 	FPS      *float64     `json:"fps"`
 	Duration *float64     `json:"duration_seconds"` // frames / fps
 	Clips    int64        `json:"clips"`
-	Status   vocab.Status `json:"status"` // from the index; "" when it has no row
+	Status   vocab.Status `json:"status"` // from the index; StatusUnknown ("") when it has no row
 	Error    string       `json:"error,omitempty"`
 }
+
+// Failed: the video failed (vocab.Status.Failed), by its index row's status,
+// or without one by its frames in the cache.
+func (v *ReportVideo) Failed() bool { return v.Status.Failed(int64(v.Frames)) }
 
 // Report is what `vidcache report` shows of a cache: every video, and (with
 // an index) each one's probe status and what changed since the cache was

@@ -95,7 +95,7 @@ func summarize(f *cachefmt.File) *vidcacheSummary {
 		CreatedUnix: f.Config.CreatedUnix, Videos: len(f.Videos), Classes: f.Classes}
 	for _, v := range f.Videos {
 		s.Frames += v.NumFrames
-		if v.NumFrames == 0 {
+		if vocab.StatusUnknown.Failed(v.NumFrames) { // a file alone tells no status
 			s.Failed++
 		}
 		s.Clips += v.ClipCount

@@ -112,10 +112,10 @@ func TestReport(t *testing.T) {
 	}
 	failed := 0
 	for _, v := range rep.Videos {
-		if v.Status != "ok" {
+		if v.Failed() {
 			failed++
 		}
-		if v.Status == "ok" && (v.Duration == nil || *v.Duration <= 0) {
+		if v.Status.OK() && (v.Duration == nil || *v.Duration <= 0) {
 			t.Errorf("%s: no duration", v.Path)
 		}
 	}
