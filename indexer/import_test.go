@@ -230,3 +230,38 @@ func writeTorchZip(t *testing.T, path string, records map[string]string) {
 	}
 	f.Close()
 }
+
+// TestImportDigest: an imported cache is registered with the digest of its
+// content, as a built one is: importing the same file again at another time
+// gives the same digest, a different content (another root_as, another
+// file) a different one.
+func TestImportDigest(t *testing.T) {
+	ix := newIndex(t, t.TempDir())
+	dir := t.TempDir()
+	digest := func(in, out string, opts indexer.ImportOptions) string {
+		t.Helper()
+		opts.Out, opts.Index, opts.NoSync = filepath.Join(dir, out), ix, true
+		res, err := indexer.Import(context.Background(), filepath.Join("testdata/import", in), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := ix.Cache(context.Background(), res.Cache)
+		if err != nil || rec == nil {
+			t.Fatalf("%s: not registered: %v", out, err)
+		}
+		if failed := map[string]int{"tv0.21-kinetics.pt": 2}[in]; len(rec.Digest) != 64 || rec.Failed != failed || rec.Videos != res.Videos || rec.Clips != res.Clips {
+			t.Errorf("%s: registered %+v for %+v", out, rec, res)
+		}
+		return rec.Digest
+	}
+	a := digest("tv0.21-kinetics.pt", "a.pt", indexer.ImportOptions{CreatedAt: 1})
+	if b := digest("tv0.21-kinetics.pt", "b.pt", indexer.ImportOptions{CreatedAt: 2}); b != a {
+		t.Errorf("the same content, digests %s and %s", a, b)
+	}
+	if c := digest("tv0.21-kinetics.pt", "c.pt", indexer.ImportOptions{RootAs: "/mnt"}); c == a {
+		t.Error("another root_as, the same digest")
+	}
+	if d := digest("tv0.27-kinetics.pt", "d.pt", indexer.ImportOptions{}); d == a {
+		t.Error("another file, the same digest")
+	}
+}

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/vidcache/vidcache/cachefmt/clips"
 	"github.com/vidcache/vidcache/cachefmt/vocab"
 
 	"github.com/vidcache/vidcache/cachefmt"
@@ -60,27 +58,67 @@ type ImportResult struct {
 // dict; zip or legacy) into a vidcache cache, reading it as inert data:
 // nothing in the file is imported or executed.
 func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult, error) {
+	im, unsafe, err := readTorchvision(file, opts)
+	if err != nil {
+		return nil, err
+	}
+	d, err := importDraft(file, im, opts)
+	if err != nil {
+		return nil, err
+	}
+	res := &ImportResult{Source: im.Source, Videos: len(im.Videos), Classes: len(im.Classes), LabelsFrom: im.LabelsFrom, UnsafeGlobals: unsafe,
+		Frames: d.frames, Clips: d.clips, Config: d.c.Config}
+	if opts.Out == "" {
+		opts.Out = strings.TrimSuffix(file, filepath.Ext(file)) + ".vidcache.pt"
+	}
+	if res.Cache, err = filepath.Abs(opts.Out); err != nil {
+		return nil, err
+	}
+	if err := cachefmt.WriteFile(res.Cache, d.c, cachefmt.Options{NoSync: opts.NoSync}); err != nil {
+		return nil, err
+	}
+	if opts.Index == nil {
+		return res, nil
+	}
+	if res.Indexed, err = recordImported(ctx, opts.Index, im, d.c.Config.Target); err != nil {
+		return res, err
+	}
+	// Registered, so list shows it, gc keeps it and verify --root finds its
+	// rows; refresh leaves it alone (a build writes a vidcache one).
+	d.digestHeldPts()
+	return res, d.register(ctx, opts.Index, res.Cache, d.digest())
+}
+
+// readTorchvision loads file as inert data and finds torchvision's metadata
+// in it, moved to opts.DatasetRoot if set. unsafe lists the disallowed
+// globals that a forced import ignores; without Force they refuse the file.
+func readTorchvision(file string, opts ImportOptions) (im *cachefmt.TorchvisionCache, unsafe []string, err error) {
 	l, err := cachefmt.Load(file)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrRefused, err)
+		return nil, nil, fmt.Errorf("%w: %v", ErrRefused, err)
 	}
-	im, err := cachefmt.ReadTorchvision(l.Value)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrRefused, file, err)
+	if im, err = cachefmt.ReadTorchvision(l.Value); err != nil {
+		return nil, nil, fmt.Errorf("%w: %s: %v", ErrRefused, file, err)
 	}
 	if opts.DatasetRoot != "" {
 		if err := im.Relocate(opts.DatasetRoot); err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrRefused, file, err)
+			return nil, nil, fmt.Errorf("%w: %s: %v", ErrRefused, file, err)
 		}
 	}
-	res := &ImportResult{Source: im.Source, Videos: len(im.Videos), Classes: len(im.Classes), LabelsFrom: im.LabelsFrom, UnsafeGlobals: []string{}}
-	if bad := l.Disallowed(); len(bad) > 0 {
-		if !opts.Force {
-			return nil, fmt.Errorf("%w: %s names globals that torch's weights_only loader would not accept and that are no torchvision class vidcache reads: %s (nothing was executed; convert it anyway, from its data alone, with --force)",
-				ErrRefused, file, strings.Join(bad, ", "))
-		}
-		res.UnsafeGlobals = bad
+	unsafe = l.Disallowed()
+	if len(unsafe) > 0 && !opts.Force {
+		return nil, nil, fmt.Errorf("%w: %s names globals that torch's weights_only loader would not accept and that are no torchvision class vidcache reads: %s (nothing was executed; convert it anyway, from its data alone, with --force)",
+			ErrRefused, file, strings.Join(unsafe, ", "))
 	}
+	if unsafe == nil {
+		unsafe = []string{}
+	}
+	return im, unsafe, nil
+}
+
+// importDraft makes the vidcache cache of what the file holds, for the
+// target given or detected.
+func importDraft(file string, im *cachefmt.TorchvisionCache, opts ImportOptions) (*draft, error) {
 	target := opts.Target
 	if target == "" {
 		target = im.DetectTarget()
@@ -88,70 +126,24 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 	if _, err := vocab.ParseTarget(string(target)); err != nil {
 		return nil, err
 	}
-	spec := im.Config.Spec
-	if err := spec.Validate(); err != nil {
+	if err := im.Config.Spec.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %s: clip configuration: %v", ErrRefused, file, err)
 	}
-	mapPath := func(p string) string { return p }
-	if opts.RootAs != "" {
-		if !strings.HasPrefix(im.Config.Root, "/") {
-			return nil, fmt.Errorf("%w: %s: --root-as needs the dataset root, which the file does not hold", ErrRefused, file)
-		}
-		mapPath = func(p string) string { return opts.RootAs + strings.TrimPrefix(p, im.Config.Root) }
+	if opts.RootAs != "" && !strings.HasPrefix(im.Config.Root, "/") {
+		return nil, fmt.Errorf("%w: %s: --root-as needs the dataset root, which the file does not hold", ErrRefused, file)
 	}
-	res.Config = cachefmt.Config{Root: im.Config.Root, Split: im.Config.Split, Extensions: im.Config.Extensions, Spec: spec, RootAs: opts.RootAs,
-		Target: target, Mode: vocab.ModeImported, ToolVersion: Version, CreatedUnix: opts.CreatedAt}
-	c := &cachefmt.Cache{
-		Config:  res.Config,
-		Classes: im.Classes,
-	}
-	if c.FrameIndices() && !im.PtsAreFrameIndices() {
+	if target == vocab.TargetTorchvision && !im.PtsAreFrameIndices() {
 		return nil, fmt.Errorf("%w: %s: --target torchvision needs frame indices (0, 1, 2, ...) as video_pts; these are timestamps from torchvision 0.25 or earlier", ErrRefused, file)
 	}
-	if c.Config.CreatedUnix == 0 {
-		c.Config.CreatedUnix = nowUnix()
-	}
+	cfg := cachefmt.Config{Root: im.Config.Root, Split: im.Config.Split, Extensions: im.Config.Extensions, Spec: im.Config.Spec, RootAs: opts.RootAs,
+		Target: target, Mode: vocab.ModeImported, CreatedUnix: opts.CreatedAt}
+	d := newDraft(cfg, "", im.Classes, len(im.Videos))
 	for _, v := range im.Videos {
-		n, err := clips.ForVideo(int(v.NumFrames), v.FPS, spec)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %s: %v", ErrRefused, file, v.Path, err)
-		}
-		c.Videos = append(c.Videos, cachefmt.Video{Path: mapPath(v.Path), NumFrames: v.NumFrames, Pts: v.Pts, FPS: v.FPS, Label: v.Label, ClipCount: int64(n),
-			FPSInt: c.FrameIndices() && v.FPSInt})
-		res.Frames += v.NumFrames
-		res.Clips += int64(n)
-	}
-	if opts.Out == "" {
-		opts.Out = strings.TrimSuffix(file, filepath.Ext(file)) + ".vidcache.pt"
-	}
-	if res.Cache, err = filepath.Abs(opts.Out); err != nil {
-		return nil, err
-	}
-	if err := cachefmt.WriteFile(res.Cache, c, cachefmt.Options{NoSync: opts.NoSync}); err != nil {
-		return nil, err
-	}
-	if opts.Index != nil {
-		if res.Indexed, err = recordImported(ctx, opts.Index, im, target); err != nil {
-			return res, err
-		}
-		// Registered, so list shows it, gc keeps it and verify --root finds
-		// its rows; refresh leaves it alone (a build writes a vidcache one).
-		fi, err := os.Stat(res.Cache)
-		if err != nil {
-			return res, err
-		}
-		failed := 0
-		for _, v := range im.Videos {
-			if importedStatus(&v).Failed(v.NumFrames) {
-				failed++
-			}
-		}
-		if err := opts.Index.PutCache(ctx, &CacheRecord{Path: res.Cache, Root: im.Config.Root, Split: im.Config.Split, Config: string(res.Config.Key()),
-			Digest: "imported", Videos: res.Videos, Clips: res.Clips, Size: fi.Size(), CreatedUnix: c.Config.CreatedUnix, Failed: failed}); err != nil {
-			return res, err
+		if _, err := d.add(v, importedStatus(&v)); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrRefused, file, err)
 		}
 	}
-	return res, nil
+	return d, nil
 }
 
 // recordImported stores the videos that exist at their recorded paths as
