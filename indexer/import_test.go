@@ -119,8 +119,9 @@ func TestImportRefusesAndWarns(t *testing.T) {
 	// A global outside the allowlist: refused, naming it, unless forced.
 	m := filepath.Join(out, "m.pt")
 	_, err := indexer.Import(context.Background(), "testdata/import/malicious-extra.pt", indexer.ImportOptions{Out: m})
-	if !errors.Is(err, indexer.ErrRefused) || !strings.Contains(err.Error(), "posix.system") || !strings.Contains(err.Error(), "--force") {
-		t.Errorf("malicious file: %v, want a refusal naming posix.system and --force", err)
+	var oe *cachefmt.OptionError
+	if !errors.Is(err, indexer.ErrRefused) || !strings.Contains(err.Error(), "posix.system") || !errors.As(err, &oe) || oe.Option != "force" {
+		t.Errorf("malicious file: %v, want a refusal naming posix.system and the option force", err)
 	}
 	if _, err := os.Stat(m); err == nil {
 		t.Error("refused, but wrote the cache")

@@ -36,6 +36,9 @@ type ImportOptions struct {
 	Force bool
 }
 
+// A file refused for the value of an option is a cachefmt.OptionError
+// naming it as target, dataset_root, root_as or force.
+
 // ImportResult reports an import.
 type ImportResult struct {
 	Cache      string `json:"cache"`
@@ -102,18 +105,25 @@ func readTorchvision(file string, opts ImportOptions) (im *cachefmt.TorchvisionC
 	}
 	if opts.DatasetRoot != "" {
 		if err := im.Relocate(opts.DatasetRoot); err != nil {
-			return nil, nil, fmt.Errorf("%w: %s: %v", ErrRefused, file, err)
+			return nil, nil, refusedBy("dataset_root", file, ": %v", err)
 		}
 	}
 	unsafe = l.Disallowed()
 	if len(unsafe) > 0 && !opts.Force {
-		return nil, nil, fmt.Errorf("%w: %s names globals that torch's weights_only loader would not accept and that are no torchvision class vidcache reads: %s (nothing was executed; convert it anyway, from its data alone, with --force)",
-			ErrRefused, file, strings.Join(unsafe, ", "))
+		return nil, nil, refusedBy("force", file, " names globals that torch's weights_only loader would not accept and that are no torchvision class vidcache reads: %s (nothing was executed; forcing the import converts it anyway, from its data alone)",
+			strings.Join(unsafe, ", "))
 	}
 	if unsafe == nil {
 		unsafe = []string{}
 	}
 	return im, unsafe, nil
+}
+
+// refusedBy refuses file for the value of an option (ErrRefused in a
+// cachefmt.OptionError, which the CLI shows as the option's flag): the
+// message is "refused: FILE" and format.
+func refusedBy(option, file, format string, a ...any) error {
+	return &cachefmt.OptionError{Option: option, Err: fmt.Errorf("%w: %s"+format, append([]any{ErrRefused, file}, a...)...)}
 }
 
 // importDraft makes the vidcache cache of what the file holds, for the
@@ -124,16 +134,16 @@ func importDraft(file string, im *cachefmt.TorchvisionCache, opts ImportOptions)
 		target = im.DetectTarget()
 	}
 	if _, err := vocab.ParseTarget(string(target)); err != nil {
-		return nil, err
+		return nil, &cachefmt.OptionError{Option: "target", Err: err}
 	}
 	if err := im.Config.Spec.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: %s: clip configuration: %v", ErrRefused, file, err)
 	}
 	if opts.RootAs != "" && !strings.HasPrefix(im.Config.Root, "/") {
-		return nil, fmt.Errorf("%w: %s: --root-as needs the dataset root, which the file does not hold", ErrRefused, file)
+		return nil, refusedBy("root_as", file, ": the file records no dataset root to replace")
 	}
 	if target == vocab.TargetTorchvision && !im.PtsAreFrameIndices() {
-		return nil, fmt.Errorf("%w: %s: --target torchvision needs frame indices (0, 1, 2, ...) as video_pts; these are timestamps from torchvision 0.25 or earlier", ErrRefused, file)
+		return nil, refusedBy("target", file, ": the torchvision target needs frame indices (0, 1, 2, ...) as video_pts; these are timestamps from torchvision 0.25 or earlier")
 	}
 	cfg := cachefmt.Config{Root: im.Config.Root, Split: im.Config.Split, Extensions: im.Config.Extensions, Spec: im.Config.Spec, RootAs: opts.RootAs,
 		Target: target, Mode: vocab.ModeImported, CreatedUnix: opts.CreatedAt}
