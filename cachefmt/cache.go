@@ -195,37 +195,10 @@ func Encode(f *os.File, c *Cache, opts Options) error {
 		return err
 	}
 	err = z.addStream(archiveDir+"/data/0", total*8, func(w io.Writer) error {
-		var buf []byte
 		if c.FrameIndices() {
-			buf = make([]byte, 0, 8<<10)
-			for k := int64(0); k < total; k++ {
-				buf = binary.LittleEndian.AppendUint64(buf, uint64(k))
-				if len(buf) == cap(buf) || k == total-1 {
-					if _, err := w.Write(buf); err != nil {
-						return err
-					}
-					buf = buf[:0]
-				}
-			}
-			return nil
+			return writeInt64s(w, total, func(k int64) int64 { return k }) // arange(total)
 		}
-		for i, v := range c.Videos {
-			pts, err := c.timestamps(i)
-			if err != nil {
-				return fmt.Errorf("timestamps of %s: %w", v.Path, err)
-			}
-			if int64(len(pts)) != v.NumFrames {
-				return fmt.Errorf("timestamps of %s: got %d, expected %d", v.Path, len(pts), v.NumFrames)
-			}
-			buf = buf[:0]
-			for _, t := range pts {
-				buf = binary.LittleEndian.AppendUint64(buf, uint64(t))
-			}
-			if _, err := w.Write(buf); err != nil {
-				return err
-			}
-		}
-		return nil
+		return c.writeTimestamps(w)
 	})
 	if err != nil {
 		return err
@@ -236,17 +209,7 @@ func Encode(f *os.File, c *Cache, opts Options) error {
 		field func(v *Video) int64
 	}{{labelStore.key, func(v *Video) int64 { return v.Label }}, {clipStore.key, func(v *Video) int64 { return v.ClipCount }}} {
 		err := z.addStream(archiveDir+"/data/"+rec.key, 8*n, func(w io.Writer) error {
-			buf := make([]byte, 0, 8<<10)
-			for i := range c.Videos {
-				buf = binary.LittleEndian.AppendUint64(buf, uint64(rec.field(&c.Videos[i])))
-				if len(buf) == cap(buf) || i == len(c.Videos)-1 {
-					if _, err := w.Write(buf); err != nil {
-						return err
-					}
-					buf = buf[:0]
-				}
-			}
-			return nil
+			return writeInt64s(w, n, func(i int64) int64 { return rec.field(&c.Videos[i]) })
 		})
 		if err != nil {
 			return err
@@ -256,6 +219,44 @@ func Encode(f *os.File, c *Cache, opts Options) error {
 		return err
 	}
 	return z.close()
+}
+
+// writeTimestamps writes every video's timestamps, one video at a time.
+func (c *Cache) writeTimestamps(w io.Writer) error {
+	var buf []byte
+	for i, v := range c.Videos {
+		pts, err := c.timestamps(i)
+		if err != nil {
+			return fmt.Errorf("timestamps of %s: %w", v.Path, err)
+		}
+		if int64(len(pts)) != v.NumFrames {
+			return fmt.Errorf("timestamps of %s: got %d, expected %d", v.Path, len(pts), v.NumFrames)
+		}
+		buf = buf[:0]
+		for _, t := range pts {
+			buf = binary.LittleEndian.AppendUint64(buf, uint64(t))
+		}
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeInt64s writes value(0), ..., value(n-1) as little-endian int64s, in
+// 8 KiB writes.
+func writeInt64s(w io.Writer, n int64, value func(k int64) int64) error {
+	buf := make([]byte, 0, 8<<10)
+	for k := int64(0); k < n; k++ {
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(value(k)))
+		if len(buf) == cap(buf) || k == n-1 {
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	return nil
 }
 
 func (c *Cache) validate() error {

@@ -92,47 +92,8 @@ type VerifyOptions struct {
 func Verify(ctx context.Context, path string, opts VerifyOptions) (*VerifyReport, error) {
 	r := &VerifyReport{File: path}
 	defer func() { r.OK = len(r.Problems) == 0 }()
-
-	// Zip structure and CRCs.
-	r.Checked = append(r.Checked, "zip")
-	zr, err := zip.OpenReader(path)
-	if err != nil {
-		// A zip that is no longer whole (truncated, overwritten at the end)
-		// is corrupt; anything else that does not open as a zip, unreadable.
-		if head, _ := readHead(path, 4); string(head) == "PK\x03\x04" {
-			r.add(VerifyCorrupt, "not a whole zip file (truncated?): %v", err)
-		} else {
-			r.add(VerifyUnreadable, "%v", err)
-		}
+	if !checkZip(r, path) || !checkAudit(r, path) {
 		return r, nil
-	}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err == nil {
-			_, err = io.Copy(io.Discard, rc) // archive/zip checks the CRC at EOF
-			rc.Close()
-		}
-		if err != nil {
-			r.add(VerifyCorrupt, "entry %s: %v", f.Name, err)
-		}
-	}
-	zr.Close()
-	if len(r.Problems) > 0 {
-		return r, nil
-	}
-
-	r.Checked = append(r.Checked, "audit")
-	a, err := cachefmt.Audit(path)
-	if err != nil {
-		r.add(VerifyCorrupt, "%v", err)
-		return r, nil
-	}
-	if !a.SafeFor(cachefmt.Torch2) {
-		for _, v := range a.Verdicts {
-			if v.Torch == cachefmt.Torch2 {
-				r.add(VerifyUnsafe, "torch 2.x weights_only would refuse it: %s", strings.Join(v.Reasons, "; "))
-			}
-		}
 	}
 
 	r.Checked = append(r.Checked, "format")
@@ -180,6 +141,54 @@ func Verify(ctx context.Context, path string, opts VerifyOptions) (*VerifyReport
 		}
 	}
 	return r, nil
+}
+
+// checkZip checks the zip structure and every entry's CRC-32; false when
+// they are wrong, and nothing else can be checked.
+func checkZip(r *VerifyReport, path string) bool {
+	r.Checked = append(r.Checked, "zip")
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		// A zip that is no longer whole (truncated, overwritten at the end)
+		// is corrupt; anything else that does not open as a zip, unreadable.
+		if head, _ := readHead(path, 4); string(head) == "PK\x03\x04" {
+			r.add(VerifyCorrupt, "not a whole zip file (truncated?): %v", err)
+		} else {
+			r.add(VerifyUnreadable, "%v", err)
+		}
+		return false
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err == nil {
+			_, err = io.Copy(io.Discard, rc) // archive/zip checks the CRC at EOF
+			rc.Close()
+		}
+		if err != nil {
+			r.add(VerifyCorrupt, "entry %s: %v", f.Name, err)
+		}
+	}
+	return len(r.Problems) == 0
+}
+
+// checkAudit checks that torch 2.x's weights_only loader accepts the file;
+// false when its pickles cannot even be scanned.
+func checkAudit(r *VerifyReport, path string) bool {
+	r.Checked = append(r.Checked, "audit")
+	a, err := cachefmt.Audit(path)
+	if err != nil {
+		r.add(VerifyCorrupt, "%v", err)
+		return false
+	}
+	if !a.SafeFor(cachefmt.Torch2) {
+		for _, v := range a.Verdicts {
+			if v.Torch == cachefmt.Torch2 {
+				r.add(VerifyUnsafe, "torch 2.x weights_only would refuse it: %s", strings.Join(v.Reasons, "; "))
+			}
+		}
+	}
+	return true
 }
 
 // checkFormat: this vidcache reads the format version; a problem if not.
