@@ -78,8 +78,7 @@ func (p *plan) assemble(ctx context.Context, ix *Index, res *BuildResult) (*asse
 		if !p.videos.known(i) {
 			return nil, fmt.Errorf("internal: no index row for %s", e.Path)
 		}
-		// FPSInt: wherever the target stores one (draft.intFPS).
-		v := cachefmt.Video{Path: e.Path, NumFrames: int64(p.videos.frames(i)), FPS: p.videos.fps(i), FPSInt: true, Label: int64(e.Label)}
+		v := cachefmt.Video{Path: e.Path, NumFrames: int64(p.videos.frames(i)), FPS: p.videos.fps(i), Label: int64(e.Label)}
 		st := p.videos.status(i)
 		failed, err := d.add(v, st)
 		if err != nil {

@@ -53,9 +53,9 @@ func newDraft(cfg cachefmt.Config, ffmpeg string, classes []string, videos int) 
 }
 
 // add appends a video as its source has it: its path in the dataset, its
-// frames, frame rate, label and (when held) timestamps, FPSInt when the
-// source stored the frame rate as an int, and status, what became of it.
-// It reports whether the video failed (vocab.Status.Failed).
+// frames, frame rate, label and (when held) timestamps, and for an import
+// FPSInt when the file stored the frame rate as an int; status is what
+// became of it. It reports whether the video failed (vocab.Status.Failed).
 func (d *draft) add(v cachefmt.Video, status vocab.Status) (failed bool, err error) {
 	cfg := &d.c.Config
 	n, err := clips.ForVideo(int(v.NumFrames), v.FPS, cfg.Spec)
