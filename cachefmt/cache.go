@@ -2,7 +2,6 @@ package cachefmt
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -26,8 +25,8 @@ const MinFormatVersion = 1
 // archiveDir is the folder every entry of the zip lives under.
 const archiveDir = "vidcache"
 
-// Video is one entry of the cache, in dataset order. Its timestamps are not
-// held here: the writer asks for them one video at a time (see Cache.Pts).
+// Video is one entry of a cache, in dataset order: what the writer writes
+// of it and what the reader reads back.
 type Video struct {
 	Path      string
 	NumFrames int64
@@ -37,6 +36,10 @@ type Video struct {
 	FPSInt    bool
 	Label     int64
 	ClipCount int64
+	// Pts are the video's sorted timestamps, NumFrames of them, when they
+	// are held in memory: a file read back, an import. A build leaves them
+	// nil and hands them to the writer one video at a time (Cache.Pts).
+	Pts []int64
 }
 
 // JSONInt reports whether fmt::to_string, which torchcodec uses to hand
@@ -46,19 +49,33 @@ func JSONInt(f float64) bool {
 	return f == math.Trunc(f) && math.Abs(f) < 1e16
 }
 
-// Cache is everything a cache file holds.
+// Cache is everything a cache file holds: what the writer takes and, in a
+// File, what the reader returns.
 type Cache struct {
 	Config  Config
 	Classes []string
 	Videos  []Video
-	// Pts returns the sorted timestamps of Videos[i]; it is called once per
-	// video, in order, and the result must have Videos[i].NumFrames entries.
+	// Pts, when set, returns the timestamps of Videos[i] in place of
+	// Videos[i].Pts, so that the writer need not hold every video's at
+	// once: it is called once per video, in order, and the result must
+	// have Videos[i].NumFrames entries. Neither is read when the cache
+	// stores frame indices (FrameIndices).
 	Pts func(i int) ([]int64, error)
-	// FrameIndices: every video's pts are its frame indices 0..NumFrames-1
-	// (torchvision 0.26+). The file then holds one storage arange(max
-	// NumFrames) that every video_pts tensor views from offset 0, and Pts
-	// is not called.
-	FrameIndices bool
+}
+
+// FrameIndices reports whether the cache is for the torchvision target,
+// whose pts are every video's frame indices 0..NumFrames-1 (torchvision
+// 0.26+). The file then holds one storage arange(max NumFrames) that every
+// video_pts tensor views from offset 0, and no timestamps are asked for.
+func (c *Cache) FrameIndices() bool { return c.Config.Target == vocab.TargetTorchvision }
+
+// timestamps returns the timestamps of Videos[i]: from Pts when set, else
+// the video's own.
+func (c *Cache) timestamps(i int) ([]int64, error) {
+	if c.Pts != nil {
+		return c.Pts(i)
+	}
+	return c.Videos[i].Pts, nil
 }
 
 // Options tune how a cache is written.
@@ -148,7 +165,7 @@ func Encode(f *os.File, c *Cache, opts Options) error {
 	}
 	var total int64
 	for _, v := range c.Videos {
-		if c.FrameIndices {
+		if c.FrameIndices() {
 			total = max(total, v.NumFrames)
 		} else {
 			total += v.NumFrames
@@ -179,37 +196,10 @@ func Encode(f *os.File, c *Cache, opts Options) error {
 		return err
 	}
 	err = z.addStream(archiveDir+"/data/0", total*8, func(w io.Writer) error {
-		var buf []byte
-		if c.FrameIndices {
-			buf = make([]byte, 0, 8<<10)
-			for k := int64(0); k < total; k++ {
-				buf = binary.LittleEndian.AppendUint64(buf, uint64(k))
-				if len(buf) == cap(buf) || k == total-1 {
-					if _, err := w.Write(buf); err != nil {
-						return err
-					}
-					buf = buf[:0]
-				}
-			}
-			return nil
+		if c.FrameIndices() {
+			return writeInt64s(w, total, func(k int64) int64 { return k }) // arange(total)
 		}
-		for i, v := range c.Videos {
-			pts, err := c.Pts(i)
-			if err != nil {
-				return fmt.Errorf("timestamps of %s: %w", v.Path, err)
-			}
-			if int64(len(pts)) != v.NumFrames {
-				return fmt.Errorf("timestamps of %s: got %d, expected %d", v.Path, len(pts), v.NumFrames)
-			}
-			buf = buf[:0]
-			for _, t := range pts {
-				buf = binary.LittleEndian.AppendUint64(buf, uint64(t))
-			}
-			if _, err := w.Write(buf); err != nil {
-				return err
-			}
-		}
-		return nil
+		return c.writeTimestamps(w)
 	})
 	if err != nil {
 		return err
@@ -220,17 +210,7 @@ func Encode(f *os.File, c *Cache, opts Options) error {
 		field func(v *Video) int64
 	}{{labelStore.key, func(v *Video) int64 { return v.Label }}, {clipStore.key, func(v *Video) int64 { return v.ClipCount }}} {
 		err := z.addStream(archiveDir+"/data/"+rec.key, 8*n, func(w io.Writer) error {
-			buf := make([]byte, 0, 8<<10)
-			for i := range c.Videos {
-				buf = binary.LittleEndian.AppendUint64(buf, uint64(rec.field(&c.Videos[i])))
-				if len(buf) == cap(buf) || i == len(c.Videos)-1 {
-					if _, err := w.Write(buf); err != nil {
-						return err
-					}
-					buf = buf[:0]
-				}
-			}
-			return nil
+			return writeInt64s(w, n, func(i int64) int64 { return rec.field(&c.Videos[i]) })
 		})
 		if err != nil {
 			return err
@@ -242,10 +222,45 @@ func Encode(f *os.File, c *Cache, opts Options) error {
 	return z.close()
 }
 
-func (c *Cache) validate() error {
-	if c.Pts == nil && len(c.Videos) > 0 && !c.FrameIndices {
-		return errors.New("cachefmt: Cache.Pts is nil")
+// writeTimestamps writes every video's timestamps, one video at a time.
+func (c *Cache) writeTimestamps(w io.Writer) error {
+	var buf []byte
+	for i, v := range c.Videos {
+		pts, err := c.timestamps(i)
+		if err != nil {
+			return fmt.Errorf("timestamps of %s: %w", v.Path, err)
+		}
+		if int64(len(pts)) != v.NumFrames {
+			return fmt.Errorf("timestamps of %s: got %d, expected %d", v.Path, len(pts), v.NumFrames)
+		}
+		buf = buf[:0]
+		for _, t := range pts {
+			buf = binary.LittleEndian.AppendUint64(buf, uint64(t))
+		}
+		if _, err := w.Write(buf); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// writeInt64s writes value(0), ..., value(n-1) as little-endian int64s, in
+// 8 KiB writes.
+func writeInt64s(w io.Writer, n int64, value func(k int64) int64) error {
+	buf := make([]byte, 0, 8<<10)
+	for k := int64(0); k < n; k++ {
+		buf = binary.LittleEndian.AppendUint64(buf, uint64(value(k)))
+		if len(buf) == cap(buf) || k == n-1 {
+			if _, err := w.Write(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	return nil
+}
+
+func (c *Cache) validate() error {
 	for _, v := range c.Videos {
 		if v.Label < 0 || v.Label >= int64(len(c.Classes)) {
 			return fmt.Errorf("cachefmt: %s: label %d out of range for %d classes", v.Path, v.Label, len(c.Classes))
@@ -275,7 +290,7 @@ func (c *Cache) pickle(w io.Writer, pts, labels, clips storageRef) (int64, error
 	var off int64
 	p.list(len(c.Videos), func(i int) error {
 		n := c.Videos[i].NumFrames
-		if n == 0 || c.FrameIndices {
+		if n == 0 || c.FrameIndices() {
 			p.tensor(pts, 0, n)
 		} else {
 			p.tensor(pts, off, n)

@@ -6,36 +6,21 @@ import (
 	"fmt"
 	"io"
 	"os"
-
-	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
-
-// Cache returns the Cache that f was written from: its videos, classes,
-// configuration and timestamps, ready to be encoded again.
-func (f *File) Cache() *Cache {
-	c := &Cache{Config: f.Config, Classes: f.Classes, FrameIndices: f.Config.Target == vocab.TargetTorchvision}
-	c.Videos = make([]Video, len(f.Paths))
-	for i, p := range f.Paths {
-		c.Videos[i] = Video{Path: p, NumFrames: int64(len(f.Pts[i])), FPS: f.FPS[i], FPSInt: i < len(f.FPSInt) && f.FPSInt[i],
-			Label: f.Labels[i], ClipCount: f.ClipCounts[i]}
-	}
-	c.Pts = func(i int) ([]int64, error) { return f.Pts[i], nil }
-	return c
-}
 
 // ErrNotCanonical: the file holds what it should, but not in the bytes
 // vidcache writes for it.
 var ErrNotCanonical = errors.New("not the bytes vidcache writes for its contents")
 
 // CheckCanonical compares the file at path, byte for byte, with what this
-// package writes for f, its decoded contents (vidcache's writer is
-// deterministic: same contents, same bytes). Any byte changed anywhere —
+// package writes for f, its decoded contents: f.Cache encoded again
+// (vidcache's writer is deterministic: same contents, same bytes). Any byte changed anywhere —
 // in a zip header a reader ignores, a flag, an attribute, padding, the
 // pickle or the data — either fails to decode or shows here. Only files of
 // the current FormatVersion can be checked; for older ones it returns nil
 // and false.
 func CheckCanonical(path string, f *File) (checked bool, err error) {
-	if f.Format != FormatVersion || len(f.Labels) != len(f.Paths) || len(f.ClipCounts) != len(f.Paths) || len(f.Pts) != len(f.Paths) {
+	if f.Format != FormatVersion {
 		return false, nil
 	}
 	tmp, err := os.CreateTemp("", "vidcache-verify-*")
@@ -52,7 +37,7 @@ func CheckCanonical(path string, f *File) (checked bool, err error) {
 		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 			return false, err
 		}
-		if err := Encode(tmp, f.Cache(), Options{NoSync: true, ForceZip64: zip64}); err != nil {
+		if err := Encode(tmp, &f.Cache, Options{NoSync: true, ForceZip64: zip64}); err != nil {
 			return true, fmt.Errorf("%w: cannot encode its contents: %v", ErrNotCanonical, err)
 		}
 		at, err := sameBytes(path, tmp)

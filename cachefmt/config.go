@@ -42,9 +42,11 @@ type Config struct {
 	CreatedUnix int64  `json:"-"`
 }
 
-// OptionError is a configuration value that cannot be: Option names the
-// field as the configuration's JSON spells it (mode, target, extensions,
-// split, ...), which is also the command-line flag that sets it.
+// OptionError is a configuration value that cannot be, or an option's
+// value for which an operation refuses (import's force, dataset_root, ...):
+// Option names the field as the configuration's JSON spells it (mode,
+// target, extensions, split, root_as, ...), which is also the command-line
+// flag that sets it (with "-" for "_").
 type OptionError struct {
 	Option string
 	Err    error

@@ -124,8 +124,13 @@ against the bytes that hold them, its work within budgets) and names its
 globals, and a storage is allocated only after its declared size has been
 checked against the bytes that hold it. Loaded.Disallowed grades those
 globals with the same policy as the audit (pickle.ImportPolicy). ReadFile
-decodes a vidcache cache into a File. The audit (pickle.Audit) scans
-pickles opcode by opcode and grades them against the allowlists of torch
-1.13 and 2.x, which were generated from those releases (make allowlists).
+decodes a vidcache cache into a File: the Cache it was written from, the
+one model of a cache that Encode takes too (a Video each, with its
+timestamps), and its format version. ReadTorchvision reads torchvision's own
+caches (a pickled dataset, VideoClips or metadata dict) into a
+TorchvisionCache, that same model plus what was found and where the labels
+came from, for vidcache import. The audit (pickle.Audit) scans pickles
+opcode by opcode and grades them against the allowlists of torch 1.13 and
+2.x, which were generated from those releases (make allowlists).
 */
 package cachefmt

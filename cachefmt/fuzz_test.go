@@ -59,13 +59,13 @@ func FuzzPickleRoundTrip(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got.Paths) != len(paths) {
-			t.Fatalf("%d paths back, %d in", len(got.Paths), len(paths))
+		if len(got.Videos) != len(paths) {
+			t.Fatalf("%d videos back, %d in", len(got.Videos), len(paths))
 		}
-		for i := range paths {
-			if got.Paths[i] != paths[i] || !reflect.DeepEqual(got.FPS[i], c.Videos[i].FPS) ||
-				len(got.Pts[i]) != len(pts[i]) || (len(pts[i]) > 0 && !reflect.DeepEqual(got.Pts[i], pts[i])) ||
-				got.ClipCounts[i] != int64(i) {
+		for i, v := range got.Videos {
+			if v.Path != paths[i] || !reflect.DeepEqual(v.FPS, c.Videos[i].FPS) || v.NumFrames != int64(len(pts[i])) ||
+				len(v.Pts) != len(pts[i]) || (len(pts[i]) > 0 && !reflect.DeepEqual(v.Pts, pts[i])) ||
+				v.ClipCount != int64(i) {
 				t.Fatalf("video %d differs", i)
 			}
 		}

@@ -9,17 +9,21 @@ import (
 	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
-// File is a decoded vidcache cache.
+// File is a vidcache cache read back: the Cache it was written from, with
+// every video's timestamps in its Video.Pts, and the file's format version.
 type File struct {
-	Config     Config
-	Format     int64
-	Paths      []string
-	Pts        [][]int64
-	FPS        []*float64
-	FPSInt     []bool // FPS[i] was stored as a Python int
-	Classes    []string
-	Labels     []int64
-	ClipCounts []int64
+	Cache
+	Format int64
+}
+
+// LengthError: a file's labels or clip counts are not one per video.
+type LengthError struct {
+	Videos, Labels, ClipCounts int
+	Format                     int64 // the file's format_version
+}
+
+func (e *LengthError) Error() string {
+	return fmt.Sprintf("%d videos but %d labels and %d clip counts", e.Videos, e.Labels, e.ClipCounts)
 }
 
 // ReadFile decodes a vidcache cache with Load: plain Go values, nothing from
@@ -36,100 +40,149 @@ func ReadFile(path string) (*File, error) {
 	return f, nil
 }
 
+// fileDict is the top-level dict of a vidcache cache.
+type fileDict map[string]any
+
+func (d fileDict) get(key string) (any, error) {
+	v, ok := d[key]
+	if !ok {
+		return nil, fmt.Errorf("missing key %q", key)
+	}
+	return v, nil
+}
+
+func (d fileDict) list(key string) (*types.List, error) {
+	v, err := d.get(key)
+	if err != nil {
+		return nil, err
+	}
+	l, ok := v.(*types.List)
+	if !ok {
+		return nil, fmt.Errorf("%s is %T, not a list", key, v)
+	}
+	return l, nil
+}
+
+func (d fileDict) strings(key string) ([]string, error) {
+	v, err := d.get(key)
+	if err != nil {
+		return nil, err
+	}
+	return stringList(v, key)
+}
+
+func (d fileDict) tensor(key string) ([]int64, error) {
+	v, err := d.get(key)
+	if err != nil {
+		return nil, err
+	}
+	t, err := int64Tensor(v)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	return t, nil
+}
+
 func fromObject(obj any) (*File, error) {
 	top, ok := obj.(*types.Dict)
 	if !ok {
 		return nil, fmt.Errorf("top level is %T, not a dict", obj)
 	}
-	topKeys := dictMap(top) // Python's dict semantics: the last of a repeated key wins
-	get := func(key string) (any, error) {
-		v, ok := topKeys[key]
-		if !ok {
-			return nil, fmt.Errorf("missing key %q", key)
-		}
-		return v, nil
-	}
+	d := fileDict(dictMap(top)) // Python's dict semantics: the last of a repeated key wins
 	f := &File{}
 	var err error
-	v, err := get("video_paths")
+	if f.Videos, err = d.videos(); err != nil {
+		return nil, err
+	}
+	if f.Classes, err = d.strings("classes"); err != nil {
+		return nil, err
+	}
+	labels, err := d.tensor("labels")
 	if err != nil {
 		return nil, err
 	}
-	if f.Paths, err = stringList(v, "video_paths"); err != nil {
+	clipCounts, err := d.tensor("clip_counts")
+	if err != nil {
 		return nil, err
 	}
-	if v, err = get("video_pts"); err != nil {
+	v, err := d.get("vidcache")
+	if err != nil {
 		return nil, err
 	}
-	l, ok := v.(*types.List)
-	if !ok {
-		return nil, fmt.Errorf("video_pts is %T, not a list", v)
+	if f.Config, f.Format, err = readConfig(v); err != nil {
+		return nil, fmt.Errorf("vidcache: %w", err)
 	}
+	if len(labels) != len(f.Videos) || len(clipCounts) != len(f.Videos) {
+		return nil, &LengthError{Videos: len(f.Videos), Labels: len(labels), ClipCounts: len(clipCounts), Format: f.Format}
+	}
+	for i := range f.Videos {
+		f.Videos[i].Label, f.Videos[i].ClipCount = labels[i], clipCounts[i]
+	}
+	return f, nil
+}
+
+// videos reads video_paths, video_pts and video_fps, which torchvision
+// reads, into one Video each.
+func (d fileDict) videos() ([]Video, error) {
+	paths, err := d.strings("video_paths")
+	if err != nil {
+		return nil, err
+	}
+	l, err := d.list("video_pts")
+	if err != nil {
+		return nil, err
+	}
+	pts := make([][]int64, 0, l.Len())
 	for i, x := range *l {
 		t, err := int64Tensor(x)
 		if err != nil {
 			return nil, fmt.Errorf("video_pts[%d]: %w", i, err)
 		}
-		f.Pts = append(f.Pts, t)
+		pts = append(pts, t)
 	}
-	if v, err = get("video_fps"); err != nil {
+	if l, err = d.list("video_fps"); err != nil {
 		return nil, err
 	}
-	if l, ok = v.(*types.List); !ok {
-		return nil, fmt.Errorf("video_fps is %T, not a list", v)
+	rates, ints, err := storedFPS(l)
+	if err != nil {
+		return nil, err
 	}
+	if len(pts) != len(paths) || len(rates) != len(paths) {
+		return nil, fmt.Errorf("lengths differ: %d paths, %d pts, %d fps", len(paths), len(pts), len(rates))
+	}
+	videos := make([]Video, len(paths))
+	for i, p := range paths {
+		videos[i] = Video{Path: p, NumFrames: int64(len(pts[i])), FPS: rates[i], FPSInt: ints[i], Pts: pts[i]}
+	}
+	return videos, nil
+}
+
+// storedFPS reads video_fps as vidcache writes it: a float, an int (FPSInt)
+// or None each.
+func storedFPS(l *types.List) ([]*float64, []bool, error) {
+	rates, ints := make([]*float64, l.Len()), make([]bool, l.Len())
 	for i, x := range *l {
 		switch x := x.(type) {
 		case nil:
-			f.FPS = append(f.FPS, nil)
 		case float64:
-			f.FPS = append(f.FPS, &x)
+			rates[i] = &x
 		case int:
 			v := float64(x)
-			f.FPS = append(f.FPS, &v)
-			f.FPSInt = append(f.FPSInt, true)
-			continue
+			rates[i], ints[i] = &v, true
 		default:
-			return nil, fmt.Errorf("video_fps[%d] is %T", i, x)
-		}
-		f.FPSInt = append(f.FPSInt, false)
-	}
-	if len(f.Pts) != len(f.Paths) || len(f.FPS) != len(f.Paths) {
-		return nil, fmt.Errorf("lengths differ: %d paths, %d pts, %d fps", len(f.Paths), len(f.Pts), len(f.FPS))
-	}
-	if v, err = get("classes"); err != nil {
-		return nil, err
-	}
-	if f.Classes, err = stringList(v, "classes"); err != nil {
-		return nil, err
-	}
-	for _, key := range []string{"labels", "clip_counts"} {
-		if v, err = get(key); err != nil {
-			return nil, err
-		}
-		t, err := int64Tensor(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", key, err)
-		}
-		if key == "labels" {
-			f.Labels = t
-		} else {
-			f.ClipCounts = t
+			return nil, nil, fmt.Errorf("video_fps[%d] is %T", i, x)
 		}
 	}
-	if v, err = get("vidcache"); err != nil {
-		return nil, err
-	}
-	if err := f.readConfig(v); err != nil {
-		return nil, fmt.Errorf("vidcache: %w", err)
-	}
-	return f, nil
+	return rates, ints, nil
 }
 
-func (f *File) readConfig(v any) error {
+// readConfig reads the "vidcache" dict: the configuration and the format
+// version.
+func readConfig(v any) (Config, int64, error) {
+	var c Config
 	dd, ok := v.(*types.Dict)
 	if !ok {
-		return fmt.Errorf("is %T, not a dict", v)
+		return c, 0, fmt.Errorf("is %T, not a dict", v)
 	}
 	d := pyDict(dictMap(dd))
 	var err error
@@ -149,8 +202,7 @@ func (f *File) readConfig(v any) error {
 		}
 		return int64(n)
 	}
-	c := &f.Config
-	f.Format = integer("format_version")
+	format := integer("format_version")
 	c.Root = str("root")
 	c.Split = str("split")
 	c.FramesPerClip = int(integer("frames_per_clip"))
@@ -164,11 +216,11 @@ func (f *File) readConfig(v any) error {
 	c.ToolVersion = str("tool_version")
 	c.CreatedUnix = integer("created_unix")
 	if err != nil {
-		return err
+		return c, format, err
 	}
 	ext, _ := d.Get("extensions")
 	if c.Extensions, err = stringList(ext, "extensions"); err != nil {
-		return err
+		return c, format, err
 	}
 	switch fr, _ := d.Get("frame_rate"); fr := fr.(type) {
 	case nil:
@@ -178,9 +230,9 @@ func (f *File) readConfig(v any) error {
 		x := float64(fr)
 		c.FrameRate = &x
 	default:
-		return fmt.Errorf("frame_rate is %T", fr)
+		return c, format, fmt.Errorf("frame_rate is %T", fr)
 	}
-	return nil
+	return c, format, nil
 }
 
 // pyDict looks keys up in a dict's string-keyed items.

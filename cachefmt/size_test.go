@@ -65,8 +65,7 @@ func TestSizeFrameIndices(t *testing.T) {
 	c := &Cache{
 		Config: Config{Root: "/data/kinetics400", Split: "train", Extensions: []string{"avi", "mp4"},
 			Spec: clips.Spec{FramesPerClip: 16, StepBetweenClips: 1}, Target: vocab.TargetTorchvision, Mode: vocab.ModeScan, FFmpeg: "9.0.2", ToolVersion: "test"},
-		Videos:       make([]Video, videos),
-		FrameIndices: true,
+		Videos: make([]Video, videos),
 	}
 	for i := 0; i < 400; i++ {
 		c.Classes = append(c.Classes, fmt.Sprintf("class name number %03d of kinetics", i))
@@ -98,7 +97,7 @@ func TestSizeFrameIndices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Pts) != videos || len(f.Pts[1]) != frames-1 || f.Pts[1][frames-2] != frames-2 || !f.FPSInt[0] {
-		t.Fatalf("read back: %d videos, video 1 has %d pts", len(f.Pts), len(f.Pts[1]))
+	if v := f.Videos; len(v) != videos || len(v[1].Pts) != frames-1 || v[1].Pts[frames-2] != frames-2 || !v[0].FPSInt {
+		t.Fatalf("read back: %d videos, video 1 has %d pts", len(v), len(v[1].Pts))
 	}
 }

@@ -15,31 +15,27 @@ import (
 	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
-// TorchvisionCache is what a torchvision cache holds, read by ReadTorchvision.
+// TorchvisionCache is what a torchvision cache holds, read by
+// ReadTorchvision. Its Cache is that content in vidcache's model: every
+// video's path, timestamps, frame rate (FPSInt where the file held a Python
+// int) and label, the classes, and what the file tells of the
+// configuration: Root and Split (derived from the paths where it records
+// none), Extensions (derived from the paths unless the file is itself a
+// vidcache cache), the clip Spec (torchvision's defaults, 16 frames, step 1,
+// native rate, where it records none), and Target when it is a vidcache
+// cache ("" otherwise). Clip counts, mode and versions are the importer's.
 type TorchvisionCache struct {
+	Cache
 	Source     string // what was found
-	Paths      []string
-	Pts        [][]int64
-	FPS        []*float64
-	FPSInt     []bool // video_fps[i] was a Python int
-	Classes    []string
-	Labels     []int64
-	Spec       clips.Spec // num_frames, step, frame_rate (defaults 16, 1, native)
-	HasConfig  bool       // the file recorded the clip configuration
-	Root       string
-	Split      string
+	HasConfig  bool   // the file recorded the clip configuration
 	LabelsFrom string // "samples", "folders" or "cache"
-	// Extensions and Target are known when the file is itself a vidcache
-	// cache; otherwise Extensions is derived from the paths and Target "".
-	Extensions []string
-	Target     vocab.Target
 }
 
-// FrameIndices: every video's pts are 0, 1, ..., n-1.
-func (im *TorchvisionCache) FrameIndices() bool {
-	for _, pts := range im.Pts {
-		for k, v := range pts {
-			if v != int64(k) {
+// PtsAreFrameIndices: every video's pts are 0, 1, ..., n-1.
+func (im *TorchvisionCache) PtsAreFrameIndices() bool {
+	for _, v := range im.Videos {
+		for k, t := range v.Pts {
+			if t != int64(k) {
 				return false
 			}
 		}
@@ -50,10 +46,10 @@ func (im *TorchvisionCache) FrameIndices() bool {
 // DetectTarget: frame indices with an int frame rate somewhere can only come
 // from torchvision 0.26+ (PyAV-era frame rates are always floats).
 func (im *TorchvisionCache) DetectTarget() vocab.Target {
-	if im.Target != "" {
-		return im.Target
+	if im.Config.Target != "" {
+		return im.Config.Target
 	}
-	if im.FrameIndices() && slices.Contains(im.FPSInt, true) {
+	if im.PtsAreFrameIndices() && slices.ContainsFunc(im.Videos, func(v Video) bool { return v.FPSInt }) {
 		return vocab.TargetTorchvision
 	}
 	return vocab.TargetPyAV
@@ -62,21 +58,21 @@ func (im *TorchvisionCache) DetectTarget() vocab.Target {
 // Relocate moves the cache to a dataset root: every path under the recorded
 // root is rewritten to lie under root instead (made absolute).
 func (im *TorchvisionCache) Relocate(root string) error {
-	if !strings.HasPrefix(im.Root, "/") {
+	if !strings.HasPrefix(im.Config.Root, "/") {
 		return fmt.Errorf("the file records no dataset root to replace with %s", root)
 	}
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return err
 	}
-	from := strings.TrimSuffix(im.Root, "/") + "/"
-	for i, p := range im.Paths {
-		if !strings.HasPrefix(p, from) {
-			return fmt.Errorf("%s is not under the recorded root %s", p, im.Root)
+	from := strings.TrimSuffix(im.Config.Root, "/") + "/"
+	for i, v := range im.Videos {
+		if !strings.HasPrefix(v.Path, from) {
+			return fmt.Errorf("%s is not under the recorded root %s", v.Path, im.Config.Root)
 		}
-		im.Paths[i] = abs + "/" + strings.TrimPrefix(p, from)
+		im.Videos[i].Path = abs + "/" + strings.TrimPrefix(v.Path, from)
 	}
-	im.Root = abs
+	im.Config.Root = abs
 	return nil
 }
 
@@ -84,121 +80,174 @@ func (im *TorchvisionCache) Relocate(root string) error {
 // the reference train.py's (dataset, traindir) tuple, a pickled dataset or
 // VideoClips, or a metadata dict.
 func ReadTorchvision(v any) (*TorchvisionCache, error) {
-	im := &TorchvisionCache{Spec: clips.Spec{FramesPerClip: 16, StepBetweenClips: 1}}
-	var traindir string
+	im := &TorchvisionCache{}
+	im.Config.Spec = clips.Spec{FramesPerClip: 16, StepBetweenClips: 1}
+	vc, dataset, traindir, err := im.find(v)
+	if err != nil {
+		return nil, err
+	}
+	if err := im.readVideos(vc); err != nil {
+		return nil, err
+	}
+	if cfg, ok := vc["vidcache"]; ok && dataset == nil {
+		if err := im.readVidcache(vc, cfg); err != nil {
+			return nil, err
+		}
+	}
+	if err := im.readClipSpec(vc); err != nil {
+		return nil, err
+	}
+	cfg := &im.Config
+	if dataset != nil {
+		if err := im.labelsFromSamples(dataset); err != nil {
+			return nil, err
+		}
+		if r, ok := dataset["root"].(string); ok {
+			cfg.Root = r
+		}
+		if s, ok := dataset["split"].(string); ok {
+			cfg.Split = s
+		}
+	}
+	if traindir != "" && cfg.Root == "" {
+		cfg.Root, cfg.Split = filepath.Dir(traindir), filepath.Base(traindir)
+	}
+	if im.LabelsFrom == "" {
+		im.labelsFromFolders()
+	}
+	if cfg.Root == "" && len(im.Videos) > 0 {
+		prefix := commonDir(im.paths())
+		cfg.Root, cfg.Split = filepath.Dir(prefix), filepath.Base(prefix)
+	}
+	if cfg.Extensions == nil {
+		cfg.Extensions = extensionsOf(im.paths())
+	}
+	return im, nil
+}
+
+// find looks for the VideoClips (its state, or a metadata dict) in v, and
+// the dataset that holds it if there is one; traindir is the reference
+// script's.
+func (im *TorchvisionCache) find(v any) (vc, dataset map[string]any, traindir string, err error) {
 	if t, ok := v.(*types.Tuple); ok && t.Len() == 2 {
 		if s, ok := t.Get(1).(string); ok {
 			traindir, im.Source = s, "reference train.py cache (dataset, traindir)"
 		}
 		v = t.Get(0)
 	}
-	var vc, dataset map[string]any
-	if o, ok := v.(*Object); ok {
-		st := attrs(o)
+	switch v := v.(type) {
+	case *Object:
+		st := attrs(v)
 		if vcObj, ok := st["video_clips"].(*Object); ok {
 			dataset, vc = st, attrs(vcObj)
 			if im.Source == "" {
-				im.Source = "pickled dataset " + o.Qualified()
+				im.Source = "pickled dataset " + v.Qualified()
 			}
 		} else if _, ok := st["video_paths"]; ok {
 			vc = st
-			im.Source = "pickled " + o.Qualified()
+			im.Source = "pickled " + v.Qualified()
 		} else {
-			return nil, fmt.Errorf("found a pickled %s without video_clips or video_paths", o.Qualified())
+			return nil, nil, "", fmt.Errorf("found a pickled %s without video_clips or video_paths", v.Qualified())
 		}
-	} else if d, ok := v.(*types.Dict); ok {
-		vc = dictMap(d)
+	case *types.Dict:
+		vc = dictMap(v)
 		im.Source = "metadata dict"
-	} else {
-		return nil, fmt.Errorf("top level is %s, not a dataset, VideoClips or metadata dict", kind(v))
+	default:
+		return nil, nil, "", fmt.Errorf("top level is %s, not a dataset, VideoClips or metadata dict", kind(v))
 	}
-	var err error
-	if im.Paths, err = stringList(vc["video_paths"], "video_paths"); err != nil {
-		return nil, err
+	return vc, dataset, traindir, nil
+}
+
+// readVideos makes the videos of the VideoClips' video_paths, video_fps and
+// video_pts.
+func (im *TorchvisionCache) readVideos(vc map[string]any) error {
+	paths, err := stringList(vc["video_paths"], "video_paths")
+	if err != nil {
+		return err
 	}
-	if im.FPS, im.FPSInt, err = fpsList(vc["video_fps"]); err != nil {
-		return nil, err
+	fps, ints, err := fpsList(vc["video_fps"])
+	if err != nil {
+		return err
 	}
-	if im.Pts, err = ptsOf(vc); err != nil {
-		return nil, err
+	pts, err := ptsOf(vc)
+	if err != nil {
+		return err
 	}
-	if len(im.FPS) != len(im.Paths) || len(im.Pts) != len(im.Paths) {
-		return nil, fmt.Errorf("video_paths, video_pts and video_fps have %d, %d and %d entries", len(im.Paths), len(im.Pts), len(im.FPS))
+	if len(fps) != len(paths) || len(pts) != len(paths) {
+		return fmt.Errorf("video_paths, video_pts and video_fps have %d, %d and %d entries", len(paths), len(pts), len(fps))
 	}
-	for i, p := range im.Pts {
+	im.Videos = make([]Video, len(paths))
+	for i, p := range pts {
 		if !sort.SliceIsSorted(p, func(a, b int) bool { return p[a] < p[b] }) {
-			return nil, fmt.Errorf("video_pts of %s are not sorted", im.Paths[i])
+			return fmt.Errorf("video_pts of %s are not sorted", paths[i])
 		}
+		im.Videos[i] = Video{Path: paths[i], NumFrames: int64(len(p)), FPS: fps[i], FPSInt: ints[i], Pts: p}
 	}
-	if cfg, ok := vc["vidcache"]; ok && dataset == nil {
-		// A vidcache cache (perhaps from another machine): its own record of
-		// the configuration, classes and labels.
-		var f File
-		if err := f.readConfig(cfg); err != nil {
-			return nil, fmt.Errorf("vidcache: %w", err)
-		}
-		im.Source = "vidcache cache"
-		im.Spec, im.HasConfig = f.Config.Spec, true
-		im.Root, im.Split, im.Extensions, im.Target = f.Config.Root, f.Config.Split, f.Config.Extensions, f.Config.Target
-		if im.Classes, err = stringList(vc["classes"], "classes"); err != nil {
-			return nil, err
-		}
-		if im.Labels, err = int64Tensor(vc["labels"]); err != nil {
-			return nil, fmt.Errorf("labels: %w", err)
-		}
-		if len(im.Labels) != len(im.Paths) {
-			return nil, fmt.Errorf("%d labels for %d videos", len(im.Labels), len(im.Paths))
-		}
-		for _, l := range im.Labels {
-			if l < 0 || l >= int64(len(im.Classes)) {
-				return nil, fmt.Errorf("label %d out of range for %d classes", l, len(im.Classes))
-			}
-		}
-		im.LabelsFrom = "cache"
+	return nil
+}
+
+// readVidcache reads a vidcache cache's own record (the file may come from
+// another machine): the configuration, classes and labels.
+func (im *TorchvisionCache) readVidcache(vc map[string]any, cfg any) error {
+	c, _, err := readConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("vidcache: %w", err)
 	}
-	if _, ok := vc["num_frames"]; ok {
-		n, ok1 := vc["num_frames"].(int)
-		s, ok2 := vc["step"].(int)
-		if !ok1 || !ok2 {
-			return nil, fmt.Errorf("num_frames/step are %s/%s, not ints", kind(vc["num_frames"]), kind(vc["step"]))
+	im.Source = "vidcache cache"
+	im.Config.Spec, im.HasConfig = c.Spec, true
+	im.Config.Root, im.Config.Split, im.Config.Extensions, im.Config.Target = c.Root, c.Split, c.Extensions, c.Target
+	if im.Classes, err = stringList(vc["classes"], "classes"); err != nil {
+		return err
+	}
+	labels, err := int64Tensor(vc["labels"])
+	if err != nil {
+		return fmt.Errorf("labels: %w", err)
+	}
+	if len(labels) != len(im.Videos) {
+		return fmt.Errorf("%d labels for %d videos", len(labels), len(im.Videos))
+	}
+	for i, l := range labels {
+		if l < 0 || l >= int64(len(im.Classes)) {
+			return fmt.Errorf("label %d out of range for %d classes", l, len(im.Classes))
 		}
-		im.Spec.FramesPerClip, im.Spec.StepBetweenClips, im.HasConfig = n, s, true
-		switch fr := vc["frame_rate"].(type) {
-		case nil:
-		case int:
-			f := float64(fr)
-			im.Spec.FrameRate = &f
-		case float64:
-			im.Spec.FrameRate = &fr
-		default:
-			return nil, fmt.Errorf("frame_rate is %s", kind(fr))
-		}
+		im.Videos[i].Label = l
 	}
-	if dataset != nil {
-		if err := im.labelsFromSamples(dataset); err != nil {
-			return nil, err
-		}
-		if r, ok := dataset["root"].(string); ok {
-			im.Root = r
-		}
-		if s, ok := dataset["split"].(string); ok {
-			im.Split = s
-		}
+	im.LabelsFrom = "cache"
+	return nil
+}
+
+// readClipSpec reads the clip configuration VideoClips recorded, if any.
+func (im *TorchvisionCache) readClipSpec(vc map[string]any) error {
+	if _, ok := vc["num_frames"]; !ok {
+		return nil
 	}
-	if traindir != "" && im.Root == "" {
-		im.Root, im.Split = filepath.Dir(traindir), filepath.Base(traindir)
+	n, ok1 := vc["num_frames"].(int)
+	s, ok2 := vc["step"].(int)
+	if !ok1 || !ok2 {
+		return fmt.Errorf("num_frames/step are %s/%s, not ints", kind(vc["num_frames"]), kind(vc["step"]))
 	}
-	if im.Labels == nil {
-		im.labelsFromFolders()
+	spec := &im.Config.Spec
+	spec.FramesPerClip, spec.StepBetweenClips, im.HasConfig = n, s, true
+	switch fr := vc["frame_rate"].(type) {
+	case nil:
+	case int:
+		f := float64(fr)
+		spec.FrameRate = &f
+	case float64:
+		spec.FrameRate = &fr
+	default:
+		return fmt.Errorf("frame_rate is %s", kind(fr))
 	}
-	if im.Root == "" && len(im.Paths) > 0 {
-		prefix := commonDir(im.Paths)
-		im.Root, im.Split = filepath.Dir(prefix), filepath.Base(prefix)
+	return nil
+}
+
+// paths lists the videos' paths.
+func (im *TorchvisionCache) paths() []string {
+	out := make([]string, len(im.Videos))
+	for i, v := range im.Videos {
+		out[i] = v.Path
 	}
-	if im.Extensions == nil {
-		im.Extensions = extensionsOf(im.Paths)
-	}
-	return im, nil
+	return out
 }
 
 // extensionsOf lists the lowercased extensions (no dot) of paths, sorted:
@@ -225,8 +274,8 @@ func (im *TorchvisionCache) labelsFromSamples(ds map[string]any) error {
 		return err
 	}
 	samples, ok := ds["samples"].(*types.List)
-	if !ok || samples.Len() != len(im.Paths) {
-		return fmt.Errorf("the dataset's samples (%s) do not match its %d videos", kind(ds["samples"]), len(im.Paths))
+	if !ok || samples.Len() != len(im.Videos) {
+		return fmt.Errorf("the dataset's samples (%s) do not match its %d videos", kind(ds["samples"]), len(im.Videos))
 	}
 	for i, s := range *samples {
 		t, ok := s.(*types.Tuple)
@@ -235,10 +284,10 @@ func (im *TorchvisionCache) labelsFromSamples(ds map[string]any) error {
 		}
 		p, ok1 := t.Get(0).(string)
 		lab, ok2 := t.Get(1).(int)
-		if !ok1 || !ok2 || p != im.Paths[i] || lab < 0 || lab >= len(classes) {
-			return fmt.Errorf("samples[%d] = (%v, %v) does not match video %q among %d classes", i, t.Get(0), t.Get(1), im.Paths[i], len(classes))
+		if !ok1 || !ok2 || p != im.Videos[i].Path || lab < 0 || lab >= len(classes) {
+			return fmt.Errorf("samples[%d] = (%v, %v) does not match video %q among %d classes", i, t.Get(0), t.Get(1), im.Videos[i].Path, len(classes))
 		}
-		im.Labels = append(im.Labels, int64(lab))
+		im.Videos[i].Label = int64(lab)
 	}
 	im.Classes, im.LabelsFrom = classes, "samples"
 	return nil
@@ -248,13 +297,14 @@ func (im *TorchvisionCache) labelsFromSamples(ds map[string]any) error {
 // holds no dataset: the folder under the common split folder.
 func (im *TorchvisionCache) labelsFromFolders() {
 	im.LabelsFrom = "folders"
-	prefix := commonDir(im.Paths)
-	if im.Root != "" {
-		prefix = strings.TrimSuffix(im.Root, "/") + "/" + im.Split // os.path.join(root, split)
+	paths := im.paths()
+	prefix := commonDir(paths)
+	if im.Config.Root != "" {
+		prefix = strings.TrimSuffix(im.Config.Root, "/") + "/" + im.Config.Split // os.path.join(root, split)
 	}
 	index := map[string]int64{}
-	names := make([]string, len(im.Paths))
-	for i, p := range im.Paths {
+	names := make([]string, len(paths))
+	for i, p := range paths {
 		rel := strings.TrimPrefix(p, strings.TrimSuffix(prefix, "/")+"/")
 		names[i], _, _ = strings.Cut(rel, "/")
 		index[names[i]] = 0
@@ -266,8 +316,8 @@ func (im *TorchvisionCache) labelsFromFolders() {
 	for i, c := range im.Classes {
 		index[c] = int64(i)
 	}
-	for _, n := range names {
-		im.Labels = append(im.Labels, index[n])
+	for i, n := range names {
+		im.Videos[i].Label = index[n]
 	}
 }
 

@@ -2,32 +2,23 @@ package indexer
 
 import (
 	"context"
-	"crypto/sha256"
-	_ "embed"
-	"encoding/binary"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"math"
 	"os"
-	"strings"
-
-	"github.com/vidcache/vidcache/cachefmt/clips"
-	"github.com/vidcache/vidcache/cachefmt/vocab"
 
 	"github.com/vidcache/vidcache/cachefmt"
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 )
 
 // write assembles the cache from the index rows and writes it if its content
 // differs from the registered one (or the file is gone), then registers it.
 func (p *plan) write(ctx context.Context, ix *Index, res *BuildResult) error {
 	res.DB = ix.Path()
-	c, digest, done, err := assemble(ctx, ix, p.ds, p.videos, &p.opts, p.ffmpeg, res)
+	a, err := p.assemble(ctx, ix, res)
 	if err != nil {
 		return err
 	}
-	defer done()
-	if fresh, err := p.cacheMatches(ctx, ix, digest); err != nil || fresh {
+	defer a.done()
+	if fresh, err := p.cacheMatches(ctx, ix, a.digest); err != nil || fresh {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -40,22 +31,16 @@ func (p *plan) write(ctx context.Context, ix *Index, res *BuildResult) error {
 		return err
 	}
 	defer releaseClaim()
-	if fresh, err := p.cacheMatches(ctx, ix, digest); err != nil || fresh {
+	if fresh, err := p.cacheMatches(ctx, ix, a.digest); err != nil || fresh {
 		return err
 	}
 	// Locked until registered, so gc cannot take it for an unregistered file.
-	release, err := cachefmt.WriteFileLocked(p.opts.Out, c, cachefmt.Options{NoSync: p.opts.NoSync})
+	release, err := cachefmt.WriteFileLocked(p.opts.Out, a.c, cachefmt.Options{NoSync: p.opts.NoSync})
 	if err != nil {
 		return err
 	}
-	fi, err := os.Stat(p.opts.Out)
-	if err != nil {
-		release()
-		return fmt.Errorf("written cache: %w", err)
-	}
 	res.Written = true
-	err = ix.PutCache(ctx, &CacheRecord{Path: p.opts.Out, Root: p.ds.Root, Split: p.ds.Split, Config: string(p.opts.Key()), Digest: digest,
-		Videos: len(p.ds.Videos), Clips: res.Clips, Size: fi.Size(), CreatedUnix: c.Config.CreatedUnix, Failed: res.Failed})
+	err = a.register(ctx, ix, p.opts.Out, a.digest)
 	if cerr := release(); err == nil && cerr != nil {
 		err = fmt.Errorf("close cache %s: %w", p.opts.Out, cerr)
 	}
@@ -73,116 +58,98 @@ func (p *plan) cacheMatches(ctx context.Context, ix *Index, digest string) (bool
 	return err == nil && fi.Size() == old.Size, nil
 }
 
-// assemble builds the cache description from the index rows, in dataset
-// order, and a digest of everything in it but created_unix.
-func assemble(ctx context.Context, ix *Index, ds *Dataset, videos *videoSet, opts *BuildOptions, ffmpeg string, res *BuildResult) (*cachefmt.Cache, string, func(), error) {
-	mapPath := func(p string) string { return p }
-	if opts.RootAs != "" {
-		mapPath = func(p string) string { return opts.RootAs + strings.TrimPrefix(p, ds.Root) }
-	}
-	cfg := opts.Config
-	cfg.Root, cfg.Split, cfg.FFmpeg, cfg.ToolVersion = ds.Root, ds.Split, ffmpeg, Version
-	c := &cachefmt.Cache{
-		Config:  cfg,
-		Classes: ds.Classes,
-		Videos:  make([]cachefmt.Video, len(ds.Videos)),
-		// torchvision 0.26+ stores frame indices, not timestamps.
-		FrameIndices: opts.Target == vocab.TargetTorchvision,
-	}
-	// The digest: the configuration, the versions written into the file
-	// (created_unix is not content), the classes, and every video.
-	h := sha256.New()
-	h.Write(c.Config.Key())
-	fmt.Fprintf(h, "\x00%s\x00%s\x00", c.Config.FFmpeg, c.Config.ToolVersion)
-	classJSON, _ := json.Marshal(ds.Classes)
-	h.Write(classJSON)
-	var num [8]byte
-	var scratch []byte
-	putInt := func(v int64) { binary.LittleEndian.PutUint64(num[:], uint64(v)); h.Write(num[:]) }
-	for i := range ds.Videos {
-		e := &ds.Videos[i]
-		if !videos.known(i) {
-			return nil, "", nil, fmt.Errorf("internal: no index row for %s", e.Path)
+// assembled is the cache of a build, assembled from the index rows: its
+// timestamps are streamed from the index as it is written.
+type assembled struct {
+	*draft
+	digest string
+	stream *ptsStream
+}
+
+// assemble makes the cache from the index rows, in dataset order, and its
+// digest, without holding any timestamps in memory; it records the failed
+// videos in res.
+func (p *plan) assemble(ctx context.Context, ix *Index, res *BuildResult) (*assembled, error) {
+	cfg := p.opts.Config
+	cfg.Root, cfg.Split = p.ds.Root, p.ds.Split
+	d := newDraft(cfg, p.ffmpeg, p.ds.Classes, len(p.ds.Videos))
+	for i := range p.ds.Videos {
+		e := &p.ds.Videos[i]
+		if !p.videos.known(i) {
+			return nil, fmt.Errorf("internal: no index row for %s", e.Path)
 		}
-		if st := videos.status(i); st != vocab.StatusOK {
-			res.Failed++
+		v := cachefmt.Video{Path: e.Path, NumFrames: int64(p.videos.frames(i)), FPS: p.videos.fps(i), Label: int64(e.Label)}
+		st := p.videos.status(i)
+		failed, err := d.add(v, st)
+		if err != nil {
+			return nil, err
+		}
+		if failed {
 			res.Failures[string(st)]++
-			res.FailedAt = append(res.FailedAt, FailedVideo{Path: e.Path, Status: st, Error: videos.err(i)})
-		}
-		fps, frames := videos.fps(i), videos.frames(i)
-		n, err := clips.ForVideo(frames, fps, opts.Spec)
-		if err != nil {
-			return nil, "", nil, fmt.Errorf("%s: %w", e.Path, err)
-		}
-		c.Videos[i] = cachefmt.Video{Path: mapPath(e.Path), NumFrames: int64(frames), FPS: fps, Label: int64(e.Label), ClipCount: int64(n),
-			// torchcodec hands average_fps to Python as JSON, so a whole number arrives as an int.
-			FPSInt: c.FrameIndices && fps != nil && cachefmt.JSONInt(*fps)}
-		res.Clips += int64(n)
-		res.Frames += int64(frames)
-		scratch = append(append(scratch[:0], c.Videos[i].Path...), 0)
-		h.Write(scratch)
-		putInt(int64(e.Label))
-		putInt(int64(frames))
-		if fps == nil {
-			putInt(-1)
-		} else {
-			putInt(int64(math.Float64bits(*fps)))
-		}
-		putInt(int64(n))
-	}
-	// The timestamps themselves are not held in memory. The digest covers
-	// them through each row's stored pts hash; rows from an older index
-	// without one are read back from the index instead.
-	complete := true
-	for i := range ds.Videos {
-		if c.FrameIndices {
-			break // no timestamps: the frame counts above are the content
-		}
-		if ph, ok := videos.ptsHash(i); ok {
-			putInt(int64(ph))
-		} else {
-			complete = false
-			break
+			res.FailedAt = append(res.FailedAt, FailedVideo{Path: e.Path, Status: st, Error: p.videos.err(i)})
 		}
 	}
-	if !complete {
-		err := streamPts(ctx, ix, ds, opts.probeMode(), func(i int, blob []byte) error {
-			putInt(int64(ptsHash(blob)))
-			return nil
-		})
-		if err != nil {
-			return nil, "", nil, err
+	res.Failed, res.Clips, res.Frames = d.failed, d.clips, d.frames
+	if err := p.digestPts(ctx, ix, d); err != nil {
+		return nil, err
+	}
+	a := &assembled{draft: d, digest: d.digest()}
+	a.c.Pts = a.streamPts(ctx, ix, p.ds, p.opts.probeMode())
+	return a, nil
+}
+
+// digestPts adds every video's pts hash to the digest: each row's stored
+// one, or for an older index's rows without one, the hash of its
+// timestamps read back from the index.
+func (p *plan) digestPts(ctx context.Context, ix *Index, d *draft) error {
+	if d.c.FrameIndices() {
+		return nil
+	}
+	hashes := make([]uint64, 0, len(p.ds.Videos))
+	for i := range p.ds.Videos {
+		h, ok := p.videos.ptsHash(i)
+		if !ok {
+			return streamPts(ctx, ix, p.ds, p.opts.probeMode(), func(i int, blob []byte) error {
+				d.putPtsHash(ptsHash(blob))
+				return nil
+			})
 		}
+		hashes = append(hashes, h)
 	}
-	if c.Config.CreatedUnix == 0 {
-		c.Config.CreatedUnix = nowUnix()
+	for _, h := range hashes {
+		d.putPtsHash(h)
 	}
+	return nil
+}
+
+// streamPts is the cache's Pts: each video's timestamps, streamed from the
+// index (opened at the first video, closed after the last).
+func (a *assembled) streamPts(ctx context.Context, ix *Index, ds *Dataset, mode vocab.Mode) func(i int) ([]int64, error) {
 	var buf []int64
-	var stream *ptsStream
-	c.Pts = func(i int) ([]int64, error) {
-		if stream == nil {
+	return func(i int) ([]int64, error) {
+		if a.stream == nil {
 			var err error
-			if stream, err = openPtsStream(ctx, ix, ds, opts.probeMode()); err != nil {
+			if a.stream, err = openPtsStream(ctx, ix, ds, mode); err != nil {
 				return nil, err
 			}
 		}
-		blob, err := stream.get(i)
+		blob, err := a.stream.get(i)
 		if err == nil {
-			buf, err = decodePts(buf[:0], blob, int(c.Videos[i].NumFrames))
+			buf, err = decodePts(buf[:0], blob, int(a.c.Videos[i].NumFrames))
 		}
-		if i == len(c.Videos)-1 || err != nil {
-			stream.close()
+		if i == len(a.c.Videos)-1 || err != nil {
+			a.stream.close()
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", c.Videos[i].Path, err)
+			return nil, fmt.Errorf("%s: %w", a.c.Videos[i].Path, err)
 		}
 		return buf, nil
 	}
-	// done releases the index if the writer stops before the last video.
-	done := func() {
-		if stream != nil {
-			stream.close()
-		}
+}
+
+// done releases the index if the writer stopped before the last video.
+func (a *assembled) done() {
+	if a.stream != nil {
+		a.stream.close()
 	}
-	return c, hex.EncodeToString(h.Sum(nil)), done, nil
 }

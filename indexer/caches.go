@@ -17,12 +17,12 @@ type CacheRecord struct {
 	Root        string
 	Split       string
 	Config      string // JSON
-	Digest      string
+	Digest      string // SHA-256 of the content, created_unix excluded (draft.digest), built or imported
 	Videos      int
 	Clips       int64
 	Size        int64
 	CreatedUnix int64
-	Failed      int // videos without frames; -1: not recorded (older index)
+	Failed      int // failed videos (vocab.Status.Failed); -1: not recorded (older index)
 }
 
 const cacheColumns = `path, root, split, config, digest, videos, clips, size, created_unix, failed`

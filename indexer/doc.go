@@ -34,12 +34,14 @@ replaced while it was probed is stored as not fresh (probe.go).
 
 # Assemble
 
-assemble builds the cache description from the index rows in dataset
-order: paths (with --root-as applied), frame counts, fps, labels, clip
-counts from the clip math (package clips), and a digest of all of it (the
-configuration's Key, the FFmpeg and tool versions, classes, every video,
-and each row's stored pts hash) without holding any timestamps in memory
-(assemble.go).
+assemble makes the cache, in cachefmt's model, from the index rows in
+dataset order, without holding any timestamps in memory (assemble.go),
+through a draft (draft.go), which Import uses too: it writes paths as
+root_as says, counts clips with the clip math (package clips), stores each
+frame rate as the target's torchvision would get it, counts the failed
+videos (vocab.Status.Failed), and digests all of it (the configuration's
+Key, the FFmpeg and tool versions, classes, every video, and every video's
+pts hash, which a build takes from its row).
 
 # Write
 
@@ -52,13 +54,14 @@ cache: the path always holds the old cache or the new one (assemble.go).
 # Register
 
 The written cache is registered in the index with its configuration (Key
-JSON), digest, size and counts, which status, path, refresh, verify and gc
-read (caches.go, maintenance.go, status.go, verify.go).
+JSON), digest, size and counts (draft.go), which status, path, refresh,
+verify and gc read (caches.go, maintenance.go, status.go, verify.go).
 
 The index itself (index.go, rows.go) holds one row per video and probe kind,
 its timestamps in a separate table clustered by path, and the caches table;
 migrations brings its schema up to date on open. Import (importer.go)
-converts a torchvision cache into a vidcache cache and records its videos as
-rows; Merge folds shard indexes into one (shard.go).
+converts a torchvision cache into a vidcache cache through a draft,
+registers it with its content's digest like a build's, and records its
+videos as rows; Merge folds shard indexes into one (shard.go).
 */
 package indexer

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/vidcache/vidcache/cachefmt"
 	"github.com/vidcache/vidcache/indexer"
 )
 
@@ -40,4 +41,23 @@ func newIndex(t *testing.T, dir string) *indexer.Index {
 	}
 	t.Cleanup(func() { ix.Close() })
 	return ix
+}
+
+// columns is a cache read back as torchvision's keys list it, one list per
+// key, to compare with what a peer prints.
+type columns struct {
+	Paths              []string
+	Pts                [][]int64
+	FPS                []*float64
+	FPSInt             []bool
+	Labels, ClipCounts []int64
+}
+
+func columnsOf(f *cachefmt.File) columns {
+	var c columns
+	for _, v := range f.Videos {
+		c.Paths, c.Pts, c.FPS, c.FPSInt = append(c.Paths, v.Path), append(c.Pts, v.Pts), append(c.FPS, v.FPS), append(c.FPSInt, v.FPSInt)
+		c.Labels, c.ClipCounts = append(c.Labels, v.Label), append(c.ClipCounts, v.ClipCount)
+	}
+	return c
 }

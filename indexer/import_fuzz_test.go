@@ -49,8 +49,8 @@ func FuzzImport(f *testing.F) {
 		if err != nil {
 			t.Fatalf("import wrote a cache that does not read back: %v", err)
 		}
-		if len(c.Paths) != res.Videos {
-			t.Fatalf("import reported %d videos, the cache holds %d", res.Videos, len(c.Paths))
+		if len(c.Videos) != res.Videos {
+			t.Fatalf("import reported %d videos, the cache holds %d", res.Videos, len(c.Videos))
 		}
 	})
 }

@@ -57,16 +57,17 @@ func TestImportMatchesPeers(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: %v", f, err)
 				}
-				got, err := cachefmt.ReadFile(dst)
+				file, err := cachefmt.ReadFile(dst)
 				if err != nil {
 					t.Fatal(err)
 				}
+				got := columnsOf(file)
 				w := want[f]
 				if len(w.VideoPaths) != gen.videos || !reflect.DeepEqual(got.Paths, w.VideoPaths) || !reflect.DeepEqual(got.FPS, w.VideoFPS) {
 					t.Errorf("%s: paths/fps differ:\n got %q %v\nwant %q %v", f, got.Paths, got.FPS, w.VideoPaths, w.VideoFPS)
 				}
-				if res.Target != gen.target || got.Config.Target != gen.target {
-					t.Errorf("%s: imported as target %s (cache %s), want %s", f, res.Target, got.Config.Target, gen.target)
+				if res.Target != gen.target || file.Config.Target != gen.target {
+					t.Errorf("%s: imported as target %s (cache %s), want %s", f, res.Target, file.Config.Target, gen.target)
 				}
 				for i, typ := range w.FPSTypes {
 					if i < len(got.FPSInt) && got.FPSInt[i] != (typ == "int") {
@@ -78,8 +79,8 @@ func TestImportMatchesPeers(t *testing.T) {
 						t.Errorf("%s: pts of %s differ", f, w.VideoPaths[i])
 					}
 				}
-				if w.Labels != nil && (!reflect.DeepEqual(got.Labels, w.Labels) || !reflect.DeepEqual(got.Classes, w.Classes) || res.LabelsFrom != "samples") {
-					t.Errorf("%s: labels %v classes %q (from %s), want %v %q", f, got.Labels, got.Classes, res.LabelsFrom, w.Labels, w.Classes)
+				if w.Labels != nil && (!reflect.DeepEqual(got.Labels, w.Labels) || !reflect.DeepEqual(file.Classes, w.Classes) || res.LabelsFrom != "samples") {
+					t.Errorf("%s: labels %v classes %q (from %s), want %v %q", f, got.Labels, file.Classes, res.LabelsFrom, w.Labels, w.Classes)
 				}
 				if r, err := indexer.Verify(context.Background(), dst, indexer.VerifyOptions{}); err != nil || !r.OK {
 					t.Errorf("%s: imported cache does not verify: %+v %v", f, r, err)
@@ -118,8 +119,9 @@ func TestImportRefusesAndWarns(t *testing.T) {
 	// A global outside the allowlist: refused, naming it, unless forced.
 	m := filepath.Join(out, "m.pt")
 	_, err := indexer.Import(context.Background(), "testdata/import/malicious-extra.pt", indexer.ImportOptions{Out: m})
-	if !errors.Is(err, indexer.ErrRefused) || !strings.Contains(err.Error(), "posix.system") || !strings.Contains(err.Error(), "--force") {
-		t.Errorf("malicious file: %v, want a refusal naming posix.system and --force", err)
+	var oe *cachefmt.OptionError
+	if !errors.Is(err, indexer.ErrRefused) || !strings.Contains(err.Error(), "posix.system") || !errors.As(err, &oe) || oe.Option != "force" {
+		t.Errorf("malicious file: %v, want a refusal naming posix.system and the option force", err)
 	}
 	if _, err := os.Stat(m); err == nil {
 		t.Error("refused, but wrote the cache")
@@ -159,7 +161,7 @@ func TestImportRecordsExistingVideos(t *testing.T) {
 		t.Errorf("build after import: %+v %v", b, err)
 	}
 	f, _ := cachefmt.ReadFile(filepath.Join(filepath.Dir(res.Cache), "c.pt"))
-	if f == nil || !strings.HasPrefix(f.Paths[0], "/mnt/k400/train/") {
+	if f == nil || !strings.HasPrefix(f.Videos[0].Path, "/mnt/k400/train/") {
 		t.Errorf("--root-as not applied: %v", f)
 	}
 }
@@ -228,4 +230,39 @@ func writeTorchZip(t *testing.T, path string, records map[string]string) {
 		t.Fatal(err)
 	}
 	f.Close()
+}
+
+// TestImportDigest: an imported cache is registered with the digest of its
+// content, as a built one is: importing the same file again at another time
+// gives the same digest, a different content (another root_as, another
+// file) a different one.
+func TestImportDigest(t *testing.T) {
+	ix := newIndex(t, t.TempDir())
+	dir := t.TempDir()
+	digest := func(in, out string, opts indexer.ImportOptions) string {
+		t.Helper()
+		opts.Out, opts.Index, opts.NoSync = filepath.Join(dir, out), ix, true
+		res, err := indexer.Import(context.Background(), filepath.Join("testdata/import", in), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := ix.Cache(context.Background(), res.Cache)
+		if err != nil || rec == nil {
+			t.Fatalf("%s: not registered: %v", out, err)
+		}
+		if failed := map[string]int{"tv0.21-kinetics.pt": 2}[in]; len(rec.Digest) != 64 || rec.Failed != failed || rec.Videos != res.Videos || rec.Clips != res.Clips {
+			t.Errorf("%s: registered %+v for %+v", out, rec, res)
+		}
+		return rec.Digest
+	}
+	a := digest("tv0.21-kinetics.pt", "a.pt", indexer.ImportOptions{CreatedAt: 1})
+	if b := digest("tv0.21-kinetics.pt", "b.pt", indexer.ImportOptions{CreatedAt: 2}); b != a {
+		t.Errorf("the same content, digests %s and %s", a, b)
+	}
+	if c := digest("tv0.21-kinetics.pt", "c.pt", indexer.ImportOptions{RootAs: "/mnt"}); c == a {
+		t.Error("another root_as, the same digest")
+	}
+	if d := digest("tv0.27-kinetics.pt", "d.pt", indexer.ImportOptions{}); d == a {
+		t.Error("another file, the same digest")
+	}
 }

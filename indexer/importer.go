@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/vidcache/vidcache/cachefmt/clips"
 	"github.com/vidcache/vidcache/cachefmt/vocab"
 
 	"github.com/vidcache/vidcache/cachefmt"
@@ -38,6 +36,9 @@ type ImportOptions struct {
 	Force bool
 }
 
+// A file refused for the value of an option is a cachefmt.OptionError
+// naming it as target, dataset_root, root_as or force.
+
 // ImportResult reports an import.
 type ImportResult struct {
 	Cache      string `json:"cache"`
@@ -60,100 +61,99 @@ type ImportResult struct {
 // dict; zip or legacy) into a vidcache cache, reading it as inert data:
 // nothing in the file is imported or executed.
 func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult, error) {
-	l, err := cachefmt.Load(file)
+	im, unsafe, err := readTorchvision(file, opts)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrRefused, err)
-	}
-	im, err := cachefmt.ReadTorchvision(l.Value)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrRefused, file, err)
-	}
-	if opts.DatasetRoot != "" {
-		if err := im.Relocate(opts.DatasetRoot); err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrRefused, file, err)
-		}
-	}
-	res := &ImportResult{Source: im.Source, Videos: len(im.Paths), Classes: len(im.Classes), LabelsFrom: im.LabelsFrom, UnsafeGlobals: []string{}}
-	if bad := l.Disallowed(); len(bad) > 0 {
-		if !opts.Force {
-			return nil, fmt.Errorf("%w: %s names globals that torch's weights_only loader would not accept and that are no torchvision class vidcache reads: %s (nothing was executed; convert it anyway, from its data alone, with --force)",
-				ErrRefused, file, strings.Join(bad, ", "))
-		}
-		res.UnsafeGlobals = bad
-	}
-	target := opts.Target
-	if target == "" {
-		target = im.DetectTarget()
-	}
-	if _, err := vocab.ParseTarget(string(target)); err != nil {
 		return nil, err
 	}
-	spec := im.Spec
-	if err := spec.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %s: clip configuration: %v", ErrRefused, file, err)
+	d, err := importDraft(file, im, opts)
+	if err != nil {
+		return nil, err
 	}
-	mapPath := func(p string) string { return p }
-	if opts.RootAs != "" {
-		if !strings.HasPrefix(im.Root, "/") {
-			return nil, fmt.Errorf("%w: %s: --root-as needs the dataset root, which the file does not hold", ErrRefused, file)
-		}
-		mapPath = func(p string) string { return opts.RootAs + strings.TrimPrefix(p, im.Root) }
-	}
-	res.Config = cachefmt.Config{Root: im.Root, Split: im.Split, Extensions: im.Extensions, Spec: spec, RootAs: opts.RootAs,
-		Target: target, Mode: vocab.ModeImported, ToolVersion: Version, CreatedUnix: opts.CreatedAt}
-	c := &cachefmt.Cache{
-		Config:       res.Config,
-		Classes:      im.Classes,
-		Pts:          func(i int) ([]int64, error) { return im.Pts[i], nil },
-		FrameIndices: target == vocab.TargetTorchvision,
-	}
-	if c.FrameIndices && !im.FrameIndices() {
-		return nil, fmt.Errorf("%w: %s: --target torchvision needs frame indices (0, 1, 2, ...) as video_pts; these are timestamps from torchvision 0.25 or earlier", ErrRefused, file)
-	}
-	if c.Config.CreatedUnix == 0 {
-		c.Config.CreatedUnix = nowUnix()
-	}
-	for i, p := range im.Paths {
-		n, err := clips.ForVideo(len(im.Pts[i]), im.FPS[i], spec)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %s: %v", ErrRefused, file, p, err)
-		}
-		c.Videos = append(c.Videos, cachefmt.Video{Path: mapPath(p), NumFrames: int64(len(im.Pts[i])), FPS: im.FPS[i], Label: im.Labels[i], ClipCount: int64(n),
-			FPSInt: c.FrameIndices && im.FPSInt[i]})
-		res.Frames += int64(len(im.Pts[i]))
-		res.Clips += int64(n)
-	}
+	res := &ImportResult{Source: im.Source, Videos: len(im.Videos), Classes: len(im.Classes), LabelsFrom: im.LabelsFrom, UnsafeGlobals: unsafe,
+		Frames: d.frames, Clips: d.clips, Config: d.c.Config}
 	if opts.Out == "" {
 		opts.Out = strings.TrimSuffix(file, filepath.Ext(file)) + ".vidcache.pt"
 	}
 	if res.Cache, err = filepath.Abs(opts.Out); err != nil {
 		return nil, err
 	}
-	if err := cachefmt.WriteFile(res.Cache, c, cachefmt.Options{NoSync: opts.NoSync}); err != nil {
+	if err := cachefmt.WriteFile(res.Cache, d.c, cachefmt.Options{NoSync: opts.NoSync}); err != nil {
 		return nil, err
 	}
-	if opts.Index != nil {
-		if res.Indexed, err = recordImported(ctx, opts.Index, im, target); err != nil {
-			return res, err
-		}
-		// Registered, so list shows it, gc keeps it and verify --root finds
-		// its rows; refresh leaves it alone (a build writes a vidcache one).
-		fi, err := os.Stat(res.Cache)
-		if err != nil {
-			return res, err
-		}
-		failed := 0
-		for _, p := range im.Pts {
-			if len(p) == 0 {
-				failed++
-			}
-		}
-		if err := opts.Index.PutCache(ctx, &CacheRecord{Path: res.Cache, Root: im.Root, Split: im.Split, Config: string(res.Config.Key()),
-			Digest: "imported", Videos: res.Videos, Clips: res.Clips, Size: fi.Size(), CreatedUnix: c.Config.CreatedUnix, Failed: failed}); err != nil {
-			return res, err
+	if opts.Index == nil {
+		return res, nil
+	}
+	if res.Indexed, err = recordImported(ctx, opts.Index, im, d.c.Config.Target); err != nil {
+		return res, err
+	}
+	// Registered, so list shows it, gc keeps it and verify --root finds its
+	// rows; refresh leaves it alone (a build writes a vidcache one).
+	d.digestHeldPts()
+	return res, d.register(ctx, opts.Index, res.Cache, d.digest())
+}
+
+// readTorchvision loads file as inert data and finds torchvision's metadata
+// in it, moved to opts.DatasetRoot if set. unsafe lists the disallowed
+// globals that a forced import ignores; without Force they refuse the file.
+func readTorchvision(file string, opts ImportOptions) (im *cachefmt.TorchvisionCache, unsafe []string, err error) {
+	l, err := cachefmt.Load(file)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrRefused, err)
+	}
+	if im, err = cachefmt.ReadTorchvision(l.Value); err != nil {
+		return nil, nil, fmt.Errorf("%w: %s: %v", ErrRefused, file, err)
+	}
+	if opts.DatasetRoot != "" {
+		if err := im.Relocate(opts.DatasetRoot); err != nil {
+			return nil, nil, refusedBy("dataset_root", file, ": %v", err)
 		}
 	}
-	return res, nil
+	unsafe = l.Disallowed()
+	if len(unsafe) > 0 && !opts.Force {
+		return nil, nil, refusedBy("force", file, " names globals that torch's weights_only loader would not accept and that are no torchvision class vidcache reads: %s (nothing was executed; forcing the import converts it anyway, from its data alone)",
+			strings.Join(unsafe, ", "))
+	}
+	if unsafe == nil {
+		unsafe = []string{}
+	}
+	return im, unsafe, nil
+}
+
+// refusedBy refuses file for the value of an option (ErrRefused in a
+// cachefmt.OptionError, which the CLI shows as the option's flag): the
+// message is "refused: FILE" and format.
+func refusedBy(option, file, format string, a ...any) error {
+	return &cachefmt.OptionError{Option: option, Err: fmt.Errorf("%w: %s"+format, append([]any{ErrRefused, file}, a...)...)}
+}
+
+// importDraft makes the vidcache cache of what the file holds, for the
+// target given or detected.
+func importDraft(file string, im *cachefmt.TorchvisionCache, opts ImportOptions) (*draft, error) {
+	target := opts.Target
+	if target == "" {
+		target = im.DetectTarget()
+	}
+	if _, err := vocab.ParseTarget(string(target)); err != nil {
+		return nil, &cachefmt.OptionError{Option: "target", Err: err}
+	}
+	if err := im.Config.Spec.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %s: clip configuration: %v", ErrRefused, file, err)
+	}
+	if opts.RootAs != "" && !strings.HasPrefix(im.Config.Root, "/") {
+		return nil, refusedBy("root_as", file, ": the file records no dataset root to replace")
+	}
+	if target == vocab.TargetTorchvision && !im.PtsAreFrameIndices() {
+		return nil, refusedBy("target", file, ": the torchvision target needs frame indices (0, 1, 2, ...) as video_pts; these are timestamps from torchvision 0.25 or earlier")
+	}
+	cfg := cachefmt.Config{Root: im.Config.Root, Split: im.Config.Split, Extensions: im.Config.Extensions, Spec: im.Config.Spec, RootAs: opts.RootAs,
+		Target: target, Mode: vocab.ModeImported, CreatedUnix: opts.CreatedAt}
+	d := newDraft(cfg, "", im.Classes, len(im.Videos))
+	for _, v := range im.Videos {
+		if _, err := d.add(v, importedStatus(&v)); err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrRefused, file, err)
+		}
+	}
+	return d, nil
 }
 
 // recordImported stores the videos that exist at their recorded paths as
@@ -165,20 +165,30 @@ func Import(ctx context.Context, file string, opts ImportOptions) (*ImportResult
 func recordImported(ctx context.Context, ix *Index, im *cachefmt.TorchvisionCache, target vocab.Target) (int, error) {
 	mode := rowsMode(cachefmt.Config{Mode: vocab.ModeImported, Target: target})
 	var rows []*Row
-	for i, p := range im.Paths {
-		e := statEntry(p, 0)
+	for _, v := range im.Videos {
+		e := statEntry(v.Path, 0)
 		if !e.Regular() {
 			continue
 		}
-		r := &Row{Path: p, Size: e.Size, MtimeNs: e.MtimeNs, Inode: e.Inode, Status: vocab.StatusOK, FPS: im.FPS[i],
-			Frames: len(im.Pts[i]), Pts: encodePts(im.Pts[i]), Mode: mode, Origin: vocab.OriginImported, Probed: nowUnix()}
+		r := &Row{Path: v.Path, Size: e.Size, MtimeNs: e.MtimeNs, Inode: e.Inode, Status: importedStatus(&v), FPS: v.FPS,
+			Frames: int(v.NumFrames), Pts: encodePts(v.Pts), Mode: mode, Origin: vocab.OriginImported, Probed: nowUnix()}
 		if mode == vocab.ModeScan {
 			r.Pts = []byte{}
 		}
-		if len(im.Pts[i]) == 0 {
-			r.Status, r.Error = vocab.StatusImportedEmpty, "the imported cache holds no timestamps for this video"
+		if r.Status == vocab.StatusImportedEmpty {
+			r.Error = "the imported cache holds no timestamps for this video"
 		}
 		rows = append(rows, r)
 	}
 	return len(rows), ix.PutRows(ctx, rows)
+}
+
+// importedStatus is what an imported video's index row records: ok, or
+// StatusImportedEmpty when the file holds no timestamps for it (torchvision
+// could not read it there, or it is empty: the file does not tell which).
+func importedStatus(v *cachefmt.Video) vocab.Status {
+	if v.NumFrames == 0 {
+		return vocab.StatusImportedEmpty
+	}
+	return vocab.StatusOK
 }

@@ -116,8 +116,8 @@ func TestRehashAndRootAs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Config.Root != "/mnt/k400" || f.Paths[0] != "/mnt/k400/train/.hidden/hidden-class.mp4" {
-		t.Errorf("--root-as: root %s, first path %s", f.Config.Root, f.Paths[0])
+	if f.Config.Root != "/mnt/k400" || f.Videos[0].Path != "/mnt/k400/train/.hidden/hidden-class.mp4" {
+		t.Errorf("--root-as: root %s, first path %s", f.Config.Root, f.Videos[0].Path)
 	}
 }
 

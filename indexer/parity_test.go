@@ -207,11 +207,12 @@ func compareViews(t *testing.T, spec string, tv, vc kineticsView) {
 // the Go clip math and compares with torchvision's.
 func checkGoClips(t *testing.T, spec, cachePath string, tv kineticsView) {
 	t.Helper()
-	f, err := cachefmt.ReadFile(cachePath)
+	file, err := cachefmt.ReadFile(cachePath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs := clips.Spec{FramesPerClip: f.Config.FramesPerClip, StepBetweenClips: f.Config.StepBetweenClips, FrameRate: f.Config.FrameRate}
+	f := columnsOf(file)
+	cs := file.Config.Spec
 	for i, pts := range f.Pts {
 		r, err := clips.Resample(len(pts), f.FPS[i], cs.FrameRate)
 		if err != nil {

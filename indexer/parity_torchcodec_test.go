@@ -89,10 +89,11 @@ func checkAgainstTorchvision027(t *testing.T, root string, configs []config) {
 	res := results[0]
 
 	// Who raises: torchcodec itself, for every video of the tree.
-	f, err := cachefmt.ReadFile(res.Cache)
+	file, err := cachefmt.ReadFile(res.Cache)
 	if err != nil {
 		t.Fatal(err)
 	}
+	f := columnsOf(file)
 	var verdicts []torchcodecVerdict
 	sid.RunJSON(t, []string{root}, &verdicts, "torchcodec_raises.py", f.Paths...)
 	failed := map[string]string{}

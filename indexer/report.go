@@ -16,9 +16,13 @@ type ReportVideo struct {
 	FPS      *float64     `json:"fps"`
 	Duration *float64     `json:"duration_seconds"` // frames / fps
 	Clips    int64        `json:"clips"`
-	Status   vocab.Status `json:"status"` // from the index; "" when it has no row
+	Status   vocab.Status `json:"status"` // from the index; StatusUnknown ("") when it has no row
 	Error    string       `json:"error,omitempty"`
 }
+
+// Failed: the video failed (vocab.Status.Failed), by its index row's status,
+// or without one by its frames in the cache.
+func (v *ReportVideo) Failed() bool { return v.Status.Failed(int64(v.Frames)) }
 
 // Report is what `vidcache report` shows of a cache: every video, and (with
 // an index) each one's probe status and what changed since the cache was
@@ -42,10 +46,10 @@ func MakeReport(ctx context.Context, path string, ix *Index) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{Cache: path, Config: f.Config, Classes: f.Classes, Videos: make([]ReportVideo, len(f.Paths))}
-	for i, p := range f.Paths {
-		v := ReportVideo{Path: p, Frames: len(f.Pts[i]), FPS: f.FPS[i], Clips: f.ClipCounts[i]}
-		if l := f.Labels[i]; l >= 0 && l < int64(len(f.Classes)) {
+	r := &Report{Cache: path, Config: f.Config, Classes: f.Classes, Videos: make([]ReportVideo, len(f.Videos))}
+	for i, fv := range f.Videos {
+		v := ReportVideo{Path: fv.Path, Frames: int(fv.NumFrames), FPS: fv.FPS, Clips: fv.ClipCount}
+		if l := fv.Label; l >= 0 && l < int64(len(f.Classes)) {
 			v.Class = f.Classes[l]
 		}
 		if v.FPS != nil && *v.FPS > 0 && v.Frames > 0 {

@@ -95,12 +95,12 @@ func Status(ctx context.Context, ix *Index, opts BuildOptions) (*StatusReport, e
 	// nothing is left to probe.
 	res := p.result()
 	if len(p.todo) == 0 {
-		_, digest, _, err := assemble(ctx, ix, p.ds, p.videos, &p.opts, p.ffmpeg, res)
+		a, err := p.assemble(ctx, ix, res)
 		if err != nil {
 			return nil, err
 		}
 		s.Failed = res.FailedAt
-		if s.Matches, err = p.cacheMatches(ctx, ix, digest); err != nil {
+		if s.Matches, err = p.cacheMatches(ctx, ix, a.digest); err != nil {
 			return nil, err
 		}
 		if s.Exists && s.Registered && !s.Matches && len(s.Reasons) == 0 {

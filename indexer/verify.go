@@ -13,10 +13,10 @@ import (
 	"time"
 
 	"github.com/vidcache/vidcache/cachefmt/clips"
+	"github.com/vidcache/vidcache/cachefmt/pickle"
 	"github.com/vidcache/vidcache/cachefmt/vocab"
 
 	"github.com/vidcache/vidcache/cachefmt"
-	"github.com/vidcache/vidcache/cachefmt/pickle"
 )
 
 // VerifyClass names what kind of problem a check found; the CLI maps each to
@@ -93,60 +93,29 @@ type VerifyOptions struct {
 func Verify(ctx context.Context, path string, opts VerifyOptions) (*VerifyReport, error) {
 	r := &VerifyReport{File: path}
 	defer func() { r.OK = len(r.Problems) == 0 }()
-
-	// Zip structure and CRCs.
-	r.Checked = append(r.Checked, "zip")
-	zr, err := zip.OpenReader(path)
-	if err != nil {
-		// A zip that is no longer whole (truncated, overwritten at the end)
-		// is corrupt; anything else that does not open as a zip, unreadable.
-		if head, _ := readHead(path, 4); string(head) == "PK\x03\x04" {
-			r.add(VerifyCorrupt, "not a whole zip file (truncated?): %v", err)
-		} else {
-			r.add(VerifyUnreadable, "%v", err)
-		}
+	if !checkZip(r, path) || !checkAudit(r, path) {
 		return r, nil
-	}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err == nil {
-			_, err = io.Copy(io.Discard, rc) // archive/zip checks the CRC at EOF
-			rc.Close()
-		}
-		if err != nil {
-			r.add(VerifyCorrupt, "entry %s: %v", f.Name, err)
-		}
-	}
-	zr.Close()
-	if len(r.Problems) > 0 {
-		return r, nil
-	}
-
-	r.Checked = append(r.Checked, "audit")
-	a, err := pickle.Audit(path)
-	if err != nil {
-		r.add(VerifyCorrupt, "%v", err)
-		return r, nil
-	}
-	if !a.SafeFor(pickle.Torch2) {
-		for _, v := range a.Verdicts {
-			if v.Torch == pickle.Torch2 {
-				r.add(VerifyUnsafe, "torch 2.x weights_only would refuse it: %s", v.Why())
-			}
-		}
 	}
 
 	r.Checked = append(r.Checked, "format")
 	f, err := cachefmt.ReadFile(path)
-	if err != nil {
+	var lerr *cachefmt.LengthError
+	switch {
+	case errors.As(err, &lerr):
+		// Read, but without one label and clip count per video.
+		if checkFormat(r, lerr.Format) {
+			r.Videos = lerr.Videos
+			r.Checked = append(r.Checked, "consistency")
+			r.add(VerifyInconsistent, "%v", lerr)
+		}
+		return r, nil
+	case err != nil:
 		r.add(VerifyFormat, "not a vidcache cache: %v", err)
 		return r, nil
-	}
-	if f.Format < cachefmt.MinFormatVersion || f.Format > cachefmt.FormatVersion {
-		r.add(VerifyFormat, "format_version %d, this vidcache reads %d to %d", f.Format, cachefmt.MinFormatVersion, cachefmt.FormatVersion)
+	case !checkFormat(r, f.Format):
 		return r, nil
 	}
-	r.Videos = len(f.Paths)
+	r.Videos = len(f.Videos)
 
 	r.Checked = append(r.Checked, "consistency")
 	checkConsistency(r, f)
@@ -175,12 +144,64 @@ func Verify(ctx context.Context, path string, opts VerifyOptions) (*VerifyReport
 	return r, nil
 }
 
-func checkConsistency(r *VerifyReport, f *cachefmt.File) {
-	n := len(f.Paths)
-	if len(f.Labels) != n || len(f.ClipCounts) != n {
-		r.add(VerifyInconsistent, "%d videos but %d labels and %d clip counts", n, len(f.Labels), len(f.ClipCounts))
-		return
+// checkZip checks the zip structure and every entry's CRC-32; false when
+// they are wrong, and nothing else can be checked.
+func checkZip(r *VerifyReport, path string) bool {
+	r.Checked = append(r.Checked, "zip")
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		// A zip that is no longer whole (truncated, overwritten at the end)
+		// is corrupt; anything else that does not open as a zip, unreadable.
+		if head, _ := readHead(path, 4); string(head) == "PK\x03\x04" {
+			r.add(VerifyCorrupt, "not a whole zip file (truncated?): %v", err)
+		} else {
+			r.add(VerifyUnreadable, "%v", err)
+		}
+		return false
 	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err == nil {
+			_, err = io.Copy(io.Discard, rc) // archive/zip checks the CRC at EOF
+			rc.Close()
+		}
+		if err != nil {
+			r.add(VerifyCorrupt, "entry %s: %v", f.Name, err)
+		}
+	}
+	return len(r.Problems) == 0
+}
+
+// checkAudit checks that torch 2.x's weights_only loader accepts the file;
+// false when its pickles cannot even be scanned.
+func checkAudit(r *VerifyReport, path string) bool {
+	r.Checked = append(r.Checked, "audit")
+	a, err := pickle.Audit(path)
+	if err != nil {
+		r.add(VerifyCorrupt, "%v", err)
+		return false
+	}
+	if !a.SafeFor(pickle.Torch2) {
+		for _, v := range a.Verdicts {
+			if v.Torch == pickle.Torch2 {
+				r.add(VerifyUnsafe, "torch 2.x weights_only would refuse it: %s", v.Why())
+			}
+		}
+	}
+	return true
+}
+
+// checkFormat: this vidcache reads the format version; a problem if not.
+func checkFormat(r *VerifyReport, format int64) bool {
+	if format < cachefmt.MinFormatVersion || format > cachefmt.FormatVersion {
+		r.add(VerifyFormat, "format_version %d, this vidcache reads %d to %d", format, cachefmt.MinFormatVersion, cachefmt.FormatVersion)
+		return false
+	}
+	return true
+}
+
+func checkConsistency(r *VerifyReport, f *cachefmt.File) {
 	if !sort.StringsAreSorted(f.Classes) {
 		r.add(VerifyInconsistent, "classes are not sorted")
 	}
@@ -194,11 +215,11 @@ func checkConsistency(r *VerifyReport, f *cachefmt.File) {
 	if specErr != nil {
 		r.add(VerifyInconsistent, "stored clip configuration: %v", specErr)
 	}
-	for i, p := range f.Paths {
-		if l := f.Labels[i]; l < 0 || l >= int64(len(f.Classes)) {
+	for _, v := range f.Videos {
+		p, pts := v.Path, v.Pts
+		if l := v.Label; l < 0 || l >= int64(len(f.Classes)) {
 			r.add(VerifyInconsistent, "%s: label %d out of range for %d classes", p, l, len(f.Classes))
 		}
-		pts := f.Pts[i]
 		if f.Config.Target == vocab.TargetTorchvision {
 			for k, v := range pts {
 				if v != int64(k) {
@@ -214,9 +235,9 @@ func checkConsistency(r *VerifyReport, f *cachefmt.File) {
 			}
 		}
 		if specErr == nil {
-			want, err := clips.ForVideo(len(pts), f.FPS[i], spec)
-			if err != nil || int64(want) != f.ClipCounts[i] {
-				r.add(VerifyInconsistent, "%s: %d clips stored, %d for %d frames under the stored configuration", p, f.ClipCounts[i], want, len(pts))
+			want, err := clips.ForVideo(len(pts), v.FPS, spec)
+			if err != nil || int64(want) != v.ClipCount {
+				r.add(VerifyInconsistent, "%s: %d clips stored, %d for %d frames under the stored configuration", p, v.ClipCount, want, len(pts))
 			}
 		}
 	}
@@ -235,11 +256,11 @@ func checkDataset(ctx context.Context, r *VerifyReport, f *cachefmt.File, opts V
 	if !slices.Equal(ds.Classes, f.Classes) {
 		r.add(VerifyStale, "classes on disk %q differ from the cache's %q", ds.Classes, f.Classes)
 	}
-	if len(ds.Videos) != len(f.Paths) {
-		r.add(VerifyStale, "%d videos on disk, %d in the cache", len(ds.Videos), len(f.Paths))
+	if len(ds.Videos) != len(f.Videos) {
+		r.add(VerifyStale, "%d videos on disk, %d in the cache", len(ds.Videos), len(f.Videos))
 	}
-	for i := 0; i < len(ds.Videos) && i < len(f.Paths); i++ {
-		if a, b := rel(ds.Videos[i].Path, ds.Root), rel(f.Paths[i], f.Config.Root); a != b {
+	for i := 0; i < len(ds.Videos) && i < len(f.Videos); i++ {
+		if a, b := rel(ds.Videos[i].Path, ds.Root), rel(f.Videos[i].Path, f.Config.Root); a != b {
 			r.add(VerifyStale, "video %d is %s on disk, %s in the cache (order or content changed)", i, a, b)
 			break
 		}

@@ -60,9 +60,8 @@ func TestVerifyEveryByteFlip(t *testing.T) {
 			pts = [][]int64{{0, 1, 2, 3}, {0, 1, 2}}
 		}
 		c := &cachefmt.Cache{
-			Config:       cachefmt.Config{Root: "/r", Split: "train", Extensions: []string{"mp4"}, Spec: clips.Spec{FramesPerClip: 2, StepBetweenClips: 1}, Target: tc.target},
-			Classes:      []string{"a", "b"},
-			FrameIndices: tc.target == vocab.TargetTorchvision,
+			Config:  cachefmt.Config{Root: "/r", Split: "train", Extensions: []string{"mp4"}, Spec: clips.Spec{FramesPerClip: 2, StepBetweenClips: 1}, Target: tc.target},
+			Classes: []string{"a", "b"},
 			Videos: []cachefmt.Video{
 				{Path: "/r/train/a/x.mp4", NumFrames: 4, FPS: &fps, ClipCount: 3},
 				{Path: "/r/train/b/y.mp4", NumFrames: 3, FPS: &fps30, FPSInt: tc.target == vocab.TargetTorchvision, Label: 1, ClipCount: 2},

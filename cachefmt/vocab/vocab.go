@@ -101,11 +101,15 @@ func (m *Mode) Set(s string) error {
 func (m Mode) Timestamps() bool { return m == ModeFast || m == ModeExact }
 
 // Status is what became of one video. Everything but StatusOK is a failure
-// that torchvision meets too: it gets no frames from the video.
+// that torchvision meets too: it gets no frames from the video (see
+// Failed).
 type Status string
 
 const (
-	StatusOK Status = "ok"
+	// StatusUnknown: no status at hand, as for a cache file read without
+	// its index.
+	StatusUnknown Status = ""
+	StatusOK      Status = "ok"
 	// StatusOpenFailed: not openable as media: no pts, fps None.
 	StatusOpenFailed Status = "open_failed"
 	// StatusNoVideo: no (decodable) video stream: no pts, fps None.
@@ -128,6 +132,18 @@ func (s Status) String() string { return string(s) }
 
 // OK reports whether the video was read.
 func (s Status) OK() bool { return s == StatusOK }
+
+// Failed is the one definition of a failed video, given its status and
+// the frames a cache holds of it: a known status says it (anything but ok
+// failed; an ok video without frames is empty, not failed, as torchvision
+// reads it without an error); with StatusUnknown, a video without frames
+// is taken for failed, since every failure leaves it none.
+func (s Status) Failed(frames int64) bool {
+	if s == StatusUnknown {
+		return frames == 0
+	}
+	return !s.OK()
+}
 
 // Origin is where an index row's facts came from.
 type Origin string

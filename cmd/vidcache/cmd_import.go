@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vidcache/vidcache/cachefmt"
 	"github.com/vidcache/vidcache/cachefmt/vocab"
 	"github.com/vidcache/vidcache/indexer"
 )
@@ -40,8 +41,9 @@ func runImport(ctx context.Context, e *env, args []string) error {
 		opts.Index = ix
 	}
 	res, err := indexer.Import(ctx, file, opts)
-	if errors.Is(err, indexer.ErrRefused) {
-		return withCode(exitUsage, err)
+	var oe *cachefmt.OptionError
+	if errors.Is(err, indexer.ErrRefused) || errors.As(err, &oe) {
+		return configErr(err) // an option's refusal names its flag
 	}
 	if err != nil {
 		return err

@@ -17,11 +17,15 @@ func TestImportCLI(t *testing.T) {
 	fx := "../../indexer/testdata/import/"
 	out := filepath.Join(t.TempDir(), "safe.pt")
 	r := vc(t, home, "import", fx+"malicious-extra.pt", "--out", out)
-	if r.code != exitUsage || !strings.Contains(r.stderr, "posix.system") || !strings.Contains(r.stderr, "--force") {
+	if r.code != exitUsage || !strings.Contains(r.stderr, "posix.system") || !strings.Contains(r.stderr, "vidcache import: --force: refused: ") {
 		t.Errorf("malicious import without --force: exit %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	if _, err := os.Stat(out); err == nil {
 		t.Error("a refused import wrote a file")
+	}
+	r = vc(t, home, "import", fx+"tv0.21-kinetics.pt", "--out", out, "--target", "torchvision")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "vidcache import: --target: refused: ") || !strings.Contains(r.stderr, "the torchvision target needs frame indices") {
+		t.Errorf("timestamps imported for --target torchvision: exit %d %q %q", r.code, r.stdout, r.stderr)
 	}
 	r = vc(t, home, "import", fx+"malicious-extra.pt", "--out", out, "--force")
 	if r.code != 0 || r.stdout != out+"\n" || !strings.Contains(r.stderr, "WARNING") || !strings.Contains(r.stderr, "posix.system") {

@@ -92,13 +92,13 @@ func runInspect(ctx context.Context, e *env, args []string) error {
 
 func summarize(f *cachefmt.File) *vidcacheSummary {
 	s := &vidcacheSummary{FormatVersion: f.Format, Config: f.Config, FFmpeg: f.Config.FFmpeg, ToolVersion: f.Config.ToolVersion,
-		CreatedUnix: f.Config.CreatedUnix, Videos: len(f.Paths), Classes: f.Classes}
-	for i, p := range f.Pts {
-		s.Frames += int64(len(p))
-		if len(p) == 0 {
+		CreatedUnix: f.Config.CreatedUnix, Videos: len(f.Videos), Classes: f.Classes}
+	for _, v := range f.Videos {
+		s.Frames += v.NumFrames
+		if vocab.StatusUnknown.Failed(v.NumFrames) { // a file alone tells no status
 			s.Failed++
 		}
-		s.Clips += f.ClipCounts[i]
+		s.Clips += v.ClipCount
 	}
 	return s
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vidcache/vidcache/cachefmt/vocab"
 	"github.com/vidcache/vidcache/indexer"
 )
 
@@ -134,10 +135,6 @@ type videoTable struct {
 	Videos    []indexer.ReportVideo
 }
 
-func failedVideo(v *indexer.ReportVideo) bool {
-	return v.Frames == 0 || (v.Status != "" && v.Status != "ok")
-}
-
 func seconds(d float64) string { return strconv.FormatFloat(d, 'f', 1, 64) }
 
 // span is a total duration for people: seconds, minutes or hours.
@@ -186,14 +183,14 @@ func writeReportHTML(w io.Writer, r *indexer.Report) error {
 		if v.FPS != nil {
 			fpss = append(fpss, *v.FPS)
 		}
-		if failedVideo(v) {
+		if v.Failed() {
 			p.Failed++
 			if ok {
 				p.ClassRows[k].Failed++
 			}
 			status := string(v.Status)
-			if status == "" || status == "ok" {
-				status = "no frames"
+			if v.Status == vocab.StatusUnknown {
+				status = "no frames" // no index row says why
 			}
 			causes[failureCause{Status: status, Error: strings.TrimSpace(v.Error)}]++
 			if len(p.FailedVideos) < reportMaxFailures {
@@ -360,7 +357,7 @@ code{font-size:12px}
 {{end}}{{if .MoreCauses}}<tr><td colspan="3">… {{.MoreCauses}}</td></tr>{{end}}</table>
 <h3>{{if lt .FailedListed .Failed}}The first {{.FailedListed}} of {{.Failed}}, by path (every one: <code>{{.CSVCommand}}</code>){{else}}Every one, by path{{end}}</h3>
 <table data-testid="failures"><tr><th>video</th><th>status</th><th>cause</th></tr>
-{{range .FailedVideos}}<tr data-testid="failure"><td><code>{{.Path}}</code></td><td>{{if and .Status (ne .Status "ok")}}{{.Status}}{{else}}no frames{{end}}</td><td>{{.Error}}</td></tr>
+{{range .FailedVideos}}<tr data-testid="failure"><td><code>{{.Path}}</code></td><td>{{if .Status}}{{.Status}}{{else}}no frames{{end}}</td><td>{{.Error}}</td></tr>
 {{end}}</table>{{else}}<p>None: every video has frames.</p>{{end}}
 
 <h2>Changes since the cache was built</h2>

@@ -112,10 +112,10 @@ func TestReport(t *testing.T) {
 	}
 	failed := 0
 	for _, v := range rep.Videos {
-		if v.Status != "ok" {
+		if v.Failed() {
 			failed++
 		}
-		if v.Status == "ok" && (v.Duration == nil || *v.Duration <= 0) {
+		if v.Status.OK() && (v.Duration == nil || *v.Duration <= 0) {
 			t.Errorf("%s: no duration", v.Path)
 		}
 	}
@@ -138,7 +138,7 @@ func synthIndex(t *testing.T, home string, n, nClasses int) (string, int) {
 	if err := cfg.Normalize(); err != nil {
 		t.Fatal(err)
 	}
-	c := &cachefmt.Cache{Config: cfg, FrameIndices: true, Videos: make([]cachefmt.Video, n)}
+	c := &cachefmt.Cache{Config: cfg, Videos: make([]cachefmt.Video, n)}
 	for k := 0; k < nClasses; k++ {
 		c.Classes = append(c.Classes, fmt.Sprintf("class %03d <&>", k))
 		if err := os.MkdirAll(filepath.Join(root, "train", c.Classes[k]), 0o755); err != nil {
