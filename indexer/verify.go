@@ -1,10 +1,10 @@
 package indexer
 
 import (
-	"archive/zip"
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"slices"
@@ -13,10 +13,11 @@ import (
 	"time"
 
 	"github.com/vidcache/vidcache/cachefmt/clips"
-	"github.com/vidcache/vidcache/cachefmt/pickle"
+	"github.com/vidcache/vidcache/cachefmt/torchfile"
 	"github.com/vidcache/vidcache/cachefmt/vocab"
 
 	"github.com/vidcache/vidcache/cachefmt"
+	"github.com/vidcache/vidcache/cachefmt/pickle"
 )
 
 // VerifyClass names what kind of problem a check found; the CLI maps each to
@@ -144,30 +145,47 @@ func Verify(ctx context.Context, path string, opts VerifyOptions) (*VerifyReport
 	return r, nil
 }
 
-// checkZip checks the zip structure and every entry's CRC-32; false when
-// they are wrong, and nothing else can be checked.
+// checkZip reads the container as torch.load does (package torchfile:
+// miniz's reading, which another reader may not share) and checks every
+// record's size and CRC-32, as miniz checks them when torch reads a record.
+// False when the file is no torch zip or a record is damaged.
 func checkZip(r *VerifyReport, path string) bool {
 	r.Checked = append(r.Checked, "zip")
-	zr, err := zip.OpenReader(path)
+	f, err := os.Open(path)
 	if err != nil {
-		// A zip that is no longer whole (truncated, overwritten at the end)
-		// is corrupt; anything else that does not open as a zip, unreadable.
-		if head, _ := readHead(path, 4); string(head) == "PK\x03\x04" {
-			r.add(VerifyCorrupt, "not a whole zip file (truncated?): %v", err)
-		} else {
-			r.add(VerifyUnreadable, "%v", err)
-		}
+		r.add(VerifyUnreadable, "%v", err)
 		return false
 	}
-	defer zr.Close()
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err == nil {
-			_, err = io.Copy(io.Discard, rc) // archive/zip checks the CRC at EOF
-			rc.Close()
-		}
-		if err != nil {
-			r.add(VerifyCorrupt, "entry %s: %v", f.Name, err)
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		r.add(VerifyUnreadable, "%v", err)
+		return false
+	}
+	tf, err := torchfile.Open(f, fi.Size())
+	switch {
+	case err != nil:
+		r.add(VerifyUnreadable, "%v", err)
+		return false
+	case tf.Kind != torchfile.KindZip:
+		r.add(VerifyUnreadable, "not a zip file (torch.load would read it as a %s file)", tf.Kind)
+		return false
+	case tf.Zip == nil:
+		// A zip that is no longer whole (truncated, overwritten at the end).
+		r.add(VerifyCorrupt, "not a whole zip file (truncated?): %s", strings.Join(tf.Refusals, "; "))
+		return false
+	}
+	for i := range tf.Zip.Records {
+		rec := &tf.Zip.Records[i]
+		h := crc32.NewIEEE()
+		n, err := io.Copy(h, tf.Zip.Reader(f, rec))
+		switch {
+		case err != nil:
+			r.add(VerifyCorrupt, "entry %s: %v", rec.Name, err)
+		case n != rec.USize:
+			r.add(VerifyCorrupt, "entry %s: %d bytes, the zip says %d", rec.Name, n, rec.USize)
+		case h.Sum32() != rec.CRC32:
+			r.add(VerifyCorrupt, "entry %s: CRC-32 %08x, the zip says %08x", rec.Name, h.Sum32(), rec.CRC32)
 		}
 	}
 	return len(r.Problems) == 0
@@ -302,16 +320,4 @@ func humanTime(ns int64) string {
 		return "unknown"
 	}
 	return time.Unix(0, ns).Format("2006-01-02 15:04:05.000 MST")
-}
-
-// readHead reads up to n bytes from the start of a file.
-func readHead(path string, n int) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b := make([]byte, n)
-	k, err := io.ReadFull(f, b)
-	return b[:k], err
 }
