@@ -210,7 +210,7 @@ func checkPeerView(t *testing.T, got peerView, c *Cache, pts [][]int64) {
 	if !reflect.DeepEqual(got.Classes, c.Classes) {
 		t.Errorf("%s: classes %v", got.Torch, got.Classes)
 	}
-	if got.Vidcache["split"] != "train" || got.Vidcache["frame_rate"] != 7.5 || got.Vidcache["mode"] != "fast" {
+	if got.Vidcache["split"] != "train" || got.Vidcache["frame_rate"] != 7.5 || got.Vidcache["mode"] != vocab.ModeFast.String() {
 		t.Errorf("%s: vidcache dict %v", got.Torch, got.Vidcache)
 	}
 }

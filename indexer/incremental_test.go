@@ -140,7 +140,7 @@ func TestRefreshProbesSharedFilesOnce(t *testing.T) {
 	os.WriteFile(filepath.Join(root, "train/abseiling/new.mp4"), b, 0o644)
 	rec := &recorder{}
 	res, err = Refresh(ctx, ix, RefreshOptions{Roots: []string{root}, Jobs: 2, NoSync: true, Progress: rec})
-	if err != nil || len(res) != 2 || res[0].State != "rebuilt" || res[1].State != "rebuilt" {
+	if err != nil || len(res) != 2 || res[0].State != RefreshRebuilt || res[1].State != RefreshRebuilt {
 		t.Fatalf("refresh: %+v %v", res, err)
 	}
 	if got := rec.rel(root); strings.Join(got, ",") != "abseiling/new.mp4" {

@@ -199,14 +199,33 @@ func writeReportHTML(w io.Writer, r *indexer.Report) error {
 		}
 	}
 	p.Duration = span(total)
-	// Classes, in label order, each bar scaled to the largest class.
+	p.classTable(r.Classes, classDurs)
+	p.causeTable(causes)
+	sort.Slice(p.FailedVideos, func(i, j int) bool { return p.FailedVideos[i].Path < p.FailedVideos[j].Path })
+	p.FailedListed = len(p.FailedVideos)
+	l, c := histogram(durs, 10, " s")
+	p.DurationBars, p.DurH = barChart(l, c, nil, 360, "duration-bar"), float64(len(l))*22+4
+	l, c = histogram(fpss, 8, " fps")
+	p.FPSBars, p.FPSH = barChart(l, c, nil, 360, "fps-bar"), float64(len(l))*22+4
+	if ch := r.Changes; ch != nil {
+		p.NewN, p.ChangedN, p.GoneN = ch.Counts.New, ch.Counts.Changed, ch.Counts.Removed
+		p.New, p.Changed, p.Removed = firstN(ch.New, 50), firstN(ch.Changed, 50), firstN(ch.Removed, 50)
+	}
+	p.videoTables(withDur)
+	return reportTemplate.Execute(w, p)
+}
+
+// classTable fills the class rows (counted by writeReportHTML): names in
+// label order, each bar scaled to the largest class, and each class's
+// durations.
+func (p *reportPage) classTable(classes []string, classDurs [][]float64) {
 	most := 0
 	for _, c := range p.ClassRows {
 		most = max(most, c.Videos)
 	}
 	for k := range p.ClassRows {
 		c := &p.ClassRows[k]
-		c.Name = r.Classes[k]
+		c.Name = classes[k]
 		if most > 0 {
 			c.Width = strconv.FormatFloat(float64(c.Videos)/float64(most)*120, 'f', 1, 64)
 		}
@@ -219,7 +238,11 @@ func writeReportHTML(w io.Writer, r *indexer.Report) error {
 			c.Shortest, c.Median, c.Longest, c.Duration = seconds(d[0]), seconds(d[len(d)/2]), seconds(d[len(d)-1]), span(sum)
 		}
 	}
-	// Failures: every cause counted, most frequent first; the videos by path.
+}
+
+// causeTable lists the failures' causes: every cause counted, most
+// frequent first, the first reportMaxCauses shown.
+func (p *reportPage) causeTable(causes map[failureCause]int) {
 	for c, n := range causes {
 		c.Count = n
 		p.Causes = append(p.Causes, c)
@@ -242,18 +265,6 @@ func writeReportHTML(w io.Writer, r *indexer.Report) error {
 		p.MoreCauses = fmt.Sprintf("%d more causes, %d videos", len(p.Causes)-reportMaxCauses, n)
 		p.Causes = p.Causes[:reportMaxCauses]
 	}
-	sort.Slice(p.FailedVideos, func(i, j int) bool { return p.FailedVideos[i].Path < p.FailedVideos[j].Path })
-	p.FailedListed = len(p.FailedVideos)
-	l, c := histogram(durs, 10, " s")
-	p.DurationBars, p.DurH = barChart(l, c, nil, 360, "duration-bar"), float64(len(l))*22+4
-	l, c = histogram(fpss, 8, " fps")
-	p.FPSBars, p.FPSH = barChart(l, c, nil, 360, "fps-bar"), float64(len(l))*22+4
-	if ch := r.Changes; ch != nil {
-		p.NewN, p.ChangedN, p.GoneN = ch.Counts.New, ch.Counts.Changed, ch.Counts.Removed
-		p.New, p.Changed, p.Removed = firstN(ch.New, 50), firstN(ch.Changed, 50), firstN(ch.Removed, 50)
-	}
-	p.videoTables(withDur)
-	return reportTemplate.Execute(w, p)
 }
 
 // videoTables chooses the per-video tables: every video for a small
