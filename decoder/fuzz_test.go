@@ -56,11 +56,20 @@ func checkFuzzProbe(t *testing.T, p string, mode vocab.Mode) {
 	}
 	// Neither header-only reading, nor the native path, nor the shortcuts
 	// may change anything (differential check): the default (native where
-	// it answers), FFmpeg with header-only reading, FFmpeg reading every
-	// byte, and the reference path (PyAV's and torchcodec's way: stream
-	// info, every byte, no shortcut) agree.
+	// it answers), FFmpeg with header-only reading and FFmpeg reading every
+	// byte agree, and for the scan also the reference path (torchcodec's
+	// way: stream info, every byte, no shortcut). Fast mode's shortcut
+	// turns FFmpeg's parsers off, which on a well-formed payload change no
+	// timestamp (TestShortcutsMatchReference, on every fixture) but on a
+	// corrupted H.264 payload can (testdata/fuzz/FuzzProbe/7854433f164fffa4:
+	// the parser takes one packet's pts away): fast mode is compared with
+	// its reference only on real files.
 	if mode != vocab.ModeExact {
-		for _, o := range []Options{{FFmpegOnly: true}, {FullRead: true}, {Reference: true}} {
+		others := []Options{{FFmpegOnly: true}, {FullRead: true}}
+		if mode == vocab.ModeScan {
+			others = append(others, Options{Reference: true})
+		}
+		for _, o := range others {
 			o.Mode, o.Timeout = mode, 5*time.Second
 			full, err := Probe(context.Background(), p, o)
 			if err != nil {
