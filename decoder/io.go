@@ -238,6 +238,9 @@ type fileIO struct {
 	pb      *C.AVIOContext
 	size    int64
 	bufSize int
+	// The top-level walk, done once (topLevel).
+	top           topBoxes
+	topOK, walked bool
 }
 
 // ioBufSize is the AVIOContext buffer for header-only reading. The file
@@ -289,7 +292,8 @@ func (f *fileIO) setBufSize(n int) { f.bufSize = n }
 // and every track that may be a video stream must have a positive duration
 // for every sample (bmff.CheckHeaderOnly).
 func (f *fileIO) planMask(checkDurations bool) bool {
-	ranges, moov, ok := mdatPayloads(f.pread, f.size)
+	t, ok := f.topLevel()
+	ranges, moov := t.ranges, t.moov
 	if !ok || len(ranges) == 0 {
 		return false
 	}

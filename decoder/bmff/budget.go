@@ -47,24 +47,14 @@ func DeclaredSamplesInFile(r ReaderAt, size int64) uint64 {
 	var hdr [16]byte
 	for pos, n := int64(0), 0; pos+8 <= size && n < 4*maxTop; n++ {
 		got, _ := r.ReadAt(hdr[:min(16, size-pos)], pos)
-		if got < 8 {
+		boxSize, head, typ, ok := BoxHeader(hdr[:got], size-pos)
+		if !ok {
 			break
-		}
-		boxSize := int64(binary.BigEndian.Uint32(hdr[0:4]))
-		head := int64(8)
-		switch boxSize {
-		case 0:
-			boxSize = size - pos
-		case 1:
-			if got < 16 {
-				return total
-			}
-			boxSize, head = int64(binary.BigEndian.Uint64(hdr[8:16])), 16
 		}
 		if boxSize < head || boxSize > size-pos {
 			boxSize = size - pos
 		}
-		if string(hdr[4:8]) == "moov" && boxSize <= MaxMoov {
+		if typ == "moov" && boxSize <= MaxMoov {
 			b := make([]byte, boxSize)
 			if got, _ := r.ReadAt(b, pos); int64(got) == boxSize {
 				total += DeclaredSamples(b)

@@ -125,6 +125,31 @@ func (rd *reader) get(off, n, want int64) ([]byte, error) {
 	return b[:n], nil
 }
 
+// BoxHeader decodes the box header at the start of hdr, for a box that has
+// at most rest bytes before its parent (or the file) ends: its size (a
+// size field of 0 is "to the end", as FFmpeg reads it at the top level; a
+// 64-bit size comes back as it is, so it may be below 16 or negative), the
+// header's length (8, or 16 with a 64-bit size) and its type. ok is false
+// when hdr holds fewer than 8 bytes, or fewer than 16 for a 64-bit size.
+// The top-level walks (ReadLayout, DeclaredSamplesInFile and the decoder's
+// header-only planning) share it and each apply their own limits.
+func BoxHeader(hdr []byte, rest int64) (size, head int64, typ string, ok bool) {
+	if len(hdr) < 8 {
+		return 0, 0, "", false
+	}
+	size, head, typ = int64(binary.BigEndian.Uint32(hdr[0:4])), 8, string(hdr[4:8])
+	switch size {
+	case 0:
+		size = rest
+	case 1:
+		if len(hdr) < 16 {
+			return 0, 0, typ, false
+		}
+		size, head = int64(binary.BigEndian.Uint64(hdr[8:16])), 16
+	}
+	return size, head, typ, true
+}
+
 // ReadLayout walks the top-level boxes of a file of size bytes and reads
 // its moov: the first read is first bytes (FirstRead when 0), which for a
 // file with its index in front and a moov that fits is the only one; with
@@ -169,21 +194,12 @@ func ReadLayout(r ReaderAt, size int64, first int) (*Layout, IO, error) {
 		if err != nil {
 			return nil, rd.io, decline("read: %v", err)
 		}
-		boxSize := int64(binary.BigEndian.Uint32(hdr[0:4]))
-		typ := string(hdr[4:8])
-		head := int64(8)
-		switch boxSize {
-		case 0:
-			boxSize = size - pos
-		case 1:
-			if hn < 16 {
-				return nil, rd.io, decline("truncated 64-bit box size")
-			}
-			large := binary.BigEndian.Uint64(hdr[8:16])
-			if large < 16 || large > 1<<62 {
-				return nil, rd.io, decline("64-bit box size %d", large)
-			}
-			boxSize, head = int64(large), 16
+		boxSize, head, typ, ok := BoxHeader(hdr, size-pos)
+		switch {
+		case !ok:
+			return nil, rd.io, decline("truncated 64-bit box size")
+		case head == 16 && (boxSize < 16 || boxSize > 1<<62):
+			return nil, rd.io, decline("64-bit box size %d", uint64(boxSize))
 		}
 		if boxSize < head {
 			return nil, rd.io, decline("top-level %q of size %d", typ, boxSize)
