@@ -9,20 +9,6 @@ import (
 // sample tables. CheckHeaderOnly accepts them only in their place.
 var structural = set("moov trak mdia minf stbl stsd stts ctts stsc stsz stz2 stco co64 stss stps sdtp elst edts mdhd hdlr tkhd mvhd moof traf trun tfhd tfdt trex mvex mdat sidx cmov dinf dref tref chap tmcd udta meta ilst iloc iinf iref idat pitm iprp covr wide")
 
-// structuralParents: where each structural box is understood.
-var structuralParents = map[string]map[string]bool{
-	"moov": set("mvhd trak udta meta"),
-	"trak": set("tkhd edts mdia udta meta"),
-	"edts": set("elst"),
-	"mdia": set("mdhd hdlr minf udta"),
-	"minf": set("hdlr dinf stbl"),
-	"dinf": set("dref"),
-	"stbl": set("stsd stts ctts stsc stsz stco co64 stss sdtp"),
-	"udta": set("meta"),
-	"meta": set("hdlr ilst"),
-	"ilst": set(""),
-}
-
 // CheckHeaderOnly says whether the scan may read a file header-only
 // (sample payloads served as placeholders): every structural box of the
 // moov is where it is understood — no moov inside the moov, no track or
@@ -59,7 +45,9 @@ func CheckHeaderOnly(moov []byte) (err error) {
 }
 
 func checkStructure(b mp4.Box, typ string) error {
-	ok, known := structuralParents[typ]
+	// Where a structural box is understood is where the native probe
+	// allows it (allowed): its other members are not structural.
+	ok, known := allowed[typ]
 	for _, c := range children(b) {
 		ct := c.Type()
 		if structural[ct] && (!known || !ok[ct]) {
