@@ -56,6 +56,12 @@ func (e *OptionError) Error() string { return e.Option + ": " + e.Err.Error() }
 
 func (e *OptionError) Unwrap() error { return e.Err }
 
+// Explain is the message with the option spelled by name (indexer's
+// Explainer: the CLI names the flag).
+func (e *OptionError) Explain(name func(option string) string) string {
+	return name(e.Option) + ": " + e.Err.Error()
+}
+
 func optionErr(option, format string, a ...any) error {
 	return &OptionError{Option: option, Err: fmt.Errorf(format, a...)}
 }

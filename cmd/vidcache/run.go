@@ -85,15 +85,10 @@ func usageErr(format string, a ...any) error {
 	return withCode(exitUsage, fmt.Errorf(format, a...))
 }
 
-// configErr is a usage error for a configuration the library refused; a
-// cachefmt.OptionError names the option, which is the flag that sets it.
-func configErr(err error) error {
-	var oe *cachefmt.OptionError
-	if errors.As(err, &oe) {
-		return withCode(exitUsage, fmt.Errorf("%s: %w", flagName(oe.Option), oe.Err))
-	}
-	return withCode(exitUsage, err)
-}
+// configErr is a usage error for a configuration the library refused. A
+// cachefmt.OptionError in it names the option; explain shows its flag, as
+// for every indexer.Explainer.
+func configErr(err error) error { return withCode(exitUsage, err) }
 
 // flagName spells an option the library names (in a cachefmt.OptionError
 // or an indexer.Explainer) as what sets it on the command line: its flag
@@ -105,6 +100,9 @@ func flagName(option string) string {
 	}
 	return "--" + strings.ReplaceAll(option, "_", "-")
 }
+
+// cachefmt.OptionError is one of the errors explain renders.
+var _ indexer.Explainer = (*cachefmt.OptionError)(nil)
 
 // explain is err's message for the command line: where a library error
 // names options (an indexer.Explainer), it names their flags instead.
