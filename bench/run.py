@@ -6,6 +6,7 @@ Everything big is made once and kept in $VIDCACHE_DEPS (default
 240,000-video cache and its tree of empty files, the reference pickle.
 Prints one table and writes it to bench/results.md.
 """
+import contextlib
 import json
 import os
 import platform
@@ -245,61 +246,58 @@ def main():
     for name in ("sid", "trixie"):
         run(peer_cmd(name, ["-c", "import torch, torchvision, av"], []))
 
+    def direct(root):
+        """The corpus as it is (warm, or cold at the throttled device)."""
+        return contextlib.nullcontext(root)
+
+    def tv27(root, state, cold, serve, where):
+        """torchvision 0.27's precompute of root as serve(root) presents it,
+        the better of num_workers 0 and 2: the reference of its rows."""
+        log("torchvision 0.27 precompute, %s, %s (num_workers 0 and 2)" % (label[root], where))
+        best = None
+        for w in (0, 2):
+            with serve(root) as path:
+                out, _, nb = disk.measure(peer_cmd("sid", ["/bench/tv_precompute.py", path, str(w)], [path]), cold, [root])
+            r = last_json(out)
+            if best is None or r["seconds"] < best[0]["seconds"]:
+                best = (r, nb, w)
+        r, nb, w = best
+        ref[root, state] = add("torchvision %s precompute (torch %s, the better of num_workers 0 and 2)" % (r["torchvision"], r["torch"]),
+                               root, state, r["seconds"], nb, "num_workers=%d was faster" % w)
+
+    def vidcache_builds(root, state, cold, serve, where, tmp):
+        """vidcache build for both targets, each into a fresh index."""
+        for name, args in (("vidcache build (default: torchvision target)", []),
+                           ("vidcache build --target torchvision-pyav", ["--target", "torchvision-pyav"])):
+            log("%s, %s, %s" % (name, label[root], where))
+            home = tempfile.mkdtemp(dir=tmp)
+            with serve(root) as path:
+                out, _, nb = disk.measure(vidcache_cmd(path, *args), cold, [root], env={"VIDCACHE_HOME": home})
+            b = json.loads(out)
+            add(name, root, state, b["seconds"], nb, "%d native, %d by FFmpeg; own count: %.2f%% of the bytes" % (
+                b["native"], b["ffmpeg"], 100.0 * b["bytes_read"] / max(1, b["bytes_probed"])))
+
+    def floor(root, state, cold, serve, where, note):
+        """The bare mp4ff parse of the same files."""
+        log("floor: bare mp4ff parse, %s, %s" % (label[root], where))
+        with serve(root) as path:
+            out, _, nb = disk.measure([FLOOR_BIN, "-jobs", str(JOBS), path], cold, [root])
+        r = last_json(out)
+        add("floor: bare mp4ff v0.56.0 box decode (lazy mdat) + stts/ctts walk, %d at a time" % JOBS, root, state, r["seconds"], nb, note)
+
     with tempfile.TemporaryDirectory() as tmp:
         for root in (CORPUS, LONG):
             for state in ("warm", "cold"):
                 cold = state == "cold"
-                log("torchvision 0.27 precompute, %s, %s (num_workers 0 and 2)" % (label[root], state))
-                best = None
-                for w in (0, 2):
-                    out, _, nb = disk.measure(peer_cmd("sid", ["/bench/tv_precompute.py", root, str(w)], [root]), cold, [root])
-                    r = last_json(out)
-                    if best is None or r["seconds"] < best[0]["seconds"]:
-                        best = (r, nb, w)
-                r, nb, w = best
-                ref[root, state] = add("torchvision %s precompute (torch %s, the better of num_workers 0 and 2)" % (r["torchvision"], r["torch"]),
-                                       root, state, r["seconds"], nb, "num_workers=%d was faster" % w)
-                for name, args in (("vidcache build (default: torchvision target)", []),
-                                   ("vidcache build --target torchvision-pyav", ["--target", "torchvision-pyav"])):
-                    log("%s, %s, %s" % (name, label[root], state))
-                    home = tempfile.mkdtemp(dir=tmp)
-                    out, _, nb = disk.measure(vidcache_cmd(root, *args), cold, [root], env={"VIDCACHE_HOME": home})
-                    b = json.loads(out)
-                    add(name, root, state, b["seconds"], nb, "%d native, %d by FFmpeg; own count: %.2f%% of the bytes" % (
-                        b["native"], b["ffmpeg"], 100.0 * b["bytes_read"] / max(1, b["bytes_probed"])))
-                log("floor: bare mp4ff parse, %s, %s" % (label[root], state))
-                out, _, nb = disk.measure([FLOOR_BIN, "-jobs", str(JOBS), root], cold, [root])
-                r = last_json(out)
-                add("floor: bare mp4ff v0.56.0 box decode (lazy mdat) + stts/ctts walk, %d at a time" % JOBS, root, state, r["seconds"], nb,
-                    "no index, no cache: the cost of reading the answer out of the moov")
+                tv27(root, state, cold, direct, state)
+                vidcache_builds(root, state, cold, direct, state, tmp)
+                floor(root, state, cold, direct, state, "no index, no cache: the cost of reading the answer out of the moov")
         # The high-latency store: torchvision 0.27 and vidcache on one
         # FUSE mount that adds 2 ms to every read.
-        for state in ("slow",):
-            root = CORPUS
-            log("torchvision 0.27 precompute, %s, %s store (num_workers 0 and 2)" % (label[root], SLOW_DELAY))
-            best = None
-            for w in (0, 2):
-                with SlowStore(root) as mnt:
-                    out, _, nb = disk.measure(peer_cmd("sid", ["/bench/tv_precompute.py", mnt, str(w)], [mnt]), False, [root])
-                r = last_json(out)
-                if best is None or r["seconds"] < best[0]["seconds"]:
-                    best = (r, nb, w)
-            r, nb, w = best
-            ref[root, state] = add("torchvision %s precompute (torch %s, the better of num_workers 0 and 2)" % (r["torchvision"], r["torch"]),
-                                   root, state, r["seconds"], nb, "num_workers=%d was faster" % w)
-            for name, args in (("vidcache build (default: torchvision target)", []),
-                               ("vidcache build --target torchvision-pyav", ["--target", "torchvision-pyav"])):
-                log("%s, %s, %s store" % (name, label[root], SLOW_DELAY))
-                home = tempfile.mkdtemp(dir=tmp)
-                with SlowStore(root) as mnt:
-                    out, _, nb = disk.measure(vidcache_cmd(mnt, *args), False, [root], env={"VIDCACHE_HOME": home})
-                b = json.loads(out)
-                add(name, root, state, b["seconds"], nb, "%d native, %d by FFmpeg; own count: %.2f%% of the bytes" % (
-                    b["native"], b["ffmpeg"], 100.0 * b["bytes_read"] / max(1, b["bytes_probed"])))
-            with SlowStore(root) as mnt:
-                out, _, nb = disk.measure([FLOOR_BIN, "-jobs", str(JOBS), mnt], False, [root])
-            r = last_json(out)
-            add("floor: bare mp4ff v0.56.0 box decode (lazy mdat) + stts/ctts walk, %d at a time" % JOBS, root, state, r["seconds"], nb, "")
+        where = "%s store" % SLOW_DELAY
+        tv27(CORPUS, "slow", False, SlowStore, where)
+        vidcache_builds(CORPUS, "slow", False, SlowStore, where, tmp)
+        floor(CORPUS, "slow", False, SlowStore, where, "")
         for state in ("warm", "cold"):
             cold = state == "cold"
             log("torchvision 0.21 precompute, 200 videos, %s, num_workers=2" % state)
